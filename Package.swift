@@ -1,0 +1,70 @@
+// swift-tools-version: 6.0
+// Relief: NNrelief pruning and a sparse inference runtime.
+//
+// Layers, dependencies pointing one way:
+//   C system libraries (CBLAS, CZstd, CZlib, CCXSparse, CCHOLMOD)
+//     -> ReliefFormat (.rlf files; zstd only)      ReliefData (IDX / CIFAR data sets; zlib only)
+//     -> ReliefKernels (dense BLAS, sparse kernels) -> ReliefKernelsCHOLMOD (GPL-2.0+, optional)
+//     -> runtime / training / pruning modules (added by their issues)
+//     -> thin command-line tools (relief-*) on swift-argument-parser, sharing ReliefCLISupport.
+import PackageDescription
+
+let cli: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+
+let package = Package(
+    name: "Relief",
+    products: [
+        .library(name: "ReliefFormat", targets: ["ReliefFormat"]),
+        .library(name: "ReliefData", targets: ["ReliefData"]),
+        .library(name: "ReliefKernels", targets: ["ReliefKernels"]),
+        .executable(name: "relief-train", targets: ["relief-train"]),
+        .executable(name: "relief-prune", targets: ["relief-prune"]),
+        .executable(name: "relief-export", targets: ["relief-export"]),
+        .executable(name: "relief-infer", targets: ["relief-infer"]),
+        .executable(name: "relief-inspect", targets: ["relief-inspect"]),
+        .executable(name: "relief-bench", targets: ["relief-bench"]),
+        .executable(name: "relief-data", targets: ["relief-data"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C system libraries, each a module map plus a shim header.
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CCXSparse", providers: [.apt(["libsuitesparse-dev"])]),
+        .systemLibrary(name: "CCHOLMOD", providers: [.apt(["libsuitesparse-dev"])]),
+
+        // Seeded random numbers for tests, benchmarks and (later) training.
+        .target(name: "ReliefRandom"),
+        // The .rlf model format. Knows nothing of kernels, runtime or training.
+        .target(name: "ReliefFormat", dependencies: ["CZstd"]),
+        // Data set readers (IDX, CIFAR binary) and the registry of known data sets.
+        .target(name: "ReliefData", dependencies: ["CZlib"]),
+        // Compute kernels: dense OpenBLAS and sparse (CSR, CXSparse).
+        .target(name: "ReliefKernels", dependencies: ["ReliefFormat", "CBLAS", "CCXSparse"]),
+        // CHOLMOD-backed kernels live apart: CHOLMOD's MatrixOps module is GPL-2.0+.
+        .target(name: "ReliefKernelsCHOLMOD", dependencies: ["ReliefFormat", "CCHOLMOD"]),
+        // What every command-line tool shares: error reporting, exit codes, progress bars, JSON.
+        .target(name: "ReliefCLISupport", dependencies: [
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // Thin command-line tools.
+        .executableTarget(name: "relief-train", dependencies: ["ReliefCLISupport", cli]),
+        .executableTarget(name: "relief-prune", dependencies: ["ReliefCLISupport", cli]),
+        .executableTarget(name: "relief-export", dependencies: ["ReliefCLISupport", cli]),
+        .executableTarget(name: "relief-infer", dependencies: ["ReliefCLISupport", cli]),
+        .executableTarget(name: "relief-inspect", dependencies: ["ReliefFormat", "ReliefCLISupport", cli]),
+        .executableTarget(name: "relief-bench", dependencies: ["ReliefFormat", "ReliefRandom", "ReliefCLISupport", cli]),
+        .executableTarget(name: "relief-data", dependencies: ["ReliefData", "ReliefFormat", "ReliefCLISupport", cli]),
+
+        // Tests.
+        .testTarget(name: "ReliefFormatTests", dependencies: ["ReliefFormat", "ReliefRandom"]),
+        .testTarget(name: "ReliefDataTests", dependencies: ["ReliefData", "ReliefRandom"]),
+        .testTarget(name: "ReliefKernelsTests", dependencies: ["ReliefKernels", "ReliefKernelsCHOLMOD", "ReliefRandom"]),
+        .testTarget(name: "ReliefCLITests", dependencies: ["ReliefFormat"]),
+    ]
+)
+

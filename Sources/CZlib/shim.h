@@ -1,0 +1,3 @@
+#pragma once
+// zlib, for gzip-compressed IDX files (Debian: zlib1g-dev, pkg-config "zlib").
+#include <zlib.h>

@@ -1,0 +1,211 @@
+/// How a tensor is laid out in an `.rlf` file (see `formats/rlf.md`).
+public enum TensorEncoding: UInt8, Sendable, CaseIterable, Codable, CustomStringConvertible {
+    /// Every element, row-major.
+    case dense = 0
+    /// Per-row counts, column indices and nonzero values.
+    case csr = 1
+    /// One bit per element, then the nonzero values.
+    case bitmask = 2
+
+    public var description: String {
+        switch self {
+        case .dense: "dense"
+        case .csr: "csr"
+        case .bitmask: "bitmask"
+        }
+    }
+}
+
+/// A sparse matrix in compressed sparse row form, the way sparse kernels want it.
+public struct CSRMatrix: Sendable {
+    public var rows: Int
+    public var columns: Int
+    /// `rows + 1` offsets into `columnIndices` and `values`; `rowPointers[rows] == nnz`.
+    public var rowPointers: [Int]
+    /// Column of each stored value, strictly increasing within a row.
+    public var columnIndices: [Int32]
+    public var values: [Float]
+
+    public init(rows: Int, columns: Int, rowPointers: [Int], columnIndices: [Int32], values: [Float]) {
+        self.rows = rows
+        self.columns = columns
+        self.rowPointers = rowPointers
+        self.columnIndices = columnIndices
+        self.values = values
+    }
+
+    /// The nonzeros (bit pattern other than +0.0) of a row-major dense matrix.
+    public init(rows: Int, columns: Int, dense: [Float]) {
+        precondition(dense.count == rows * columns, "dense array does not match \(rows)x\(columns)")
+        var pointers = [Int](repeating: 0, count: rows + 1)
+        var indices: [Int32] = []
+        var values: [Float] = []
+        for r in 0..<rows {
+            for c in 0..<columns where dense[r * columns + c].bitPattern != 0 {
+                indices.append(Int32(c))
+                values.append(dense[r * columns + c])
+            }
+            pointers[r + 1] = indices.count
+        }
+        self.init(rows: rows, columns: columns, rowPointers: pointers, columnIndices: indices, values: values)
+    }
+
+    public var nnz: Int { values.count }
+
+    /// The row-major dense matrix.
+    public func dense() -> [Float] {
+        var out = [Float](repeating: 0, count: rows * columns)
+        for r in 0..<rows {
+            for k in rowPointers[r]..<rowPointers[r + 1] {
+                out[r * columns + Int(columnIndices[k])] = values[k]
+            }
+        }
+        return out
+    }
+}
+
+/// A sparse matrix as a presence bitmask over its row-major elements plus the present values.
+public struct BitmaskMatrix: Sendable {
+    public var rows: Int
+    public var columns: Int
+    /// `ceil(rows * columns / 8)` bytes; element `k` is present when bit `k % 8` of byte `k / 8` is set.
+    public var mask: [UInt8]
+    /// The present values, row-major.
+    public var values: [Float]
+
+    public init(rows: Int, columns: Int, mask: [UInt8], values: [Float]) {
+        self.rows = rows
+        self.columns = columns
+        self.mask = mask
+        self.values = values
+    }
+
+    public init(rows: Int, columns: Int, dense: [Float]) {
+        precondition(dense.count == rows * columns, "dense array does not match \(rows)x\(columns)")
+        var mask = [UInt8](repeating: 0, count: (dense.count + 7) / 8)
+        var values: [Float] = []
+        for (k, v) in dense.enumerated() where v.bitPattern != 0 {
+            mask[k >> 3] |= 1 << UInt8(k & 7)
+            values.append(v)
+        }
+        self.init(rows: rows, columns: columns, mask: mask, values: values)
+    }
+
+    public var nnz: Int { values.count }
+
+    public func dense() -> [Float] {
+        var out = [Float](repeating: 0, count: rows * columns)
+        var next = 0
+        for k in 0..<out.count where mask[k >> 3] & (1 << UInt8(k & 7)) != 0 {
+            out[k] = values[next]
+            next += 1
+        }
+        return out
+    }
+}
+
+/// One named float32 tensor of a model, in the encoding it is stored or held in.
+///
+/// Sparse encodings view the tensor as a matrix: one row per element of the first dimension
+/// (an output neuron or filter), the other dimensions flattened into columns.
+public struct RLFTensor: Sendable {
+    public enum Storage: Sendable {
+        case dense([Float])
+        case csr(CSRMatrix)
+        case bitmask(BitmaskMatrix)
+    }
+
+    public var name: String
+    public var shape: [Int]
+    public var storage: Storage
+
+    public init(name: String, shape: [Int], storage: Storage) {
+        self.name = name
+        self.shape = shape
+        self.storage = storage
+    }
+
+    /// A dense tensor; `values.count` must equal the product of `shape`.
+    public init(name: String, shape: [Int], values: [Float]) {
+        self.init(name: name, shape: shape, storage: .dense(values))
+    }
+
+    /// Rows and columns of the matrix view: `shape[0]` by the rest for rank >= 2, `1 x n` below.
+    public static func matrixView(of shape: [Int]) -> (rows: Int, columns: Int) {
+        switch shape.count {
+        case 0: return (1, 1)
+        case 1: return (1, shape[0])
+        default: return (shape[0], shape.dropFirst().reduce(1, *))
+        }
+    }
+
+    public var rows: Int { Self.matrixView(of: shape).rows }
+    public var columns: Int { Self.matrixView(of: shape).columns }
+    public var count: Int { shape.reduce(1, *) }
+
+    public var encoding: TensorEncoding {
+        switch storage {
+        case .dense: .dense
+        case .csr: .csr
+        case .bitmask: .bitmask
+        }
+    }
+
+    /// Elements whose bit pattern is not +0.0.
+    public var nnz: Int {
+        switch storage {
+        case let .dense(v): v.reduce(0) { $0 + ($1.bitPattern != 0 ? 1 : 0) }
+        case let .csr(m): m.nnz
+        case let .bitmask(m): m.nnz
+        }
+    }
+
+    /// Fraction of elements that are nonzero (1 for an empty tensor).
+    public var density: Double { count == 0 ? 1 : Double(nnz) / Double(count) }
+
+    /// The row-major dense values.
+    public func denseValues() -> [Float] {
+        switch storage {
+        case let .dense(v): v
+        case let .csr(m): m.dense()
+        case let .bitmask(m): m.dense()
+        }
+    }
+
+    /// The tensor as a CSR matrix (converted if it is held another way).
+    public func csr() -> CSRMatrix {
+        if case let .csr(m) = storage { return m }
+        let (r, c) = (rows, columns)
+        return CSRMatrix(rows: r, columns: c, dense: denseValues())
+    }
+
+    /// The same tensor held in `encoding`.
+    public func converted(to encoding: TensorEncoding) -> RLFTensor {
+        let (r, c) = (rows, columns)
+        switch encoding {
+        case .dense: return RLFTensor(name: name, shape: shape, storage: .dense(denseValues()))
+        case .csr: return RLFTensor(name: name, shape: shape, storage: .csr(csr()))
+        case .bitmask:
+            return RLFTensor(name: name, shape: shape, storage: .bitmask(BitmaskMatrix(rows: r, columns: c, dense: denseValues())))
+        }
+    }
+
+    /// True when both hold the same name, shape and element bit patterns, whatever their encodings.
+    public func sameContents(as other: RLFTensor) -> Bool {
+        guard name == other.name, shape == other.shape else { return false }
+        let a = denseValues(), b = other.denseValues()
+        guard a.count == b.count else { return false }
+        return zip(a, b).allSatisfy { $0.bitPattern == $1.bitPattern }
+    }
+}
+
+extension RLFTensor {
+    /// Bytes the tensor occupies as held in memory: values, plus indices, row pointers or mask.
+    public var residentBytes: Int {
+        switch storage {
+        case let .dense(v): 4 * v.count
+        case let .csr(m): 4 * m.values.count + 4 * m.columnIndices.count + 8 * m.rowPointers.count
+        case let .bitmask(m): 4 * m.values.count + m.mask.count
+        }
+    }
+}
