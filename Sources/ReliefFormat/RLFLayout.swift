@@ -70,6 +70,7 @@ public struct RLFSectionEntry: Equatable, Sendable {
 public struct RLFTensorRecord: Equatable, Sendable {
     public static let shuffledValuesFlag: UInt8 = 1
     public static let deltaColumnsFlag: UInt8 = 2
+    public static let shuffledIndicesFlag: UInt8 = 4
 
     public var name: String
     public var encoding: TensorEncoding
@@ -81,6 +82,7 @@ public struct RLFTensorRecord: Equatable, Sendable {
 
     public var shuffledValues: Bool { flags & Self.shuffledValuesFlag != 0 }
     public var deltaColumns: Bool { flags & Self.deltaColumnsFlag != 0 }
+    public var shuffledIndices: Bool { flags & Self.shuffledIndicesFlag != 0 }
     public var rows: Int { RLFTensor.matrixView(of: shape).rows }
     public var columns: Int { RLFTensor.matrixView(of: shape).columns }
     public var count: Int { shape.reduce(1, *) }

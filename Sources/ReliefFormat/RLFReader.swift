@@ -174,7 +174,8 @@ public enum RLFReader {
             guard let encoding = TensorEncoding(rawValue: encodingRaw) else { throw .unknownEncoding(tensor: name, found: encodingRaw) }
             guard dtype == 1 else { throw .unsupportedDType(tensor: name, found: dtype) }
             guard rank <= RLFConstants.maxRank else { throw .rankTooLarge(tensor: name, rank: rank, limit: RLFConstants.maxRank) }
-            let allowedFlags = encoding == .csr ? RLFTensorRecord.shuffledValuesFlag | RLFTensorRecord.deltaColumnsFlag
+            let allowedFlags = encoding == .csr
+                ? RLFTensorRecord.shuffledValuesFlag | RLFTensorRecord.deltaColumnsFlag | RLFTensorRecord.shuffledIndicesFlag
                 : RLFTensorRecord.shuffledValuesFlag
             guard flags & ~allowedFlags == 0 else { throw .unknownFlags(tensor: name, flags: flags) }
             if encoding == .csr {

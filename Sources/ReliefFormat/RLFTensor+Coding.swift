@@ -8,26 +8,34 @@ enum TensorCoding {
 
     // MARK: Encoding
 
-    /// Every way the tensor can be stored with the allowed encodings.
-    static func candidates(for tensor: RLFTensor, allowed: Set<TensorEncoding>) -> [Candidate] {
+    /// One candidate per allowed encoding, each with its best options.
+    ///
+    /// Options are chosen part by part, by the stored size of each part alone (`storedSize`): whether
+    /// to byte-shuffle the values, and for CSR whether columns are absolute or delta-coded and whether
+    /// the index arrays are byte-shuffled. The writer then compresses each candidate whole and keeps
+    /// the smallest.
+    static func candidates(for tensor: RLFTensor, allowed: Set<TensorEncoding>,
+                           storedSize: ([UInt8]) -> Int) -> [Candidate] {
         let (rows, columns) = (tensor.rows, tensor.columns)
         var out: [Candidate] = []
         func record(_ encoding: TensorEncoding, flags: UInt8, rowWidth: Int = 0, columnWidth: Int = 0, nnz: Int) -> RLFTensorRecord {
             RLFTensorRecord(name: tensor.name, encoding: encoding, shape: tensor.shape, flags: flags,
                             rowCountWidth: rowWidth, columnWidth: columnWidth, nnz: nnz)
         }
-        let shuffleOptions: [Bool] = [false, true]
+        /// The smaller of the plain and byte-shuffled value bytes, and the flag that says which.
+        func bestValues(_ values: [Float]) -> ([UInt8], UInt8) {
+            let plain = valueBytes(values, shuffled: false), shuffled = valueBytes(values, shuffled: true)
+            return storedSize(shuffled) < storedSize(plain) ? (shuffled, RLFTensorRecord.shuffledValuesFlag) : (plain, 0)
+        }
         if allowed.contains(.dense) {
             let dense = tensor.denseValues()
             let nnz = dense.reduce(0) { $0 + ($1.bitPattern != 0 ? 1 : 0) }
-            for shuffled in shuffleOptions {
-                out.append(Candidate(record: record(.dense, flags: shuffled ? RLFTensorRecord.shuffledValuesFlag : 0, nnz: nnz),
-                                     payload: valueBytes(dense, shuffled: shuffled)))
-            }
+            let (bytes, flag) = bestValues(dense)
+            out.append(Candidate(record: record(.dense, flags: flag, nnz: nnz), payload: bytes))
         }
         guard allowed.contains(.csr) || allowed.contains(.bitmask) else { return out }
         let csr = tensor.csr()
-        let valuePlanes = shuffleOptions.map { valueBytes(csr.values, shuffled: $0) }
+        let (values, valueFlag) = bestValues(csr.values)
         if allowed.contains(.csr) {
             var counts: [UInt64] = []
             counts.reserveCapacity(rows)
@@ -47,25 +55,36 @@ enum TensorCoding {
                 }
             }
             let rowWidth = narrowestWidth(counts.max() ?? 0, allowed: [1, 2, 4, 8])
+            var best: (bytes: [UInt8], flags: UInt8, columnWidth: Int, size: Int)?
             for (columnsList, deltaFlag) in [(absolute, UInt8(0)), (delta, RLFTensorRecord.deltaColumnsFlag)] {
                 let columnWidth = narrowestWidth(columnsList.max() ?? 0, allowed: [1, 2, 4])
-                var w = ByteWriter()
-                w.bytes.reserveCapacity(rows * rowWidth + csr.nnz * (columnWidth + 4))
-                for c in counts { w.uint(c, width: rowWidth) }
-                for c in columnsList { w.uint(c, width: columnWidth) }
-                let indexBytes = w.bytes
-                for (i, shuffled) in shuffleOptions.enumerated() {
-                    let flags = deltaFlag | (shuffled ? RLFTensorRecord.shuffledValuesFlag : 0)
-                    out.append(Candidate(record: record(.csr, flags: flags, rowWidth: rowWidth, columnWidth: columnWidth, nnz: csr.nnz),
-                                         payload: indexBytes + valuePlanes[i]))
+                for shuffled in rowWidth > 1 || columnWidth > 1 ? [false, true] : [false] {
+                    let bytes = integerBytes(counts, width: rowWidth, shuffled: shuffled)
+                        + integerBytes(columnsList, width: columnWidth, shuffled: shuffled)
+                    let size = storedSize(bytes)
+                    if best == nil || size < best!.size {
+                        best = (bytes, deltaFlag | (shuffled ? RLFTensorRecord.shuffledIndicesFlag : 0), columnWidth, size)
+                    }
                 }
             }
+            out.append(Candidate(record: record(.csr, flags: best!.flags | valueFlag, rowWidth: rowWidth,
+                                                 columnWidth: best!.columnWidth, nnz: csr.nnz),
+                                 payload: best!.bytes + values))
         }
         if allowed.contains(.bitmask) {
             let mask = BitmaskMatrix(rows: rows, columns: columns, dense: tensor.denseValues()).mask
-            for (i, shuffled) in shuffleOptions.enumerated() {
-                out.append(Candidate(record: record(.bitmask, flags: shuffled ? RLFTensorRecord.shuffledValuesFlag : 0, nnz: csr.nnz),
-                                     payload: mask + valuePlanes[i]))
+            out.append(Candidate(record: record(.bitmask, flags: valueFlag, nnz: csr.nnz), payload: mask + values))
+        }
+        return out
+    }
+
+    /// Unsigned integers of `width` bytes, little-endian, optionally as `width` byte planes.
+    static func integerBytes(_ values: [UInt64], width: Int, shuffled: Bool) -> [UInt8] {
+        let n = values.count
+        var out = [UInt8](repeating: 0, count: n * width)
+        for (i, v) in values.enumerated() {
+            for b in 0..<width {
+                out[shuffled ? b * n + i : i * width + b] = UInt8(truncatingIfNeeded: v >> (8 * UInt64(b)))
             }
         }
         return out
@@ -171,7 +190,7 @@ enum TensorCoding {
         var failure: RLFError?
         payload.withUnsafeBytes { raw in
             for r in 0..<rows {
-                let count = loadLE(raw, at: r * width, width: width)
+                let count = loadIndex(raw, start: 0, index: r, count: rows, width: width, shuffled: record.shuffledIndices)
                 guard count <= columns else {
                     failure = .rowCountTooLarge(tensor: record.name, row: r, count: count, columns: record.columns)
                     return
@@ -196,7 +215,8 @@ enum TensorCoding {
                 for r in 0..<record.rows {
                     var previous: UInt64 = 0
                     for k in rowPointers[r]..<rowPointers[r + 1] {
-                        let stored = loadLE(raw, at: start + k * width, width: width)
+                        let stored = loadIndex(raw, start: start, index: k, count: record.nnz, width: width,
+                                               shuffled: record.shuffledIndices)
                         let first = k == rowPointers[r]
                         let column = delta && !first ? previous + stored : stored   // both < 2^33: no overflow
                         if !first {
@@ -234,4 +254,14 @@ func loadLE(_ raw: UnsafeRawBufferPointer, at offset: Int, width: Int) -> UInt64
     case 4: UInt64(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
     default: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
     }
+}
+
+/// Integer `index` of an array of `count` integers of `width` bytes starting at `start`, stored
+/// little-endian or as byte planes. The caller checked the bounds.
+@inline(__always)
+func loadIndex(_ raw: UnsafeRawBufferPointer, start: Int, index: Int, count: Int, width: Int, shuffled: Bool) -> UInt64 {
+    guard shuffled, width > 1 else { return loadLE(raw, at: start + index * width, width: width) }
+    var v: UInt64 = 0
+    for b in 0..<width { v |= UInt64(raw[start + b * count + index]) << (8 * UInt64(b)) }
+    return v
 }

@@ -7,13 +7,13 @@ import Glibc
 public struct RLFWriter: Sendable {
     /// Encodings the writer may choose from; all by default.
     public var allowedEncodings: Set<TensorEncoding> = Set(TensorEncoding.allCases)
-    /// zstd level for every section.
-    public var compressionLevel: Int32 = 9
+    /// zstd level for every section (19 is zstd's highest without --ultra; 3 writes much faster).
+    public var compressionLevel: Int32 = 19
     public var alignment: UInt32 = RLFConstants.defaultAlignment
 
     public init() {}
 
-    public init(allowedEncodings: Set<TensorEncoding>, compressionLevel: Int32 = 9) {
+    public init(allowedEncodings: Set<TensorEncoding>, compressionLevel: Int32 = 19) {
         self.allowedEncodings = allowedEncodings
         self.compressionLevel = compressionLevel
     }
@@ -43,7 +43,8 @@ public struct RLFWriter: Sendable {
         var tensorSections: [(RLFCodec, [UInt8], Int)] = []
         for tensor in model.tensors {
             var best: (record: RLFTensorRecord, codec: RLFCodec, stored: [UInt8], decoded: Int)?
-            for candidate in TensorCoding.candidates(for: tensor, allowed: allowedEncodings) {
+            let candidates = TensorCoding.candidates(for: tensor, allowed: allowedEncodings) { smallestStorage($0).1.count }
+            for candidate in candidates {
                 let (codec, stored) = smallestStorage(candidate.payload)
                 if best == nil || stored.count < best!.stored.count {
                     best = (candidate.record, codec, stored, candidate.payload.count)

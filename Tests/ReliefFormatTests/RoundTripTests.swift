@@ -1,0 +1,90 @@
+import ReliefFormat
+import ReliefRandom
+import Testing
+
+@Suite struct RoundTripTests {
+    static let densities: [Double] = [0, 0.01, 0.05, 0.1, 0.5, 0.9, 1]
+
+    /// read(write(x)) == x bit for bit, for random shapes, every density and every encoding.
+    @Test(arguments: 0..<24)
+    func randomTensorsRoundTrip(seed: UInt64) throws {
+        var g = SeededGenerator(seed: seed)
+        var tensors: [RLFTensor] = []
+        for (k, density) in Self.densities.enumerated() {
+            let rank = Int(g.next() % 5)
+            let shape = (0..<rank).map { _ in Int(g.next() % 9) + (g.next() % 7 == 0 ? 0 : 1) }
+            tensors.append(randomTensor(name: "t\(k)", shape: shape, density: density, using: &g))
+        }
+        let m = model(tensors)
+        for allowed in [[TensorEncoding.dense], [.csr], [.bitmask], TensorEncoding.allCases] {
+            let bytes = try RLFWriter(allowedEncodings: Set(allowed)).encode(m)
+            let file = try RLFReader.read(bytes: bytes)
+            #expect(file.tensors.count == tensors.count, "seed \(seed)")
+            for (written, read) in zip(tensors, file.tensors) {
+                #expect(read.sameContents(as: written), "seed \(seed), tensor \(written.name) \(written.shape), encodings \(allowed)")
+                if allowed.count == 1 { #expect(read.encoding == allowed[0], "seed \(seed)") }
+            }
+            #expect(file.metadata == m.metadata)
+        }
+    }
+
+    /// The edge cases named in the format's requirements, one by one.
+    @Test func edgeCases() throws {
+        let cases: [RLFTensor] = [
+            RLFTensor(name: "empty-matrix", shape: [0, 0], values: []),
+            RLFTensor(name: "no-rows", shape: [0, 5], values: []),
+            RLFTensor(name: "no-columns", shape: [4, 0], values: []),
+            RLFTensor(name: "all-zero", shape: [3, 4], values: [Float](repeating: 0, count: 12)),
+            RLFTensor(name: "one-nonzero", shape: [3, 4], values: [0, 0, 0, 0, 0, 0, 0, -1.5, 0, 0, 0, 0]),
+            RLFTensor(name: "empty-rows", shape: [4, 3], values: [0, 0, 0, 1, 2, 3, 0, 0, 0, 4, 0, 0]),
+            RLFTensor(name: "dense", shape: [2, 3], values: [1, 2, 3, 4, 5, 6]),
+            RLFTensor(name: "negative-zero", shape: [2], values: [-0.0, 0]),
+            RLFTensor(name: "scalar", shape: [], values: [42]),
+            RLFTensor(name: "rank-8", shape: [2, 1, 1, 1, 1, 1, 1, 2], values: [0, 1, 0, 2]),
+            RLFTensor(name: "wide-row", shape: [1, 70_000], values: (0..<70_000).map { $0 == 69_999 || $0 == 3 ? 1 : 0 }),
+        ]
+        for encodings in [[TensorEncoding.dense], [.csr], [.bitmask], TensorEncoding.allCases] {
+            let file = try RLFReader.read(bytes: try RLFWriter(allowedEncodings: Set(encodings)).encode(model(cases)))
+            for (a, b) in zip(cases, file.tensors) {
+                #expect(b.sameContents(as: a), "\(a.name) with \(encodings)")
+            }
+        }
+    }
+
+    /// Tensors handed to the writer already in CSR or bitmask form come back the same.
+    @Test func sparseInputsRoundTrip() throws {
+        var g = SeededGenerator(seed: 99)
+        let dense = randomTensor(name: "w", shape: [17, 33], density: 0.2, using: &g)
+        for encoding in TensorEncoding.allCases {
+            let held = dense.converted(to: encoding)
+            #expect(held.sameContents(as: dense))
+            let file = try RLFReader.read(bytes: try RLFWriter().encode(model([held])))
+            #expect(file.tensors[0].sameContents(as: dense), "held as \(encoding)")
+        }
+    }
+
+    /// The writer keeps the smallest candidate: never larger than any single encoding forced.
+    @Test(arguments: densities)
+    func writerChoosesSmallest(density: Double) throws {
+        var g = SeededGenerator(seed: UInt64(density * 1000))
+        let t = randomTensor(name: "w", shape: [64, 200], density: density, using: &g)
+        func tensorBytes(_ allowed: Set<TensorEncoding>) throws -> UInt64 {
+            try RLFReader.read(bytes: try RLFWriter(allowedEncodings: allowed).encode(model([t]))).sections[2].storedSize
+        }
+        let chosen = try tensorBytes(Set(TensorEncoding.allCases))
+        for e in TensorEncoding.allCases {
+            #expect(chosen <= (try tensorBytes([e])), "density \(density): \(e) is smaller than the writer's choice")
+        }
+    }
+
+    @Test func sizesAtLowDensityMeetTheTarget() throws {
+        // At most 5 bytes per nonzero for float32 values at 1-10% density (issue 2's target).
+        var g = SeededGenerator(seed: 7)
+        for density in [0.01, 0.02, 0.05, 0.1] {
+            let t = randomTensor(name: "w", shape: [300, 784], density: density, using: &g)
+            let file = try RLFReader.read(bytes: try RLFWriter().encode(model([t])))
+            let perNonzero = Double(file.sections[2].storedSize) / Double(t.nnz)
+            #expect(perNonzero <= 5, "density \(density): \(perNonzero) bytes per nonzero")
+        }
+    }
+}
