@@ -27,12 +27,23 @@ public enum RLFReader {
 
         var tensors: [RLFTensor] = []
         tensors.reserveCapacity(records.count)
-        for (k, record) in records.enumerated() {
-            let payload = try decodeSection(bytes, sections[k + 2], index: k + 2)
-            tensors.append(try TensorCoding.decode(record, payload: payload))
+        for k in records.indices {
+            tensors.append(try decodeTensor(k, records: records, sections: sections, bytes: bytes))
         }
         return RLFFile(header: header, sections: sections, records: records,
                        model: RLFModel(metadata: metadata, tensors: tensors))
+    }
+
+    /// Decodes tensor `k` again from the bytes of a file that `read` accepted: checksum, decompression,
+    /// index validation and decoding, the work a tensor costs to load (what `relief-bench encoding` times).
+    public static func decodeTensor(_ k: Int, of file: RLFFile, bytes: [UInt8]) throws(RLFError) -> RLFTensor {
+        try decodeTensor(k, records: file.records, sections: file.sections, bytes: bytes)
+    }
+
+    static func decodeTensor(_ k: Int, records: [RLFTensorRecord], sections: [RLFSectionEntry],
+                             bytes: [UInt8]) throws(RLFError) -> RLFTensor {
+        let payload = try decodeSection(bytes, sections[k + 2], index: k + 2)
+        return try TensorCoding.decode(records[k], payload: payload)
     }
 
     // MARK: Header and section table
@@ -135,11 +146,14 @@ public enum RLFReader {
         case .raw:
             return Array(stored)
         case .zstd:
-            var out = [UInt8](repeating: 0, count: Int(entry.decodedSize))
             var failure: RLFError?
-            stored.withUnsafeBytes { src in
-                out.withUnsafeMutableBytes { dst in
-                    do throws(RLFError) { try Zstd.decompress(src, into: dst, section: index) } catch { failure = error }
+            // Uninitialised on purpose: zstd writes every byte or the call fails.
+            let out = [UInt8](unsafeUninitializedCapacity: Int(entry.decodedSize)) { dst, initialized in
+                stored.withUnsafeBytes { src in
+                    do throws(RLFError) {
+                        try Zstd.decompress(src, into: UnsafeMutableRawBufferPointer(dst), section: index)
+                        initialized = dst.count
+                    } catch { failure = error }
                 }
             }
             if let failure { throw failure }

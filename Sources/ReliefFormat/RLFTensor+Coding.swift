@@ -127,79 +127,89 @@ enum TensorCoding {
         let rows = record.rows, columns = record.columns, nnz = record.nnz
         switch record.encoding {
         case .dense:
-            let values = readValues(payload, at: 0, count: record.count, shuffled: record.shuffledValues)
-            let found = values.reduce(0) { $0 + ($1.bitPattern != 0 ? 1 : 0) }
+            let (values, zeros) = readValues(payload, at: 0, count: record.count, shuffled: record.shuffledValues)
+            let found = values.count - zeros
             guard found == nnz else { throw .nnzMismatch(tensor: name, declared: UInt64(nnz), found: UInt64(found)) }
             return RLFTensor(name: name, shape: record.shape, storage: .dense(values))
         case .csr:
             let pointers = try readRowPointers(record, payload)
             let columnStart = rows * record.rowCountWidth
             let indices = try readColumns(record, payload, at: columnStart, rowPointers: pointers)
-            let values = readValues(payload, at: columnStart + nnz * record.columnWidth, count: nnz, shuffled: record.shuffledValues)
-            try checkNoStoredZeros(values, tensor: name)
+            let (values, zeros) = readValues(payload, at: columnStart + nnz * record.columnWidth, count: nnz, shuffled: record.shuffledValues)
+            try checkNoStoredZeros(values, zeros: zeros, tensor: name)
             let m = CSRMatrix(rows: rows, columns: columns, rowPointers: pointers, columnIndices: indices, values: values)
             return RLFTensor(name: name, shape: record.shape, storage: .csr(m))
         case .bitmask:
             let count = record.count
             let maskBytes = (count + 7) / 8
             let mask = Array(payload[0..<maskBytes])
-            var bits = 0
-            mask.withUnsafeBufferPointer { m in
-                for b in m { bits += b.nonzeroBitCount }
-            }
+            let bits = popcount(mask)
             if count % 8 != 0, mask[maskBytes - 1] >> UInt8(count % 8) != 0 {
                 throw .bitmaskPaddingNotZero(tensor: name)
             }
             guard bits == nnz else { throw .nnzMismatch(tensor: name, declared: UInt64(nnz), found: UInt64(bits)) }
-            let values = readValues(payload, at: maskBytes, count: nnz, shuffled: record.shuffledValues)
-            try checkNoStoredZeros(values, tensor: name)
+            let (values, zeros) = readValues(payload, at: maskBytes, count: nnz, shuffled: record.shuffledValues)
+            try checkNoStoredZeros(values, zeros: zeros, tensor: name)
             let m = BitmaskMatrix(rows: rows, columns: columns, mask: mask, values: values)
             return RLFTensor(name: name, shape: record.shape, storage: .bitmask(m))
         }
     }
 
-    private static func checkNoStoredZeros(_ values: [Float], tensor: String) throws(RLFError) {
-        if let k = values.firstIndex(where: { $0.bitPattern == 0 }) { throw .storedZeroValue(tensor: tensor, position: k) }
+    private static func checkNoStoredZeros(_ values: [Float], zeros: Int, tensor: String) throws(RLFError) {
+        guard zeros > 0 else { return }
+        throw .storedZeroValue(tensor: tensor, position: values.firstIndex { $0.bitPattern == 0 } ?? 0)
     }
 
-    private static func readValues(_ payload: [UInt8], at start: Int, count n: Int, shuffled: Bool) -> [Float] {
-        [Float](unsafeUninitializedCapacity: n) { out, initialized in
+    /// Set bits of a byte array, a word at a time.
+    static func popcount(_ bytes: [UInt8]) -> Int {
+        bytes.withUnsafeBytes { raw in
+            let words = raw.count / 8
+            var total = 0
+            for w in 0..<words { total += raw.loadUnaligned(fromByteOffset: 8 * w, as: UInt64.self).nonzeroBitCount }
+            for i in (8 * words)..<raw.count { total += raw[i].nonzeroBitCount }
+            return total
+        }
+    }
+
+    /// `n` float32 values from `start`, plain or byte-shuffled, and how many are +0.0 (counted in
+    /// the same pass, which the compiler vectorises).
+    private static func readValues(_ payload: [UInt8], at start: Int, count n: Int, shuffled: Bool) -> ([Float], zeros: Int) {
+        var zeros = 0
+        let values = [Float](unsafeUninitializedCapacity: n) { out, initialized in
             payload.withUnsafeBytes { raw in
                 let src = raw.baseAddress! + start
+                let dst = UnsafeMutableRawPointer(out.baseAddress!).assumingMemoryBound(to: UInt32.self)
                 if shuffled {
                     let p0 = src.assumingMemoryBound(to: UInt8.self)
                     let p1 = p0 + n, p2 = p0 + 2 * n, p3 = p0 + 3 * n
                     for i in 0..<n {
                         let bits = UInt32(p0[i]) | UInt32(p1[i]) << 8 | UInt32(p2[i]) << 16 | UInt32(p3[i]) << 24
-                        out[i] = Float(bitPattern: bits)
+                        dst[i] = bits
+                        zeros &+= bits == 0 ? 1 : 0
                     }
                 } else {
-                    for i in 0..<n {
-                        out[i] = Float(bitPattern: UInt32(littleEndian: src.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
-                    }
+                    UnsafeMutableRawPointer(dst).copyMemory(from: src, byteCount: 4 * n)   // little-endian host
+                    for i in 0..<n { zeros &+= dst[i] == 0 ? 1 : 0 }
                 }
             }
             initialized = n
         }
+        return (values, zeros)
     }
 
     private static func readRowPointers(_ record: RLFTensorRecord, _ payload: [UInt8]) throws(RLFError) -> [Int] {
-        let rows = record.rows, columns = UInt64(record.columns), width = record.rowCountWidth
+        let rows = record.rows, columns = UInt64(record.columns)
+        let counts = readIntegers(payload, at: 0, count: rows, width: record.rowCountWidth, shuffled: record.shuffledIndices)
         var pointers = [Int](repeating: 0, count: rows + 1)
         var sum: UInt64 = 0
-        var failure: RLFError?
-        payload.withUnsafeBytes { raw in
-            for r in 0..<rows {
-                let count = loadIndex(raw, start: 0, index: r, count: rows, width: width, shuffled: record.shuffledIndices)
-                guard count <= columns else {
-                    failure = .rowCountTooLarge(tensor: record.name, row: r, count: count, columns: record.columns)
-                    return
-                }
-                sum += count   // at most rows * columns <= 2^32: cannot overflow
-                pointers[r + 1] = Int(sum)
+        for r in 0..<rows {
+            let count = counts[r]
+            guard count <= columns else {
+                throw .rowCountTooLarge(tensor: record.name, row: r, count: count, columns: record.columns)
             }
+            sum += count   // at most rows * columns <= 2^32: cannot overflow
+            pointers[r + 1] = Int(sum)
         }
-        if let failure { throw failure }
         guard sum == UInt64(record.nnz) else {
             throw .nnzMismatch(tensor: record.name, declared: UInt64(record.nnz), found: sum)
         }
@@ -208,60 +218,68 @@ enum TensorCoding {
 
     private static func readColumns(_ record: RLFTensorRecord, _ payload: [UInt8], at start: Int,
                                     rowPointers: [Int]) throws(RLFError) -> [Int32] {
-        let width = record.columnWidth, columns = UInt64(record.columns), delta = record.deltaColumns
+        let stored = readIntegers(payload, at: start, count: record.nnz, width: record.columnWidth, shuffled: record.shuffledIndices)
+        let columns = UInt64(record.columns), delta = record.deltaColumns
         var failure: RLFError?
         let indices = [Int32](unsafeUninitializedCapacity: record.nnz) { out, initialized in
-            payload.withUnsafeBytes { raw in
-                for r in 0..<record.rows {
-                    var previous: UInt64 = 0
-                    for k in rowPointers[r]..<rowPointers[r + 1] {
-                        let stored = loadIndex(raw, start: start, index: k, count: record.nnz, width: width,
-                                               shuffled: record.shuffledIndices)
-                        let first = k == rowPointers[r]
-                        let column = delta && !first ? previous + stored : stored   // both < 2^33: no overflow
-                        if !first {
-                            if column == previous {
-                                failure = .duplicateColumnIndex(tensor: record.name, row: r, index: column)
-                                return
-                            }
-                            if column < previous {
-                                failure = .columnsNotIncreasing(tensor: record.name, row: r, previous: previous, found: column)
-                                return
-                            }
-                        }
-                        guard column < columns else {
-                            failure = .columnIndexOutOfRange(tensor: record.name, row: r, index: column, columns: record.columns)
+            stored.withUnsafeBufferPointer { s in
+                rowPointers.withUnsafeBufferPointer { rp in
+                    for r in 0..<record.rows where rp[r] < rp[r + 1] {
+                        let first = rp[r]
+                        var previous = s[first]
+                        guard previous < columns else {
+                            failure = .columnIndexOutOfRange(tensor: record.name, row: r, index: previous, columns: record.columns)
                             return
                         }
-                        out[k] = Int32(truncatingIfNeeded: column)
-                        previous = column
+                        out[first] = Int32(truncatingIfNeeded: previous)
+                        for k in (first + 1)..<rp[r + 1] {
+                            let column = delta ? previous + s[k] : s[k]   // both < 2^33: no overflow
+                            if column <= previous {
+                                failure = column == previous
+                                    ? .duplicateColumnIndex(tensor: record.name, row: r, index: column)
+                                    : .columnsNotIncreasing(tensor: record.name, row: r, previous: previous, found: column)
+                                return
+                            }
+                            guard column < columns else {
+                                failure = .columnIndexOutOfRange(tensor: record.name, row: r, index: column, columns: record.columns)
+                                return
+                            }
+                            out[k] = Int32(truncatingIfNeeded: column)
+                            previous = column
+                        }
                     }
+                    initialized = record.nnz
                 }
-                initialized = record.nnz
             }
         }
         if let failure { throw failure }
         return indices
     }
-}
 
-/// An unsigned little-endian integer of `width` bytes at `offset`; the caller checked the bounds.
-@inline(__always)
-func loadLE(_ raw: UnsafeRawBufferPointer, at offset: Int, width: Int) -> UInt64 {
-    switch width {
-    case 1: UInt64(raw[offset])
-    case 2: UInt64(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
-    case 4: UInt64(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
-    default: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+    /// `count` unsigned integers of `width` bytes from `start`, little-endian or in byte planes.
+    /// One loop per layout, so each compiles to a tight (vectorised) loop.
+    static func readIntegers(_ payload: [UInt8], at start: Int, count n: Int, width: Int, shuffled: Bool) -> [UInt64] {
+        [UInt64](unsafeUninitializedCapacity: n) { out, initialized in
+            payload.withUnsafeBytes { raw in
+                let p = (raw.baseAddress! + start).assumingMemoryBound(to: UInt8.self)
+                switch (width, shuffled) {
+                case (1, _):
+                    for i in 0..<n { out[i] = UInt64(p[i]) }
+                case (_, true):
+                    for i in 0..<n { out[i] = UInt64(p[i]) }
+                    for b in 1..<width {
+                        let plane = p + b * n, shift = UInt64(8 * b)
+                        for i in 0..<n { out[i] |= UInt64(plane[i]) << shift }
+                    }
+                case (2, false):
+                    for i in 0..<n { out[i] = UInt64(UInt16(littleEndian: UnsafeRawPointer(p + 2 * i).loadUnaligned(as: UInt16.self))) }
+                case (4, false):
+                    for i in 0..<n { out[i] = UInt64(UInt32(littleEndian: UnsafeRawPointer(p + 4 * i).loadUnaligned(as: UInt32.self))) }
+                default:
+                    for i in 0..<n { out[i] = UInt64(littleEndian: UnsafeRawPointer(p + 8 * i).loadUnaligned(as: UInt64.self)) }
+                }
+            }
+            initialized = n
+        }
     }
-}
-
-/// Integer `index` of an array of `count` integers of `width` bytes starting at `start`, stored
-/// little-endian or as byte planes. The caller checked the bounds.
-@inline(__always)
-func loadIndex(_ raw: UnsafeRawBufferPointer, start: Int, index: Int, count: Int, width: Int, shuffled: Bool) -> UInt64 {
-    guard shuffled, width > 1 else { return loadLE(raw, at: start + index * width, width: width) }
-    var v: UInt64 = 0
-    for b in 0..<width { v |= UInt64(raw[start + b * count + index]) << (8 * UInt64(b)) }
-    return v
 }

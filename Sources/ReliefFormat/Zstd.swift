@@ -1,4 +1,5 @@
 import CZstd
+import Synchronization
 
 /// The zstd calls the format needs, with every result checked.
 enum Zstd {
@@ -34,10 +35,10 @@ enum Zstd {
             if contentSize > declared { throw .decompressionBomb(section: section, declared: declared) }
             if contentSize < declared { throw .decompressedSizeMismatch(section: section, declared: declared, actual: contentSize) }
         }
-        guard let context = ZSTD_createDCtx() else {
+        guard let context = contexts.take() ?? ZSTD_createDCtx() else {
             throw .decompressionFailed(section: section, reason: "zstd could not allocate a decompression context")
         }
-        defer { ZSTD_freeDCtx(context) }
+        defer { contexts.give(context) }
         // An empty destination may have no base address; zstd wants a valid pointer all the same.
         var scratch: UInt8 = 0
         let got = withUnsafeMutablePointer(to: &scratch) { fallback in
@@ -53,5 +54,29 @@ enum Zstd {
         guard UInt64(got) == declared else {
             throw .decompressedSizeMismatch(section: section, declared: declared, actual: UInt64(got))
         }
+    }
+}
+
+/// Decompression contexts kept for reuse: creating one costs more than decoding a small section.
+private let contexts = ContextPool()
+
+private final class ContextPool: Sendable {
+    /// A context owned by whoever holds the handle; never shared between threads at once.
+    private struct Handle: @unchecked Sendable { let pointer: OpaquePointer }
+    private let free = Mutex<[Handle]>([])
+
+    func take() -> OpaquePointer? {
+        free.withLock { $0.popLast()?.pointer }
+    }
+
+    /// Keeps a few contexts (one per thread that decodes at once); frees the rest.
+    func give(_ context: OpaquePointer) {
+        let handle = Handle(pointer: context)
+        let kept = free.withLock { list -> Bool in
+            guard list.count < 8 else { return false }
+            list.append(handle)
+            return true
+        }
+        if !kept { ZSTD_freeDCtx(context) }
     }
 }
