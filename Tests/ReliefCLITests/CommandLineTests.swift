@@ -1,0 +1,124 @@
+import Foundation
+import ReliefFormat
+import Testing
+
+/// End-to-end tests of the built command-line tools, run as separate processes.
+@Suite struct CommandLineTests {
+    /// The folder of the running test binary, where SwiftPM puts the package's executables too.
+    static let binaries: URL = {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: exe).deletingLastPathComponent()
+    }()
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    struct Run {
+        var status: Int32
+        var reason: Process.TerminationReason
+        var stdout: String
+        var stderr: String
+    }
+
+    static func run(_ tool: String, _ arguments: [String]) throws -> Run {
+        let p = Process()
+        p.executableURL = binaries.appendingPathComponent(tool)
+        p.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Run(status: p.terminationStatus, reason: p.terminationReason,
+                   stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    static let tools = ["relief-train", "relief-prune", "relief-export", "relief-infer", "relief-inspect", "relief-bench", "relief-data"]
+
+    @Test(arguments: tools)
+    func helpWorks(tool: String) throws {
+        let r = try Self.run(tool, ["--help"])
+        #expect(r.status == 0, "\(tool) --help: \(r.stderr)")
+        #expect(r.stdout.contains("USAGE: \(tool)"))
+    }
+
+    @Test(arguments: ["relief-train", "relief-prune", "relief-export", "relief-infer"])
+    func unbuiltCommandsSaySoAndFail(tool: String) throws {
+        let r = try Self.run(tool, ["--model", "lenet-300-100"])
+        #expect(r.status == 69)
+        #expect(r.stderr.contains("not built yet"))
+        #expect(r.stdout.isEmpty)
+    }
+
+    @Test func benchModelIsNotBuiltYet() throws {
+        let r = try Self.run("relief-bench", ["model.rlf"])
+        #expect(r.status == 69 && r.stderr.contains("not built yet"))
+    }
+
+    @Test func inspectGoodFileAsTextAndJSON() throws {
+        let path = Self.root.appendingPathComponent("formats/corpus/good/mlp-mixed.rlf").path
+        let text = try Self.run("relief-inspect", [path])
+        #expect(text.status == 0)
+        #expect(text.stdout.contains("Tensors:") && text.stdout.contains("fc1.weight") && text.stdout.contains("csr"))
+        let json = try Self.run("relief-inspect", [path, "--json"])
+        #expect(json.status == 0)
+        let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        let tensors = object?["tensors"] as? [[String: Any]]
+        #expect(tensors?.count == 3)
+        #expect(tensors?.first?["encoding"] as? String == "csr")
+        #expect((object?["header"] as? [String: Any])?["version"] as? String == "1.0")
+    }
+
+    /// Every broken file: a clear one-line error and exit code 2, never a crash.
+    @Test func inspectRefusesEveryBrokenFile() throws {
+        let dir = Self.root.appendingPathComponent("formats/corpus/bad")
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".rlf") }.sorted()
+        #expect(files.count > 50)
+        for file in files {
+            let r = try Self.run("relief-inspect", [dir.appendingPathComponent(file).path])
+            #expect(r.reason == .exit && r.status == 2, "\(file): status \(r.status), \(r.stderr)")
+            #expect(r.stderr.hasPrefix("error: "), "\(file)")
+        }
+        let missing = try Self.run("relief-inspect", ["/nonexistent/model.rlf"])
+        #expect(missing.status == 2 && missing.stderr.contains("/nonexistent/model.rlf"))
+    }
+
+    @Test func centroidRoundTripOnGeneratedData() throws {
+        let dir = NSTemporaryDirectory() + "relief-cli-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir + "/mnist", withIntermediateDirectories: true)
+        // Twenty 28x28 images per split: class k is a bright band at row 2k, so the classes are separable.
+        for split in ["train", "t10k"] {
+            var pixels = [UInt8](repeating: 0, count: 20 * 784)
+            var labels: [UInt8] = []
+            for i in 0..<20 {
+                let k = i % 10
+                labels.append(UInt8(k))
+                for c in 0..<28 { pixels[i * 784 + 2 * k * 28 + c] = 200 }
+            }
+            try Data(idx([20, 28, 28], pixels)).write(to: URL(fileURLWithPath: "\(dir)/mnist/\(split)-images-idx3-ubyte"))
+            try Data(idx([20], labels)).write(to: URL(fileURLWithPath: "\(dir)/mnist/\(split)-labels-idx1-ubyte"))
+        }
+        let out = dir + "/m.rlf"
+        let r = try Self.run("relief-data", ["centroid", "--data", dir, "-o", out, "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let result = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        #expect(result?["identicalWeights"] as? Bool == true)
+        #expect(result?["identicalPredictions"] as? Bool == true)
+        #expect(result?["testAccuracy"] as? Double == 1.0)
+        let file = try RLFReader.read(path: out)
+        #expect(file.metadata.provenance.method == "nearest-centroid")
+        #expect(try Self.run("relief-inspect", [out]).status == 0)
+
+        let missing = try Self.run("relief-data", ["summary", "--data", dir + "/none", "--dataset", "mnist"])
+        #expect(missing.status == 2 && missing.stderr.contains("tools/fetch_mnist.py"))
+        let unknown = try Self.run("relief-data", ["summary", "--dataset", "imagenet"])
+        #expect(unknown.status == 2 && unknown.stderr.contains("unknown data set imagenet"))
+    }
+
+    func idx(_ dims: [Int], _ bytes: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = [0, 0, 8, UInt8(dims.count)]
+        for d in dims { out += [UInt8(d >> 24 & 0xFF), UInt8(d >> 16 & 0xFF), UInt8(d >> 8 & 0xFF), UInt8(d & 0xFF)] }
+        return out + bytes
+    }
+}

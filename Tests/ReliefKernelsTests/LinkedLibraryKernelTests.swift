@@ -1,0 +1,81 @@
+import ReliefFormat
+import ReliefKernels
+import ReliefKernelsCHOLMOD
+import ReliefRandom
+import Testing
+
+/// The kernels on OpenBLAS, CXSparse and CHOLMOD against a plain reference, so the three Debian
+/// libraries are shown to link from Swift and to compute the right thing.
+@Suite struct LinkedLibraryKernelTests {
+    /// Plain `y = W · x` for a row-major `rows x columns` W and a column-major batch of inputs.
+    static func reference(_ w: [Float], rows: Int, columns: Int, x: [Float], batch: Int) -> [Float] {
+        var y = [Float](repeating: 0, count: rows * batch)
+        for b in 0..<batch {
+            for r in 0..<rows {
+                var s: Double = 0
+                for c in 0..<columns { s += Double(w[r * columns + c]) * Double(x[b * columns + c]) }
+                y[b * rows + r] = Float(s)
+            }
+        }
+        return y
+    }
+
+    static let shapes: [(Int, Int)] = [(1, 1), (7, 1), (1, 9), (16, 16), (17, 33), (64, 65), (0, 5), (5, 0)]
+    static let densities: [Double] = [0, 0.01, 0.1, 0.5, 1]
+
+    func close(_ a: [Float], _ b: [Float], tolerance: Float = 1e-4) -> Bool {
+        a.count == b.count && zip(a, b).allSatisfy { abs($0 - $1) <= tolerance * max(1, abs($1)) }
+    }
+
+    @Test(arguments: densities)
+    func cxsparseMatchesReference(density: Double) {
+        for (seedOffset, (rows, columns)) in Self.shapes.enumerated() {
+            let seed = UInt64(seedOffset) + UInt64(density * 1000)
+            var g = SeededGenerator(seed: seed)
+            let w = RandomWeights.sparse(rows: rows, columns: columns, density: density, std: 1, using: &g)
+            let x = (0..<columns).map { _ in g.normal() }
+            let kernel = CXSparseCSC(CSRMatrix(rows: rows, columns: columns, dense: w))
+            #expect(close(kernel.multiply(x), Self.reference(w, rows: rows, columns: columns, x: x, batch: 1)),
+                    "seed \(seed), \(rows)x\(columns) at density \(density)")
+        }
+    }
+
+    @Test(arguments: densities)
+    func cholmodMatchesReference(density: Double) {
+        for (seedOffset, (rows, columns)) in Self.shapes.enumerated() {
+            for batch in [1, 3, 100] {
+                let seed = UInt64(seedOffset * 1000 + batch) + UInt64(density * 1_000_000)
+                var g = SeededGenerator(seed: seed)
+                let w = RandomWeights.sparse(rows: rows, columns: columns, density: density, std: 1, using: &g)
+                let x = (0..<(columns * batch)).map { _ in g.normal() }
+                let kernel = CHOLMODSparse(CSRMatrix(rows: rows, columns: columns, dense: w))
+                #expect(close(kernel.multiply(x, batch: batch), Self.reference(w, rows: rows, columns: columns, x: x, batch: batch)),
+                        "seed \(seed), \(rows)x\(columns), batch \(batch), density \(density)")
+            }
+        }
+    }
+
+    @Test func openBLASMatchesReference() {
+        DenseBLAS.setThreadCount(2)
+        #expect(DenseBLAS.threadCount == 2)
+        for (seedOffset, (m, k)) in Self.shapes.enumerated() {
+            for n in [1, 4, 33] {
+                var g = SeededGenerator(seed: UInt64(seedOffset * 100 + n))
+                let a = (0..<(m * k)).map { _ in g.normal() }
+                let b = (0..<(k * n)).map { _ in g.normal() }
+                var c = [Float](repeating: .nan, count: m * n)
+                DenseBLAS.multiply(m: m, n: n, k: k, a: a, b: b, c: &c)
+                // Reference C = A·B, row-major: treat each column of B as one input.
+                var expected = [Float](repeating: 0, count: m * n)
+                for i in 0..<m {
+                    for j in 0..<n {
+                        var s: Double = 0
+                        for t in 0..<k { s += Double(a[i * k + t]) * Double(b[t * n + j]) }
+                        expected[i * n + j] = Float(s)
+                    }
+                }
+                #expect(close(c, expected), "\(m)x\(k)·\(k)x\(n), seed \(seedOffset * 100 + n)")
+            }
+        }
+    }
+}
