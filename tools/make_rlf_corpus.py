@@ -9,7 +9,8 @@ rather than against its own writer. Output:
                                  encoding and element bit patterns, which the Swift tests compare
   formats/corpus/bad/NAME.rlf    broken files; bad/expected.tsv names the RLFError case each must raise
 
-Deterministic: running it again rewrites the same bytes. Usage: python3 tools/make_rlf_corpus.py
+Deterministic: running it again rewrites the same bytes.
+Usage: python3 tools/make_rlf_corpus.py [--check]   (--check: fail if the committed corpus differs)
 """
 import json
 import os
@@ -456,23 +457,49 @@ def write(path, data):
 def main():
     if shutil.which("zstd") is None:
         sys.exit("error: the zstd command is needed (apt-get install zstd)")
+    if "--check" in sys.argv[1:]:
+        return check()
+    generate(ROOT)
+
+
+def check():
+    """Regenerates the corpus elsewhere and fails if it differs from the committed one."""
+    global ROOT
+    committed = ROOT
+    with tempfile.TemporaryDirectory() as tmp:
+        generate(tmp)
+        differ = []
+        for sub in ("good", "bad"):
+            a, b = os.path.join(committed, sub), os.path.join(tmp, sub)
+            names = sorted(set(os.listdir(a)) | set(os.listdir(b)))
+            for n in names:
+                pa, pb = os.path.join(a, n), os.path.join(b, n)
+                if not (os.path.exists(pa) and os.path.exists(pb) and open(pa, "rb").read() == open(pb, "rb").read()):
+                    differ.append(f"{sub}/{n}")
+        if differ:
+            sys.exit("error: formats/corpus differs from what tools/make_rlf_corpus.py writes: " + ", ".join(differ[:10])
+                     + "; run python3 tools/make_rlf_corpus.py and commit the result")
+        print("corpus: formats/corpus matches tools/make_rlf_corpus.py", file=sys.stderr)
+
+
+def generate(root):
     for sub in ("good", "bad"):
-        d = os.path.join(ROOT, sub)
+        d = os.path.join(root, sub)
         shutil.rmtree(d, ignore_errors=True)
         os.makedirs(d)
     for name, (data, tensors) in good_files().items():
-        write(os.path.join(ROOT, "good", name + ".rlf"), data)
-        with open(os.path.join(ROOT, "good", name + ".json"), "w") as f:
+        write(os.path.join(root, "good", name + ".rlf"), data)
+        with open(os.path.join(root, "good", name + ".json"), "w") as f:
             json.dump([t[2] for t in tensors], f, indent=1, sort_keys=True)
             f.write("\n")
     bad = bad_files()
-    with open(os.path.join(ROOT, "bad", "expected.tsv"), "w") as f:
+    with open(os.path.join(root, "bad", "expected.tsv"), "w") as f:
         f.write("# file\tthe RLFError case the reader must raise\n")
         for name in sorted(bad):
             data, error = bad[name]
-            write(os.path.join(ROOT, "bad", name + ".rlf"), data)
+            write(os.path.join(root, "bad", name + ".rlf"), data)
             f.write(f"{name}.rlf\t{error}\n")
-    print(f"wrote {len(good_files())} good and {len(bad)} bad files under {os.path.normpath(ROOT)}", file=sys.stderr)
+    print(f"wrote {len(good_files())} good and {len(bad)} bad files under {os.path.normpath(root)}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ public struct RLFLimits: Sendable {
     public var maxDirectoryBytes: UInt64 = 64 << 20
     public var maxTensorBytes: UInt64 = 4 << 30
     public var maxTotalDecodedBytes: UInt64 = 16 << 30
+    /// Off only for fuzzing, so mutated inputs get past the checksums to the checks behind them.
+    public var verifyChecksums = true
 
     public init() {}
     public static let `default` = RLFLimits()
