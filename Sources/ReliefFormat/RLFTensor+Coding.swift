@@ -27,7 +27,8 @@ enum TensorCoding {
             let plain = valueBytes(values, shuffled: false), shuffled = valueBytes(values, shuffled: true)
             return storedSize(shuffled) < storedSize(plain) ? (shuffled, RLFTensorRecord.shuffledValuesFlag) : (plain, 0)
         }
-        if allowed.contains(.dense) {
+        // A dense payload over the reader's default limit could never be read back.
+        if allowed.contains(.dense), UInt64(4 * tensor.count) <= RLFLimits.default.maxTensorBytes {
             let dense = tensor.denseValues()
             let nnz = dense.reduce(0) { $0 + ($1.bitPattern != 0 ? 1 : 0) }
             let (bytes, flag) = bestValues(dense)
@@ -72,7 +73,7 @@ enum TensorCoding {
                                  payload: best!.bytes + values))
         }
         if allowed.contains(.bitmask) {
-            let mask = BitmaskMatrix(rows: rows, columns: columns, dense: tensor.denseValues()).mask
+            let mask = BitmaskMatrix(csr).mask
             out.append(Candidate(record: record(.bitmask, flags: valueFlag, nnz: csr.nnz), payload: mask + values))
         }
         return out

@@ -91,6 +91,18 @@ public struct BitmaskMatrix: Sendable {
         self.init(rows: rows, columns: columns, mask: mask, values: values)
     }
 
+    /// The same matrix from CSR form, without expanding it to dense.
+    public init(_ m: CSRMatrix) {
+        var mask = [UInt8](repeating: 0, count: (m.rows * m.columns + 7) / 8)
+        for r in 0..<m.rows {
+            for k in m.rowPointers[r]..<m.rowPointers[r + 1] {
+                let element = r * m.columns + Int(m.columnIndices[k])
+                mask[element >> 3] |= 1 << UInt8(element & 7)
+            }
+        }
+        self.init(rows: m.rows, columns: m.columns, mask: mask, values: m.values)
+    }
+
     public var nnz: Int { values.count }
 
     public func dense() -> [Float] {
@@ -181,12 +193,12 @@ public struct RLFTensor: Sendable {
 
     /// The same tensor held in `encoding`.
     public func converted(to encoding: TensorEncoding) -> RLFTensor {
-        let (r, c) = (rows, columns)
         switch encoding {
         case .dense: return RLFTensor(name: name, shape: shape, storage: .dense(denseValues()))
         case .csr: return RLFTensor(name: name, shape: shape, storage: .csr(csr()))
         case .bitmask:
-            return RLFTensor(name: name, shape: shape, storage: .bitmask(BitmaskMatrix(rows: r, columns: c, dense: denseValues())))
+            if case let .bitmask(m) = storage { return RLFTensor(name: name, shape: shape, storage: .bitmask(m)) }
+            return RLFTensor(name: name, shape: shape, storage: .bitmask(BitmaskMatrix(csr())))
         }
     }
 

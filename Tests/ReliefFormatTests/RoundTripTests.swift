@@ -51,6 +51,20 @@ import Testing
         }
     }
 
+    /// A valid but enormous sparse tensor (2^31 - 1 columns, two nonzeros) is written and read
+    /// without ever being expanded to its 8 GB dense form (found by the fuzzer in its harness).
+    @Test func hugeSparseTensorIsNeverDensified() throws {
+        let columns = Int(Int32.max)
+        let m = CSRMatrix(rows: 1, columns: columns, rowPointers: [0, 2], columnIndices: [5, Int32(columns - 1)], values: [1, -2])
+        let t = RLFTensor(name: "huge", shape: [1, columns], storage: .csr(m))
+        let file = try RLFReader.read(bytes: try RLFWriter(allowedEncodings: [.csr, .dense]).encode(model([t])))
+        guard case let .csr(read) = file.tensors[0].storage else {
+            Issue.record("expected CSR, got \(file.tensors[0].encoding)")
+            return
+        }
+        #expect(read.columnIndices == [5, Int32(columns - 1)] && read.values == [1, -2] && read.columns == columns)
+    }
+
     /// Tensors handed to the writer already in CSR or bitmask form come back the same.
     @Test func sparseInputsRoundTrip() throws {
         var g = SeededGenerator(seed: 99)

@@ -65,15 +65,10 @@ import Testing
                 let b = (0..<(k * n)).map { _ in g.normal() }
                 var c = [Float](repeating: .nan, count: m * n)
                 DenseBLAS.multiply(m: m, n: n, k: k, a: a, b: b, c: &c)
-                // Reference C = A·B, row-major: treat each column of B as one input.
-                var expected = [Float](repeating: 0, count: m * n)
-                for i in 0..<m {
-                    for j in 0..<n {
-                        var s: Double = 0
-                        for t in 0..<k { s += Double(a[i * k + t]) * Double(b[t * n + j]) }
-                        expected[i * n + j] = Float(s)
-                    }
-                }
+                // Reference: each column of B is one input of A; the reference returns them column-major.
+                let columnsOfB = (0..<n).flatMap { j in (0..<k).map { t in b[t * n + j] } }
+                let y = Self.reference(a, rows: m, columns: k, x: columnsOfB, batch: n)
+                let expected = (0..<(m * n)).map { y[($0 % n) * m + $0 / n] }
                 #expect(close(c, expected), "\(m)x\(k)·\(k)x\(n), seed \(seedOffset * 100 + n)")
             }
         }
