@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "ReliefFormat", targets: ["ReliefFormat"]),
         .library(name: "ReliefData", targets: ["ReliefData"]),
         .library(name: "ReliefKernels", targets: ["ReliefKernels"]),
+        .library(name: "ReliefTraining", targets: ["ReliefTraining"]),
         .executable(name: "relief-train", targets: ["relief-train"]),
         .executable(name: "relief-prune", targets: ["relief-prune"]),
         .executable(name: "relief-export", targets: ["relief-export"]),
@@ -46,6 +47,9 @@ let package = Package(
         .target(name: "ReliefKernels", dependencies: ["ReliefFormat", "CBLAS", "CCXSparse"]),
         // CHOLMOD-backed kernels live apart: CHOLMOD's MatrixOps module is GPL-2.0+.
         .target(name: "ReliefKernelsCHOLMOD", dependencies: ["ReliefFormat", "CCHOLMOD"]),
+        // The training engine: layers with forward and backward passes, optimisers, the model zoo,
+        // checkpoints. Depends on kernels (BLAS) and data, never on the runtime.
+        .target(name: "ReliefTraining", dependencies: ["ReliefKernels", "ReliefData", "ReliefRandom", "ReliefFormat"]),
         // What every command-line tool shares: error reporting, exit codes, progress bars, JSON.
         .target(name: "ReliefCLISupport", dependencies: [
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -65,6 +69,7 @@ let package = Package(
         .testTarget(name: "ReliefDataTests", dependencies: ["ReliefData", "ReliefRandom"]),
         .testTarget(name: "ReliefKernelsTests", dependencies: ["ReliefKernels", "ReliefKernelsCHOLMOD", "ReliefRandom"]),
         .testTarget(name: "ReliefCLITests", dependencies: ["ReliefFormat"]),
+        .testTarget(name: "ReliefTrainingTests", dependencies: ["ReliefTraining", "ReliefRandom"], exclude: ["Fixtures"]),
     ]
 )
 

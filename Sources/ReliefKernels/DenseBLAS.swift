@@ -21,3 +21,16 @@ public enum DenseBLAS {
                     1, a, Int32(k), b, Int32(n), 0, &c, Int32(n))
     }
 }
+
+extension DenseBLAS {
+    /// `C = alpha · op(A) · op(B) + beta · C`, all row-major, on raw pointers: the general form the
+    /// training engine needs (transposes, accumulation, sub-matrices via leading dimensions).
+    @inline(__always)
+    public static func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
+                            a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                            beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        guard m > 0, n > 0 else { return }
+        cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+}

@@ -1,0 +1,71 @@
+import ReliefRandom
+
+/// max(0, x).
+public final class ReLU: Layer {
+    public let name: String
+    private var mask: [Bool] = []
+    public init(name: String) { self.name = name }
+
+    public func outputShape(for inputShape: [Int]) -> [Int] { inputShape }
+
+    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        var y = x
+        for i in y.data.indices where y.data[i] < 0 { y.data[i] = 0 }
+        if training { mask = x.data.map { $0 > 0 } }
+        return y
+    }
+
+    public func backward(_ dy: Tensor) -> Tensor {
+        var dx = dy
+        for i in dx.data.indices where !mask[i] { dx.data[i] = 0 }
+        return dx
+    }
+}
+
+/// Flattens each example to one vector.
+public final class Flatten: Layer {
+    public let name: String
+    private var inputShape: [Int] = []
+    public init(name: String) { self.name = name }
+
+    public func outputShape(for inputShape: [Int]) -> [Int] { [inputShape.reduce(1, *)] }
+
+    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        if training { inputShape = x.shape }
+        return x.reshaped([x.batch, x.exampleSize])
+    }
+
+    public func backward(_ dy: Tensor) -> Tensor { dy.reshaped(inputShape) }
+}
+
+/// Zeroes each element with probability p while training and scales the rest by 1/(1−p).
+public final class Dropout: Layer {
+    public let name: String
+    public let probability: Float
+    private var generator: SeededGenerator
+    private var keep: [Float] = []
+
+    public init(name: String, probability: Float = 0.5, seed: UInt64) {
+        self.name = name
+        self.probability = probability
+        generator = SeededGenerator(seed: seed)
+    }
+
+    public func outputShape(for inputShape: [Int]) -> [Int] { inputShape }
+
+    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        guard training, probability > 0 else { return x }
+        let scale = 1 / (1 - probability)
+        keep = (0..<x.count).map { _ in generator.unit() >= probability ? scale : 0 }
+        var y = x
+        for i in y.data.indices { y.data[i] *= keep[i] }
+        return y
+    }
+
+    public func backward(_ dy: Tensor) -> Tensor {
+        guard probability > 0 else { return dy }
+        var dx = dy
+        for i in dx.data.indices { dx.data[i] *= keep[i] }
+        return dx
+    }
+}

@@ -1,0 +1,149 @@
+/// Max pooling over windows of `kernel` with `stride` and implicit −∞ padding (PyTorch semantics).
+public final class MaxPool2d: Layer {
+    public let name: String
+    public let kernel: Int, stride: Int, padding: Int
+    private var argmax: [Int32] = []
+    private var inputShape: [Int] = []
+
+    public init(name: String, kernel: Int, stride: Int? = nil, padding: Int = 0) {
+        self.name = name
+        self.kernel = kernel
+        self.stride = stride ?? kernel
+        self.padding = padding
+    }
+
+    public func outputShape(for s: [Int]) -> [Int] {
+        [s[0], (s[1] + 2 * padding - kernel) / stride + 1, (s[2] + 2 * padding - kernel) / stride + 1]
+    }
+
+    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let o = outputShape(for: [c, h, w])
+        let (oh, ow) = (o[1], o[2])
+        var y = [Float](repeating: 0, count: n * c * oh * ow)
+        var arg = [Int32](repeating: 0, count: y.count)
+        for plane in 0..<(n * c) {
+            let base = plane * h * w
+            for oy in 0..<oh {
+                for ox in 0..<ow {
+                    var best = -Float.infinity, where_ = -1
+                    for i in 0..<kernel {
+                        let yy = oy * stride - padding + i
+                        if yy < 0 || yy >= h { continue }
+                        for j in 0..<kernel {
+                            let xx = ox * stride - padding + j
+                            if xx < 0 || xx >= w { continue }
+                            let v = x.data[base + yy * w + xx]
+                            if v > best || where_ < 0 || v.isNaN { best = v; where_ = yy * w + xx }
+                        }
+                    }
+                    let k = (plane * oh + oy) * ow + ox
+                    y[k] = best
+                    arg[k] = Int32(where_)
+                }
+            }
+        }
+        if training {
+            argmax = arg
+            inputShape = x.shape
+        }
+        return Tensor(shape: [n, c, oh, ow], data: y)
+    }
+
+    public func backward(_ dy: Tensor) -> Tensor {
+        let (h, w) = (inputShape[2], inputShape[3])
+        let per = dy.shape[2] * dy.shape[3]
+        var dx = [Float](repeating: 0, count: inputShape.reduce(1, *))
+        for k in dy.data.indices {
+            let plane = k / per
+            dx[plane * h * w + Int(argmax[k])] += dy.data[k]
+        }
+        return Tensor(shape: inputShape, data: dx)
+    }
+}
+
+/// Average pooling; padding counts as zeros in the average (PyTorch's count_include_pad=True).
+public final class AvgPool2d: Layer {
+    public let name: String
+    public let kernel: Int, stride: Int, padding: Int
+    private var inputShape: [Int] = []
+
+    public init(name: String, kernel: Int, stride: Int? = nil, padding: Int = 0) {
+        self.name = name
+        self.kernel = kernel
+        self.stride = stride ?? kernel
+        self.padding = padding
+    }
+
+    public func outputShape(for s: [Int]) -> [Int] {
+        [s[0], (s[1] + 2 * padding - kernel) / stride + 1, (s[2] + 2 * padding - kernel) / stride + 1]
+    }
+
+    /// Calls `body(outputIndex, inputIndex)` for every window element inside the input.
+    private func windows(_ shape: [Int], _ body: (Int, Int) -> Void) {
+        let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
+        let o = outputShape(for: [c, h, w])
+        for plane in 0..<(n * c) {
+            for oy in 0..<o[1] {
+                for ox in 0..<o[2] {
+                    let k = (plane * o[1] + oy) * o[2] + ox
+                    for i in 0..<kernel {
+                        let yy = oy * stride - padding + i
+                        if yy < 0 || yy >= h { continue }
+                        for j in 0..<kernel {
+                            let xx = ox * stride - padding + j
+                            if xx >= 0 && xx < w { body(k, plane * h * w + yy * w + xx) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        if training { inputShape = x.shape }
+        let o = outputShape(for: Array(x.shape.dropFirst()))
+        var y = [Float](repeating: 0, count: x.shape[0] * o.reduce(1, *))
+        let scale = 1 / Float(kernel * kernel)
+        windows(x.shape) { k, i in y[k] += x.data[i] * scale }
+        return Tensor(shape: [x.shape[0]] + o, data: y)
+    }
+
+    public func backward(_ dy: Tensor) -> Tensor {
+        var dx = [Float](repeating: 0, count: inputShape.reduce(1, *))
+        let scale = 1 / Float(kernel * kernel)
+        windows(inputShape) { k, i in dx[i] += dy.data[k] * scale }
+        return Tensor(shape: inputShape, data: dx)
+    }
+}
+
+/// Mean over each channel's H × W: [N, C, H, W] → [N, C].
+public final class GlobalAvgPool2d: Layer {
+    public let name: String
+    private var inputShape: [Int] = []
+    public init(name: String) { self.name = name }
+
+    public func outputShape(for s: [Int]) -> [Int] { [s[0]] }
+
+    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        if training { inputShape = x.shape }
+        let planes = x.shape[0] * x.shape[1], size = x.shape[2] * x.shape[3]
+        var y = [Float](repeating: 0, count: planes)
+        for p in 0..<planes {
+            var s: Float = 0
+            for i in 0..<size { s += x.data[p * size + i] }
+            y[p] = s / Float(size)
+        }
+        return Tensor(shape: [x.shape[0], x.shape[1]], data: y)
+    }
+
+    public func backward(_ dy: Tensor) -> Tensor {
+        let size = inputShape[2] * inputShape[3]
+        var dx = [Float](repeating: 0, count: inputShape.reduce(1, *))
+        for p in dy.data.indices {
+            let g = dy.data[p] / Float(size)
+            for i in 0..<size { dx[p * size + i] = g }
+        }
+        return Tensor(shape: inputShape, data: dx)
+    }
+}
