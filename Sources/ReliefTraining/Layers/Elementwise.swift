@@ -53,6 +53,11 @@ public final class Dropout: Layer {
 
     public func outputShape(for inputShape: [Int]) -> [Int] { inputShape }
 
+    /// Restarts the mask stream, so a resumed run draws the same masks as an uninterrupted one.
+    public func reseed(_ seed: UInt64) {
+        generator = SeededGenerator(seed: seed)
+    }
+
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         guard training, probability > 0 else { return x }
         let scale = 1 / (1 - probability)
