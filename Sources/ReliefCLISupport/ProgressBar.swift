@@ -20,6 +20,9 @@ public final class ProgressBar {
         self.unit = unit
     }
 
+    /// Extra figures shown after the rate, such as the running loss.
+    public var info = ""
+
     /// Records `n` more units done.
     public func advance(by n: Int = 1) {
         done += n
@@ -51,7 +54,8 @@ public final class ProgressBar {
         let rate = Double(done) / elapsed
         let eta = rate > 0 ? Double(total - done) / rate : .infinity
         let pct = String(format: "%3.0f%%", fraction * 100)
-        return "\(label) [\(bar)] \(pct) \(done)/\(total) \(unit) \(Self.human(rate)) \(unit)/s ETA \(Self.duration(eta))"
+        let extra = info.isEmpty ? "" : " " + info
+        return "\(label) [\(bar)] \(pct) \(done)/\(total) \(unit) \(Self.human(rate)) \(unit)/s\(extra) ETA \(Self.duration(eta))"
     }
 
     static func human(_ x: Double) -> String {

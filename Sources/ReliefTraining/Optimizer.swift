@@ -28,17 +28,24 @@ public final class SGD: Optimizer {
     }
 
     public func step() {
+        let (lr, mu, wd, started) = (learningRate, momentum, weightDecay, started)
         for (k, p) in parameters.enumerated() {
             p.applyMask()
-            for i in p.value.indices {
-                let g = p.grad[i] + weightDecay * p.value[i]
-                let b = started ? momentum * buffers[k][i] + g : g
-                buffers[k][i] = b
-                p.value[i] -= learningRate * b
+            p.value.withUnsafeMutableBufferPointer { w in
+                p.grad.withUnsafeBufferPointer { g in
+                    buffers[k].withUnsafeMutableBufferPointer { buf in
+                        for i in 0..<w.count {
+                            let d = g[i] + wd * w[i]
+                            let b = started ? mu * buf[i] + d : d
+                            buf[i] = b
+                            w[i] -= lr * b
+                        }
+                    }
+                }
             }
             p.applyMask()
         }
-        started = true
+        self.started = true
     }
 
     public var state: [String: [Float]] {
@@ -84,14 +91,22 @@ public final class Adam: Optimizer {
         let c2 = 1 - Float(pow(Double(beta2), Double(t)))
         let stepSize = learningRate / c1
         let c2Root = c2.squareRoot()
+        let (b1, b2, eps, wd) = (beta1, beta2, epsilon, weightDecay)
         for (k, p) in parameters.enumerated() {
             p.applyMask()
-            for i in p.value.indices {
-                let g = p.grad[i] + weightDecay * p.value[i]
-                m[k][i] = beta1 * m[k][i] + (1 - beta1) * g
-                v[k][i] = beta2 * v[k][i] + (1 - beta2) * g * g
-                let denominator = v[k][i].squareRoot() / c2Root + epsilon
-                p.value[i] -= stepSize * m[k][i] / denominator
+            p.value.withUnsafeMutableBufferPointer { w in
+                p.grad.withUnsafeBufferPointer { g in
+                    m[k].withUnsafeMutableBufferPointer { m in
+                        v[k].withUnsafeMutableBufferPointer { v in
+                            for i in 0..<w.count {
+                                let d = g[i] + wd * w[i]
+                                m[i] = b1 * m[i] + (1 - b1) * d
+                                v[i] = b2 * v[i] + (1 - b2) * d * d
+                                w[i] -= stepSize * m[i] / (v[i].squareRoot() / c2Root + eps)
+                            }
+                        }
+                    }
+                }
             }
             p.applyMask()
         }

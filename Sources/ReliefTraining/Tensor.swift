@@ -57,9 +57,15 @@ public final class Parameter {
     /// Zeroes pruned entries of the value (after an optimiser step) and of the gradient.
     public func applyMask() {
         guard let mask else { return }
-        for i in value.indices {
-            value[i] *= mask[i]
-            grad[i] *= mask[i]
+        mask.withUnsafeBufferPointer { m in
+            value.withUnsafeMutableBufferPointer { v in
+                grad.withUnsafeMutableBufferPointer { g in
+                    for i in 0..<m.count {
+                        v[i] *= m[i]
+                        g[i] *= m[i]
+                    }
+                }
+            }
         }
     }
 }
