@@ -29,7 +29,7 @@ struct ReliefTrain: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Epochs (0-based) at which the learning rate is multiplied by --gamma.") var milestones: [Int] = []
     @Option(help: "Learning-rate factor at each milestone.") var gamma: Float = 0.1
     @Option(help: "Random seed (initialisation, shuffling, dropout, augmentation).") var seed: UInt64 = 1
-    @Option(help: "OpenBLAS threads.") var threads = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Worker threads (OpenBLAS itself runs single-threaded inside them).") var threads = ProcessInfo.processInfo.activeProcessorCount
     @Option(name: .customLong("train-limit"), help: "Train on the first N images only (0: all).") var trainLimit = 0
     @Option(name: [.short, .long], help: "Output folder (default runs/MODEL-DATASET).") var output: String?
     @Option(name: .customLong("log-format"), help: "jsonl or csv.") var logFormat = "jsonl"
@@ -54,7 +54,7 @@ struct ReliefTrain: ParsableCommand {
             guard let kind = TrainingConfig.OptimizerKind(rawValue: optimizer) else {
                 throw TrainingError.invalidOption("--optimizer must be adam or sgd, found \(optimizer)")
             }
-            DenseBLAS.setThreadCount(threads)
+            Parallel.setThreads(threads)
             let name = try DatasetCatalog.name(dataset)
             _ = try ModelZoo.inputShape(of: model)   // an unknown model fails before the data loads
             let folder = output ?? "runs/\(model)-\(name.rawValue)"

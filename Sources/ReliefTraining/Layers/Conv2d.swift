@@ -10,6 +10,8 @@ public final class Conv2d: Layer, InputGradientOptional {
     public let bias: Parameter?
     public var needsInputGradient = true
     private var input = Tensor(zeros: [0])
+    /// The forward pass's column matrix, kept for backward when the whole batch fit in one chunk.
+    private var cachedColumns: [Float]? = nil
     /// im2col buffers are capped at this many floats; larger batches are processed in chunks.
     static let maxColumnFloats = 8 << 20
 
@@ -54,10 +56,12 @@ public final class Conv2d: Layer, InputGradientOptional {
     /// cols[(c·kh + i)·kw + j][s·P + p] = x[n0+s, c, oy·sh − ph + i, ox·sw − pw + j] (0 outside).
     private static func im2col(_ x: UnsafePointer<Float>, _ g: Geometry, samples: Int, _ cols: UnsafeMutablePointer<Float>) {
         let rowLength = samples * g.pixels
-        for c in 0..<g.c {
-            for i in 0..<g.kh {
-                for j in 0..<g.kw {
-                    let row = cols + ((c * g.kh + i) * g.kw + j) * rowLength
+        // Each row of the column matrix is independent: split the rows over the workers.
+        Parallel.forEachChunk(g.patch) { rows in
+            for r in rows {
+                let c = r / (g.kh * g.kw), i = r / g.kw % g.kh, j = r % g.kw
+                do {
+                    let row = cols + r * rowLength
                     for s in 0..<samples {
                         let plane = x + (s * g.c + c) * g.h * g.w
                         let out = row + s * g.pixels
@@ -69,9 +73,13 @@ public final class Conv2d: Layer, InputGradientOptional {
                                 continue
                             }
                             let src = plane + y * g.w
-                            for ox in 0..<g.ow {
-                                let xx = ox * g.sw - g.pw + j
-                                line[ox] = (xx >= 0 && xx < g.w) ? src[xx] : 0
+                            if g.sw == 1 && g.pw == 0 {
+                                (line).update(from: src + j, count: g.ow)   // the common unpadded stride-1 row
+                            } else {
+                                for ox in 0..<g.ow {
+                                    let xx = ox * g.sw - g.pw + j
+                                    line[ox] = (xx >= 0 && xx < g.w) ? src[xx] : 0
+                                }
                             }
                         }
                     }
@@ -83,7 +91,9 @@ public final class Conv2d: Layer, InputGradientOptional {
     /// The adjoint of im2col: adds each column entry back to the input position it came from.
     private static func col2im(_ cols: UnsafePointer<Float>, _ g: Geometry, samples: Int, _ dx: UnsafeMutablePointer<Float>) {
         let rowLength = samples * g.pixels
-        for c in 0..<g.c {
+        // Channels write to disjoint planes of dx: split them over the workers.
+        Parallel.forEachChunk(g.c) { channels in
+        for c in channels {
             for i in 0..<g.kh {
                 for j in 0..<g.kw {
                     let row = cols + ((c * g.kh + i) * g.kw + j) * rowLength
@@ -103,6 +113,7 @@ public final class Conv2d: Layer, InputGradientOptional {
                     }
                 }
             }
+        }
         }
     }
 
@@ -124,15 +135,19 @@ public final class Conv2d: Layer, InputGradientOptional {
                                 let width = s * g.pixels
                                 Self.im2col(xp.baseAddress! + n0 * g.c * g.h * g.w, g, samples: s, cp.baseAddress!)
                                 // block[o][s·P + p] = W[o] · cols
-                                DenseBLAS.gemm(transposeA: false, transposeB: false, m: o, n: width, k: g.patch,
+                                DenseBLAS.parallelGemm(transposeA: false, transposeB: false, m: o, n: width, k: g.patch,
                                                a: wp.baseAddress!, lda: g.patch, b: cp.baseAddress!, ldb: width,
                                                c: bp.baseAddress!, ldc: width)
-                                for sample in 0..<s {
-                                    for oc in 0..<o {
-                                        let src = bp.baseAddress! + oc * width + sample * g.pixels
-                                        let dst = yp.baseAddress! + ((n0 + sample) * o + oc) * g.pixels
-                                        let b = bias?.value[oc] ?? 0
-                                        for p in 0..<g.pixels { dst[p] = src[p] + b }
+                                let biases = bias?.value ?? [Float](repeating: 0, count: o)
+                                let (bb, yb) = (bp.baseAddress!, yp.baseAddress!)
+                                Parallel.forEachChunk(s) { samples in
+                                    for sample in samples {
+                                        for oc in 0..<o {
+                                            let src = bb + oc * width + sample * g.pixels
+                                            let dst = yb + ((n0 + sample) * o + oc) * g.pixels
+                                            let b = biases[oc]
+                                            for p in 0..<g.pixels { dst[p] = src[p] + b }
+                                        }
                                     }
                                 }
                                 n0 += s
@@ -142,6 +157,7 @@ public final class Conv2d: Layer, InputGradientOptional {
                 }
             }
         }
+        cachedColumns = training && per >= n ? cols : nil
         return Tensor(shape: [n, o, g.oh, g.ow], data: y)
     }
 
@@ -149,7 +165,9 @@ public final class Conv2d: Layer, InputGradientOptional {
         let g = geometry(input)
         let n = input.batch, o = outChannels, per = chunk(g, batch: n)
         var dx = [Float](repeating: 0, count: needsInputGradient ? input.count : 0)
-        var cols = [Float](repeating: 0, count: g.patch * per * g.pixels)
+        let reuse = cachedColumns != nil
+        var cols = cachedColumns ?? [Float](repeating: 0, count: g.patch * per * g.pixels)
+        cachedColumns = nil
         var block = [Float](repeating: 0, count: o * per * g.pixels)
         for i in weight.grad.indices { weight.grad[i] = 0 }
         if let bias {
@@ -182,14 +200,16 @@ public final class Conv2d: Layer, InputGradientOptional {
                                                 dst.update(from: src, count: g.pixels)
                                             }
                                         }
-                                        Self.im2col(xp.baseAddress! + n0 * g.c * g.h * g.w, g, samples: s, cp.baseAddress!)
+                                        if !reuse {
+                                            Self.im2col(xp.baseAddress! + n0 * g.c * g.h * g.w, g, samples: s, cp.baseAddress!)
+                                        }
                                         // dW += block · colsᵀ
-                                        DenseBLAS.gemm(transposeA: false, transposeB: true, m: o, n: g.patch, k: width,
+                                        DenseBLAS.parallelGemm(transposeA: false, transposeB: true, m: o, n: g.patch, k: width,
                                                        a: bp.baseAddress!, lda: width, b: cp.baseAddress!, ldb: width,
                                                        beta: 1, c: gp.baseAddress!, ldc: g.patch)
                                         if needsInputGradient {
                                             // dcols = Wᵀ · block, then scattered back.
-                                            DenseBLAS.gemm(transposeA: true, transposeB: false, m: g.patch, n: width, k: o,
+                                            DenseBLAS.parallelGemm(transposeA: true, transposeB: false, m: g.patch, n: width, k: o,
                                                            a: wp.baseAddress!, lda: g.patch, b: bp.baseAddress!, ldb: width,
                                                            c: cp.baseAddress!, ldc: width)
                                             Self.col2im(cp.baseAddress!, g, samples: s, dxp.baseAddress! + n0 * g.c * g.h * g.w)

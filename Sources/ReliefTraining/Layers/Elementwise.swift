@@ -3,21 +3,28 @@ import ReliefRandom
 /// max(0, x).
 public final class ReLU: Layer {
     public let name: String
-    private var mask: [Bool] = []
+    private var output: [Float] = []
     public init(name: String) { self.name = name }
 
     public func outputShape(for inputShape: [Int]) -> [Int] { inputShape }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         var y = x
-        for i in y.data.indices where y.data[i] < 0 { y.data[i] = 0 }
-        if training { mask = x.data.map { $0 > 0 } }
+        y.data.withUnsafeMutableBufferPointer { v in
+            for i in 0..<v.count { v[i] = max(v[i], 0) }
+        }
+        // The output itself tells where the input was positive.
+        if training { output = y.data }
         return y
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
         var dx = dy
-        for i in dx.data.indices where !mask[i] { dx.data[i] = 0 }
+        output.withUnsafeBufferPointer { y in
+            dx.data.withUnsafeMutableBufferPointer { d in
+                for i in 0..<d.count where y[i] <= 0 { d[i] = 0 }
+            }
+        }
         return dx
     }
 }

@@ -35,7 +35,7 @@ public final class Linear: Layer, InputGradientOptional {
         x.data.withUnsafeBufferPointer { xp in
             weight.value.withUnsafeBufferPointer { wp in
                 y.withUnsafeMutableBufferPointer { yp in
-                    DenseBLAS.gemm(transposeA: false, transposeB: true, m: n, n: outFeatures, k: inFeatures,
+                    DenseBLAS.parallelGemm(transposeA: false, transposeB: true, m: n, n: outFeatures, k: inFeatures,
                                    a: xp.baseAddress!, lda: inFeatures, b: wp.baseAddress!, ldb: inFeatures,
                                    beta: bias == nil ? 0 : 1, c: yp.baseAddress!, ldc: outFeatures)
                 }
@@ -49,7 +49,7 @@ public final class Linear: Layer, InputGradientOptional {
         dy.data.withUnsafeBufferPointer { dp in
             input.data.withUnsafeBufferPointer { xp in
                 weight.grad.withUnsafeMutableBufferPointer { gp in
-                    DenseBLAS.gemm(transposeA: true, transposeB: false, m: outFeatures, n: inFeatures, k: n,
+                    DenseBLAS.parallelGemm(transposeA: true, transposeB: false, m: outFeatures, n: inFeatures, k: n,
                                    a: dp.baseAddress!, lda: outFeatures, b: xp.baseAddress!, ldb: inFeatures,
                                    c: gp.baseAddress!, ldc: inFeatures)
                 }
@@ -64,7 +64,7 @@ public final class Linear: Layer, InputGradientOptional {
         dy.data.withUnsafeBufferPointer { dp in
             weight.value.withUnsafeBufferPointer { wp in
                 dx.withUnsafeMutableBufferPointer { xp in
-                    DenseBLAS.gemm(transposeA: false, transposeB: false, m: n, n: inFeatures, k: outFeatures,
+                    DenseBLAS.parallelGemm(transposeA: false, transposeB: false, m: n, n: inFeatures, k: outFeatures,
                                    a: dp.baseAddress!, lda: outFeatures, b: wp.baseAddress!, ldb: inFeatures,
                                    c: xp.baseAddress!, ldc: inFeatures)
                 }

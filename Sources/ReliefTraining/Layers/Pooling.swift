@@ -1,3 +1,5 @@
+import ReliefKernels
+
 /// Max pooling over windows of `kernel` with `stride` and implicit −∞ padding (PyTorch semantics).
 public final class MaxPool2d: Layer {
     public let name: String
@@ -22,24 +24,34 @@ public final class MaxPool2d: Layer {
         let (oh, ow) = (o[1], o[2])
         var y = [Float](repeating: 0, count: n * c * oh * ow)
         var arg = [Int32](repeating: 0, count: y.count)
-        for plane in 0..<(n * c) {
-            let base = plane * h * w
-            for oy in 0..<oh {
-                for ox in 0..<ow {
-                    var best = -Float.infinity, where_ = -1
-                    for i in 0..<kernel {
-                        let yy = oy * stride - padding + i
-                        if yy < 0 || yy >= h { continue }
-                        for j in 0..<kernel {
-                            let xx = ox * stride - padding + j
-                            if xx < 0 || xx >= w { continue }
-                            let v = x.data[base + yy * w + xx]
-                            if v > best || where_ < 0 || v.isNaN { best = v; where_ = yy * w + xx }
+        let (kernel, stride, padding) = (kernel, stride, padding)
+        x.data.withUnsafeBufferPointer { xp in
+            y.withUnsafeMutableBufferPointer { yp in
+                arg.withUnsafeMutableBufferPointer { ap in
+                    let (xb, yb, ab) = (xp.baseAddress!, yp.baseAddress!, ap.baseAddress!)
+                    Parallel.forEachChunk(n * c, minimumPerThread: 16) { planes in
+                        for plane in planes {
+                            let base = xb + plane * h * w
+                            for oy in 0..<oh {
+                                for ox in 0..<ow {
+                                    var best = -Float.infinity, at = -1
+                                    for i in 0..<kernel {
+                                        let yy = oy * stride - padding + i
+                                        if yy < 0 || yy >= h { continue }
+                                        for j in 0..<kernel {
+                                            let xx = ox * stride - padding + j
+                                            if xx < 0 || xx >= w { continue }
+                                            let v = base[yy * w + xx]
+                                            if v > best || at < 0 || v.isNaN { best = v; at = yy * w + xx }
+                                        }
+                                    }
+                                    let k = (plane * oh + oy) * ow + ox
+                                    yb[k] = best
+                                    ab[k] = Int32(at)
+                                }
+                            }
                         }
                     }
-                    let k = (plane * oh + oy) * ow + ox
-                    y[k] = best
-                    arg[k] = Int32(where_)
                 }
             }
         }

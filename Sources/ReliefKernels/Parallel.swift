@@ -1,0 +1,67 @@
+import Dispatch
+
+/// Splits loops over the cores, explicitly: `threads` sets how many run at once.
+///
+/// Relief runs OpenBLAS single-threaded inside these workers rather than letting OpenBLAS spawn its
+/// own threads, whose busy-waiting between calls competed with everything else on a 2-core machine.
+public enum Parallel {
+    nonisolated(unsafe) public private(set) static var threads = 1
+
+    /// Sets the worker count for every parallel loop and GEMM (and pins OpenBLAS to one thread).
+    public static func setThreads(_ n: Int) {
+        threads = max(1, n)
+        DenseBLAS.setThreadCount(1)
+    }
+
+    /// Calls `body(range)` on up to `threads` contiguous parts of `0..<count`, in parallel, and waits.
+    /// Below `minimumPerThread` items per part it stays on the calling thread.
+    public static func forEachChunk(_ count: Int, minimumPerThread: Int = 1, _ body: (Range<Int>) -> Void) {
+        let parts = min(threads, max(1, count / max(minimumPerThread, 1)))
+        guard parts > 1 else {
+            if count > 0 { body(0..<count) }
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            // The parts touch disjoint data; the caller guarantees it, so the closure may cross threads.
+            let shared = UncheckedSendable(value: body)
+            DispatchQueue.concurrentPerform(iterations: parts) { p in
+                let start = count * p / parts, end = count * (p + 1) / parts
+                if start < end { shared.value(start..<end) }
+            }
+        }
+    }
+}
+
+/// A value handed to worker threads that the caller knows is safe to share.
+struct UncheckedSendable<T>: @unchecked Sendable {
+    let value: T
+}
+
+extension DenseBLAS {
+    /// `gemm` split over `Parallel.threads` workers along the larger of M and N, each calling
+    /// single-threaded OpenBLAS on its block of C.
+    public static func parallelGemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
+                                    a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                                    beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        // Small products are not worth a thread hand-off.
+        let work = m * n * max(k, 1)
+        guard Parallel.threads > 1, work >= 1 << 18 else {
+            gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                 b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            return
+        }
+        if m >= n {
+            Parallel.forEachChunk(m, minimumPerThread: 8) { r in
+                gemm(transposeA: transposeA, transposeB: transposeB, m: r.count, n: n, k: k, alpha: alpha,
+                     a: transposeA ? a + r.lowerBound : a + r.lowerBound * lda, lda: lda, b: b, ldb: ldb,
+                     beta: beta, c: c + r.lowerBound * ldc, ldc: ldc)
+            }
+        } else {
+            Parallel.forEachChunk(n, minimumPerThread: 16) { r in
+                gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: r.count, k: k, alpha: alpha, a: a, lda: lda,
+                     b: transposeB ? b + r.lowerBound * ldb : b + r.lowerBound, ldb: ldb,
+                     beta: beta, c: c + r.lowerBound, ldc: ldc)
+            }
+        }
+    }
+}
