@@ -61,7 +61,7 @@ let package = Package(
         .executableTarget(name: "relief-export", dependencies: ["ReliefCLISupport", cli]),
         .executableTarget(name: "relief-infer", dependencies: ["ReliefCLISupport", cli]),
         .executableTarget(name: "relief-inspect", dependencies: ["ReliefFormat", "ReliefCLISupport", cli]),
-        .executableTarget(name: "relief-bench", dependencies: ["ReliefFormat", "ReliefRandom", "ReliefCLISupport", cli]),
+        .executableTarget(name: "relief-bench", dependencies: ["ReliefFormat", "ReliefRandom", "ReliefTraining", "ReliefData", "ReliefKernels", "ReliefCLISupport", cli]),
         .executableTarget(name: "relief-data", dependencies: ["ReliefData", "ReliefFormat", "ReliefCLISupport", cli]),
 
         // Tests.

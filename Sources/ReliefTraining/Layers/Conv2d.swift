@@ -171,15 +171,24 @@ public final class Conv2d: Layer, InputGradientOptional {
         var block = [Float](repeating: 0, count: o * per * g.pixels)
         for i in weight.grad.indices { weight.grad[i] = 0 }
         if let bias {
-            for oc in 0..<o { bias.grad[oc] = 0 }
-            for sample in 0..<n {
-                for oc in 0..<o {
-                    let base = (sample * o + oc) * g.pixels
-                    var s: Float = 0
-                    for p in 0..<g.pixels { s += dy.data[base + p] }
-                    bias.grad[oc] += s
+            // Σ over samples and pixels of dy, one channel per worker.
+            var sums = [Float](repeating: 0, count: o)
+            dy.data.withUnsafeBufferPointer { d in
+                sums.withUnsafeMutableBufferPointer { out in
+                    let (db, ob) = (d.baseAddress!, out.baseAddress!)
+                    Parallel.forEachChunk(o) { channels in
+                        for oc in channels {
+                            var s: Float = 0
+                            for sample in 0..<n {
+                                let plane = db + (sample * o + oc) * g.pixels
+                                for p in 0..<g.pixels { s += plane[p] }
+                            }
+                            ob[oc] = s
+                        }
+                    }
                 }
             }
+            bias.grad = sums
         }
         input.data.withUnsafeBufferPointer { xp in
             dy.data.withUnsafeBufferPointer { dyp in

@@ -19,13 +19,17 @@ public final class ReLU: Layer {
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
-        var dx = dy
-        output.withUnsafeBufferPointer { y in
-            dx.data.withUnsafeMutableBufferPointer { d in
-                for i in 0..<d.count where y[i] <= 0 { d[i] = 0 }
+        // Written as a select into a fresh array so it vectorises (no copy-on-write of dy, no branch).
+        let n = dy.count
+        let dx = [Float](unsafeUninitializedCapacity: n) { out, initialized in
+            output.withUnsafeBufferPointer { y in
+                dy.data.withUnsafeBufferPointer { d in
+                    for i in 0..<n { out[i] = y[i] > 0 ? d[i] : 0 }
+                }
             }
+            initialized = n
         }
-        return dx
+        return Tensor(shape: dy.shape, data: dx)
     }
 }
 

@@ -32,6 +32,47 @@ public final class MaxPool2d: Layer {
                     Parallel.forEachChunk(n * c, minimumPerThread: 16) { planes in
                         for plane in planes {
                             let base = xb + plane * h * w
+                            if padding == 0 && kernel == 2 && stride == 2 {
+                                // The common 2x2 pool, unrolled (ties go to the first element, as in PyTorch;
+                                // unlike PyTorch a NaN is not guaranteed to win here).
+                                for oy in 0..<oh {
+                                    let top = base + 2 * oy * w, bottom = top + w
+                                    let k0 = (plane * oh + oy) * ow
+                                    for ox in 0..<ow {
+                                        let a = top[2 * ox], b = top[2 * ox + 1], c = bottom[2 * ox], d = bottom[2 * ox + 1]
+                                        let upper = b > a ? b : a, upperAt = b > a ? 1 : 0
+                                        let lower = d > c ? d : c, lowerAt = d > c ? w + 1 : w
+                                        let bottomWins = lower > upper
+                                        yb[k0 + ox] = bottomWins ? lower : upper
+                                        ab[k0 + ox] = Int32(2 * oy * w + 2 * ox + (bottomWins ? lowerAt : upperAt))
+                                    }
+                                }
+                                continue
+                            }
+                            if padding == 0 {
+                                // Every window lies inside the input: no bounds checks.
+                                for oy in 0..<oh {
+                                    for ox in 0..<ow {
+                                        let origin = oy * stride * w + ox * stride
+                                        var best = base[origin], at = origin
+                                        for i in 0..<kernel {
+                                            let row = origin + i * w
+                                            for j in 0..<kernel {
+                                                // Branch-free select (the comparison is a coin flip to the predictor).
+                                                // A NaN input wins and then stays, as in PyTorch.
+                                                let v = base[row + j]
+                                                let take = !(v <= best) && best == best
+                                                best = take ? v : best
+                                                at = take ? row + j : at
+                                            }
+                                        }
+                                        let k = (plane * oh + oy) * ow + ox
+                                        yb[k] = best
+                                        ab[k] = Int32(at)
+                                    }
+                                }
+                                continue
+                            }
                             for oy in 0..<oh {
                                 for ox in 0..<ow {
                                     var best = -Float.infinity, at = -1

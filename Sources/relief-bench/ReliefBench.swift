@@ -10,7 +10,7 @@ struct ReliefBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "relief-bench",
         abstract: "Benchmarks: .rlf encodings now; model latency and memory once the runtime lands.",
-        subcommands: [EncodingBench.self, ModelBench.self],
+        subcommands: [EncodingBench.self, TrainBench.self, ModelBench.self],
         defaultSubcommand: ModelBench.self)
 }
 
