@@ -70,6 +70,16 @@ public struct BatchLoader {
                     labels.append(Int(set.labels[index]))
                     let src = index * size, dst = slot * size
                     let augment = training && pipeline.augment
+                    if !augment {
+                        // No crop or flip: a straight scale-and-shift of each channel.
+                        let plane = h * w
+                        for ch in 0..<c {
+                            let (sc, sh) = (scale[ch], shift[ch])
+                            let s = src + ch * plane, d = dst + ch * plane
+                            for i in 0..<plane { out[d + i] = Float(pixels[s + i]) * sc - sh }
+                        }
+                        continue
+                    }
                     let dy = augment ? Int(g.next() % 9) - 4 : 0, dx = augment ? Int(g.next() % 9) - 4 : 0
                     let flip = augment && g.next() % 2 == 1
                     for ch in 0..<c {

@@ -1,3 +1,4 @@
+import ReliefKernels
 import Foundation
 
 /// An optimiser of a network's trainable parameters, with PyTorch's update rules.
@@ -92,17 +93,23 @@ public final class Adam: Optimizer {
         let stepSize = learningRate / c1
         let c2Root = c2.squareRoot()
         let (b1, b2, eps, wd) = (beta1, beta2, epsilon, weightDecay)
+        let (a1, a2, inverseC2Root) = (1 - beta1, 1 - beta2, 1 / c2Root)
         for (k, p) in parameters.enumerated() {
             p.applyMask()
             p.value.withUnsafeMutableBufferPointer { w in
                 p.grad.withUnsafeBufferPointer { g in
                     m[k].withUnsafeMutableBufferPointer { m in
                         v[k].withUnsafeMutableBufferPointer { v in
-                            for i in 0..<w.count {
-                                let d = g[i] + wd * w[i]
-                                m[i] = b1 * m[i] + (1 - b1) * d
-                                v[i] = b2 * v[i] + (1 - b2) * d * d
-                                w[i] -= stepSize * m[i] / (v[i].squareRoot() / c2Root + eps)
+                            let (wb, gb, mb, vb) = (w.baseAddress!, g.baseAddress!, m.baseAddress!, v.baseAddress!)
+                            Parallel.forEachChunk(w.count, minimumPerThread: 32_768) { range in
+                                for i in range {
+                                    let d = gb[i] + wd * wb[i]
+                                    let mi = b1 * mb[i] + a1 * d
+                                    let vi = b2 * vb[i] + a2 * d * d
+                                    mb[i] = mi
+                                    vb[i] = vi
+                                    wb[i] -= stepSize * mi / (vi.squareRoot() * inverseC2Root + eps)
+                                }
                             }
                         }
                     }

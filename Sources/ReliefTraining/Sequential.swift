@@ -10,8 +10,15 @@ public final class Sequential {
         self.inputShape = inputShape
         self.classes = classes
         self.layers = layers
-        // The first layer never needs the gradient with respect to the images.
-        (layers.first as? InputGradientOptional)?.needsInputGradient = false
+        // Nothing needs the gradient with respect to the images: the first layer with parameters
+        // (after any reshaping such as Flatten) can skip computing its input gradient.
+        for layer in layers {
+            if let l = layer as? InputGradientOptional {
+                l.needsInputGradient = false
+                break
+            }
+            guard layer is Flatten else { break }
+        }
     }
 
     /// Every parameter and buffer, in layer order.

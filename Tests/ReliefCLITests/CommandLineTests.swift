@@ -42,7 +42,7 @@ import Testing
         #expect(r.stdout.contains("USAGE: \(tool)"))
     }
 
-    @Test(arguments: ["relief-train", "relief-prune", "relief-export", "relief-infer"])
+    @Test(arguments: ["relief-prune", "relief-export", "relief-infer"])
     func unbuiltCommandsSaySoAndFail(tool: String) throws {
         let r = try Self.run(tool, ["--model", "lenet-300-100"])
         #expect(r.status == 69)
@@ -83,11 +83,10 @@ import Testing
         #expect(missing.status == 2 && missing.stderr.contains("/nonexistent/model.rlf"))
     }
 
-    @Test func centroidRoundTripOnGeneratedData() throws {
+    /// A fake MNIST folder: twenty 28x28 images per split, class k a bright band at row 2k.
+    func makeToyMNIST() throws -> String {
         let dir = NSTemporaryDirectory() + "relief-cli-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: dir) }
         try FileManager.default.createDirectory(atPath: dir + "/mnist", withIntermediateDirectories: true)
-        // Twenty 28x28 images per split: class k is a bright band at row 2k, so the classes are separable.
         for split in ["train", "t10k"] {
             var pixels = [UInt8](repeating: 0, count: 20 * 784)
             var labels: [UInt8] = []
@@ -99,6 +98,48 @@ import Testing
             try Data(idx([20, 28, 28], pixels)).write(to: URL(fileURLWithPath: "\(dir)/mnist/\(split)-images-idx3-ubyte"))
             try Data(idx([20], labels)).write(to: URL(fileURLWithPath: "\(dir)/mnist/\(split)-labels-idx1-ubyte"))
         }
+        return dir
+    }
+
+    @Test func trainResumeAndRefuse() throws {
+        let dir = try makeToyMNIST()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let out = dir + "/run"
+        let common = ["--model", "lenet-300-100", "--dataset", "mnist", "--data", dir, "-o", out, "--batch-size", "5", "--threads", "1"]
+        let first = try Self.run("relief-train", common + ["--epochs", "1", "--json"])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stderr.contains("epoch 1/1 [") && first.stderr.contains("loss"))
+        #expect(FileManager.default.fileExists(atPath: out + "/checkpoint.safetensors"))
+        let log = try String(contentsOfFile: out + "/log.jsonl", encoding: .utf8)
+        #expect(log.split(separator: "\n").count == 1)
+
+        let resumed = try Self.run("relief-train", common + ["--epochs", "2", "--resume", "--json"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stderr.contains("resuming lenet-300-100 on mnist after epoch 1"))
+        let result = try JSONSerialization.jsonObject(with: Data(resumed.stdout.utf8)) as? [String: Any]
+        #expect((result?["history"] as? [Any])?.count == 2)
+        #expect(try String(contentsOfFile: out + "/log.jsonl", encoding: .utf8).split(separator: "\n").count == 2)
+
+        // Resuming with other settings, from a corrupt checkpoint, or from none, is refused.
+        let changed = try Self.run("relief-train", common + ["--epochs", "3", "--resume", "--lr", "0.1"])
+        #expect(changed.status == 2 && changed.stderr.contains("other settings"))
+        try Data("garbage".utf8).write(to: URL(fileURLWithPath: out + "/checkpoint.safetensors"))
+        let corrupt = try Self.run("relief-train", common + ["--epochs", "3", "--resume"])
+        #expect(corrupt.status == 2 && corrupt.stderr.contains("corrupt"))
+        let none = try Self.run("relief-train", ["--model", "lenet-5", "--dataset", "mnist", "--data", dir, "-o", dir + "/empty", "--epochs", "1", "--resume"])
+        #expect(none.status == 2 && none.stderr.contains("no checkpoint"))
+
+        let model = try Self.run("relief-train", ["--model", "alexnet", "--dataset", "mnist", "--epochs", "1", "-o", dir + "/x"])
+        #expect(model.status == 2 && model.stderr.contains("unknown model alexnet") && model.stderr.contains("lenet-5"))
+        let data = try Self.run("relief-train", ["--model", "lenet-5", "--dataset", "imagenet", "--epochs", "1", "-o", dir + "/x"])
+        #expect(data.status == 2 && data.stderr.contains("unknown data set imagenet"))
+        let epochs = try Self.run("relief-train", common + ["--epochs", "0"])
+        #expect(epochs.status == 2 && epochs.stderr.contains("--epochs"))
+    }
+
+    @Test func centroidRoundTripOnGeneratedData() throws {
+        let dir = try makeToyMNIST()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let out = dir + "/m.rlf"
         let r = try Self.run("relief-data", ["centroid", "--data", dir, "-o", out, "--json"])
         #expect(r.status == 0, "\(r.stderr)")

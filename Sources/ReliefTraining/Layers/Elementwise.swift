@@ -46,7 +46,10 @@ public final class Flatten: Layer {
         return x.reshaped([x.batch, x.exampleSize])
     }
 
-    public func backward(_ dy: Tensor) -> Tensor { dy.reshaped(inputShape) }
+    public func backward(_ dy: Tensor) -> Tensor {
+        // The layer before may have skipped its input gradient (an empty tensor): pass it on as is.
+        dy.count == 0 ? dy : dy.reshaped(inputShape)
+    }
 }
 
 /// Zeroes each element with probability p while training and scales the rest by 1/(1−p).
