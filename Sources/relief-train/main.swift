@@ -99,10 +99,11 @@ struct ReliefTrain: ParsableCommand {
                 try Self.append("epoch,learning_rate,train_loss,train_accuracy,test_loss,test_accuracy,seconds,images_per_second\n", to: logPath)
             }
             while trainer.completedEpochs < epochs {
-                let bar = ProgressBar("epoch \(trainer.completedEpochs + 1)/\(epochs)", total: trainer.train.batchCount, unit: "batches")
-                let record = trainer.runEpoch { _, _, loss, accuracy in
+                let images = trainer.train.set.count
+                let bar = ProgressBar("epoch \(trainer.completedEpochs + 1)/\(epochs)", total: images, unit: "images")
+                let record = trainer.runEpoch { done, _, loss, accuracy in
                     bar.info = String(format: "loss %.4f acc %.2f%%", loss, 100 * accuracy)
-                    bar.advance()
+                    bar.advance(by: min(done * trainer.train.batchSize, images) - bar.done)
                 }
                 bar.finish()
                 printError(String(format: "epoch %d: train loss %.4f, train accuracy %.2f%%, test loss %.4f, test accuracy %.2f%%, %.1f s, %.0f images/s",

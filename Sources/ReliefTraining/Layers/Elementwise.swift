@@ -24,7 +24,19 @@ public final class ReLU: Layer {
         let dx = [Float](unsafeUninitializedCapacity: n) { out, initialized in
             output.withUnsafeBufferPointer { y in
                 dy.data.withUnsafeBufferPointer { d in
-                    for i in 0..<n { out[i] = y[i] > 0 ? d[i] : 0 }
+                    // Explicit 8-wide SIMD: the scalar select compiled to an unpredictable branch.
+                    let (yb, db, ob) = (y.baseAddress!, d.baseAddress!, out.baseAddress!)
+                    var i = 0
+                    while i + 8 <= n {
+                        let yv = UnsafeRawPointer(yb + i).loadUnaligned(as: SIMD8<Float>.self)
+                        let dv = UnsafeRawPointer(db + i).loadUnaligned(as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(ob + i).storeBytes(of: dv.replacing(with: 0, where: yv .<= 0), as: SIMD8<Float>.self)
+                        i += 8
+                    }
+                    while i < n {
+                        ob[i] = yb[i] > 0 ? db[i] : 0
+                        i += 1
+                    }
                 }
             }
             initialized = n

@@ -3,9 +3,8 @@
 /// with the new channels zero-padded equally on both sides (He et al., 2016).
 public final class ResidualBlock: Layer {
     public let name: String
-    public let conv1: Conv2d, bn1: BatchNorm2d, relu1: ReLU, conv2: Conv2d, bn2: BatchNorm2d
+    public let conv1: Conv2d, bn1: BatchNorm2d, relu1: ReLU, conv2: Conv2d, bn2: BatchNorm2d, relu2: ReLU
     public let inChannels: Int, outChannels: Int, stride: Int
-    private var sumPositive: [Bool] = []
     private var inputShape: [Int] = []
 
     public init(name: String, inChannels: Int, outChannels: Int, stride: Int) {
@@ -19,6 +18,7 @@ public final class ResidualBlock: Layer {
         relu1 = ReLU(name: name + ".relu1")
         conv2 = Conv2d(name: name + ".conv2", inChannels: outChannels, outChannels: outChannels, kernel: 3, stride: 1, padding: 1, bias: false)
         bn2 = BatchNorm2d(name: name + ".bn2", channels: outChannels)
+        relu2 = ReLU(name: name + ".relu2")
     }
 
     public var parameters: [Parameter] { conv1.parameters + bn1.parameters + conv2.parameters + bn2.parameters }
@@ -75,14 +75,11 @@ public final class ResidualBlock: Layer {
         branch = bn2.forward(branch, training: training)
         let short = shortcut(x)
         for i in branch.data.indices { branch.data[i] += short.data[i] }
-        if training { sumPositive = branch.data.map { $0 > 0 } }
-        for i in branch.data.indices where branch.data[i] < 0 { branch.data[i] = 0 }
-        return branch
+        return relu2.forward(branch, training: training)
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
-        var d = dy
-        for i in d.data.indices where !sumPositive[i] { d.data[i] = 0 }
+        let d = relu2.backward(dy)
         var g = bn2.backward(d)
         g = conv2.backward(g)
         g = relu1.backward(g)
