@@ -50,6 +50,8 @@ let package = Package(
         // The training engine: layers with forward and backward passes, optimisers, the model zoo,
         // checkpoints. Depends on kernels (BLAS) and data, never on the runtime.
         .target(name: "ReliefTraining", dependencies: ["ReliefKernels", "ReliefData", "ReliefRandom", "ReliefFormat"]),
+        // Pruning: NNrelief and the baselines, on the training engine's masks.
+        .target(name: "ReliefPruning", dependencies: ["ReliefTraining", "ReliefKernels", "ReliefRandom"]),
         // What every command-line tool shares: error reporting, exit codes, progress bars, JSON.
         .target(name: "ReliefCLISupport", dependencies: [
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -70,6 +72,7 @@ let package = Package(
         .testTarget(name: "ReliefKernelsTests", dependencies: ["ReliefKernels", "ReliefKernelsCHOLMOD", "ReliefRandom"]),
         .testTarget(name: "ReliefCLITests", dependencies: ["ReliefFormat"]),
         .testTarget(name: "ReliefTrainingTests", dependencies: ["ReliefTraining", "ReliefRandom"], exclude: ["Fixtures"]),
+        .testTarget(name: "ReliefPruningTests", dependencies: ["ReliefPruning", "ReliefTraining", "ReliefRandom"], exclude: ["Fixtures"]),
     ]
 )
 
