@@ -59,7 +59,7 @@ let package = Package(
 
         // Thin command-line tools.
         .executableTarget(name: "relief-train", dependencies: ["ReliefTraining", "ReliefData", "ReliefKernels", "ReliefCLISupport", cli]),
-        .executableTarget(name: "relief-prune", dependencies: ["ReliefCLISupport", cli]),
+        .executableTarget(name: "relief-prune", dependencies: ["ReliefPruning", "ReliefTraining", "ReliefData", "ReliefKernels", "ReliefCLISupport", cli]),
         .executableTarget(name: "relief-export", dependencies: ["ReliefCLISupport", cli]),
         .executableTarget(name: "relief-infer", dependencies: ["ReliefCLISupport", cli]),
         .executableTarget(name: "relief-inspect", dependencies: ["ReliefFormat", "ReliefCLISupport", cli]),

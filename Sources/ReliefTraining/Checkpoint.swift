@@ -12,23 +12,26 @@ public struct Checkpoint {
     public var history: [EpochRecord]
     public var file: SafetensorsFile
 
-    /// Captures the current state of a run.
-    public init(model: Sequential, optimizer: Optimizer, config: TrainingConfig, epoch: Int, history: [EpochRecord]) {
+    /// Captures the current state of a run. `extraMetadata` carries what other tools add (the
+    /// pruner's recipe and iteration); without an optimiser no optimiser state is stored.
+    public init(model: Sequential, optimizer: Optimizer?, config: TrainingConfig, epoch: Int, history: [EpochRecord],
+                extraMetadata: [String: String] = [:]) {
         var tensors: [String: Tensor] = [:]
         for p in model.parameters {
             tensors[p.name] = Tensor(shape: p.shape, data: p.value)
             if let mask = p.mask { tensors["mask." + p.name] = Tensor(shape: p.shape, data: mask) }
         }
-        for (key, value) in optimizer.state { tensors["optimizer." + key] = Tensor(shape: [value.count], data: value) }
+        for (key, value) in optimizer?.state ?? [:] { tensors["optimizer." + key] = Tensor(shape: [value.count], data: value) }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let metadata = [
+        var metadata = extraMetadata
+        metadata.merge([
             "format": Self.formatTag,
             "model": model.name,
             "epoch": String(epoch),
             "config": String(decoding: try! encoder.encode(config), as: UTF8.self),
             "history": String(decoding: try! encoder.encode(history), as: UTF8.self),
-        ]
+        ]) { _, ours in ours }
         self.config = config
         self.epoch = epoch
         self.history = history

@@ -43,4 +43,16 @@ public struct EpochRecord: Codable, Sendable, Equatable {
     public var testAccuracy: Double
     public var seconds: Double
     public var imagesPerSecond: Double
+
+    public init(epoch: Int, learningRate: Float, trainLoss: Double, trainAccuracy: Double, testLoss: Double,
+                testAccuracy: Double, seconds: Double, imagesPerSecond: Double) {
+        self.epoch = epoch
+        self.learningRate = learningRate
+        self.trainLoss = trainLoss
+        self.trainAccuracy = trainAccuracy
+        self.testLoss = testLoss
+        self.testAccuracy = testAccuracy
+        self.seconds = seconds
+        self.imagesPerSecond = imagesPerSecond
+    }
 }
