@@ -72,7 +72,7 @@ let package = Package(
         .testTarget(name: "ReliefKernelsTests", dependencies: ["ReliefKernels", "ReliefKernelsCHOLMOD", "ReliefRandom"]),
         .testTarget(name: "ReliefCLITests", dependencies: ["ReliefFormat"]),
         .testTarget(name: "ReliefTrainingTests", dependencies: ["ReliefTraining", "ReliefRandom"], exclude: ["Fixtures"]),
-        .testTarget(name: "ReliefPruningTests", dependencies: ["ReliefPruning", "ReliefTraining", "ReliefRandom"], exclude: ["Fixtures"]),
+        .testTarget(name: "ReliefPruningTests", dependencies: ["ReliefPruning", "ReliefTraining", "ReliefData", "ReliefRandom"], exclude: ["Fixtures"]),
     ]
 )
 

@@ -14,6 +14,13 @@ public struct Dataset: Sendable {
     public var train: ImageSet
     public var test: ImageSet
     public var classNames: [String]
+
+    public init(name: DatasetName, train: ImageSet, test: ImageSet, classNames: [String]) {
+        self.name = name
+        self.train = train
+        self.test = test
+        self.classNames = classNames
+    }
 }
 
 /// Where data sets live and how to load them by name.
