@@ -52,6 +52,8 @@ let package = Package(
         .target(name: "ReliefTraining", dependencies: ["ReliefKernels", "ReliefData", "ReliefRandom", "ReliefFormat"]),
         // Pruning: NNrelief and the baselines, on the training engine's masks.
         .target(name: "ReliefPruning", dependencies: ["ReliefTraining", "ReliefKernels", "ReliefRandom"]),
+        // From a trained or pruned network to an .rlf model and back (the reference for checks).
+        .target(name: "ReliefExport", dependencies: ["ReliefFormat", "ReliefTraining", "ReliefData"]),
         // What every command-line tool shares: error reporting, exit codes, progress bars, JSON.
         .target(name: "ReliefCLISupport", dependencies: [
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -60,7 +62,7 @@ let package = Package(
         // Thin command-line tools.
         .executableTarget(name: "relief-train", dependencies: ["ReliefTraining", "ReliefData", "ReliefKernels", "ReliefCLISupport", cli]),
         .executableTarget(name: "relief-prune", dependencies: ["ReliefPruning", "ReliefTraining", "ReliefData", "ReliefKernels", "ReliefCLISupport", cli]),
-        .executableTarget(name: "relief-export", dependencies: ["ReliefCLISupport", cli]),
+        .executableTarget(name: "relief-export", dependencies: ["ReliefExport", "ReliefFormat", "ReliefTraining", "ReliefData", "ReliefKernels", "ReliefCLISupport", cli]),
         .executableTarget(name: "relief-infer", dependencies: ["ReliefCLISupport", cli]),
         .executableTarget(name: "relief-inspect", dependencies: ["ReliefFormat", "ReliefCLISupport", cli]),
         .executableTarget(name: "relief-bench", dependencies: ["ReliefFormat", "ReliefRandom", "ReliefTraining", "ReliefData", "ReliefKernels", "ReliefCLISupport", cli]),
@@ -73,6 +75,7 @@ let package = Package(
         .testTarget(name: "ReliefCLITests", dependencies: ["ReliefFormat"]),
         .testTarget(name: "ReliefTrainingTests", dependencies: ["ReliefTraining", "ReliefRandom"], exclude: ["Fixtures"]),
         .testTarget(name: "ReliefPruningTests", dependencies: ["ReliefPruning", "ReliefTraining", "ReliefData", "ReliefRandom"], exclude: ["Fixtures"]),
+        .testTarget(name: "ReliefExportTests", dependencies: ["ReliefExport", "ReliefPruning", "ReliefTraining", "ReliefFormat", "ReliefRandom"]),
     ]
 )
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The main job on the default data set. For now: set up, build in release mode, summarise the data
-# sets, train LeNet-300-100 on MNIST, and round-trip a real model (a nearest-centroid classifier)
-# through an .rlf file. Pruning, export, inference and reports join as their issues land.
+# The main job on the default data set, as far as the pipeline exists: set up, build in release mode,
+# summarise the data sets, train LeNet-300-100 on MNIST, prune it with NNrelief (a short schedule),
+# export it to .rlf with a check against the checkpoint, and inspect it; then round-trip a
+# nearest-centroid classifier through .rlf. Inference and reports join as their issues land.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
@@ -13,7 +14,14 @@ echo "== Data sets"
 "$bin/relief-data" summary --dataset mnist fashion-mnist
 echo
 echo "== Training lenet-300-100 on MNIST (10 epochs)"
-"$bin/relief-train" --model lenet-300-100 --dataset mnist --epochs 10 --milestones 7 -o runs/main-lenet-300-100
+"$bin/relief-train" --model lenet-300-100 --dataset mnist --epochs 10 --milestones 7 -o runs/main/train --force
+
+echo
+echo "== NNrelief pruning (3 iterations of prune + 2 epochs of retraining), export and check"
+"$bin/relief-prune" --model lenet-300-100 --dataset mnist --from runs/main/train/checkpoint.safetensors \
+  --iterations 3 --retrain-epochs 2 -o runs/main/prune --force
+"$bin/relief-export" runs/main/prune/iteration-3.safetensors -o data/models/lenet-300-100-relief.rlf --check
+"$bin/relief-inspect" data/models/lenet-300-100-relief.rlf
 
 for d in mnist fashion-mnist; do
   echo

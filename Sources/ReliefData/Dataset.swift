@@ -6,6 +6,17 @@ public enum DatasetName: String, CaseIterable, Sendable {
     case fashionMNIST = "fashion-mnist"
     case cifar10
     case cifar100
+
+    /// The classes' names as the data set's documentation gives them (CIFAR-100: generic names
+    /// unless its `fine_label_names.txt` is present, see `DatasetCatalog.load`).
+    public var classNames: [String] {
+        switch self {
+        case .mnist: (0...9).map(String.init)
+        case .fashionMNIST: ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+        case .cifar10: ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+        case .cifar100: (0..<100).map { "class-\($0)" }
+        }
+    }
 }
 
 /// A named data set's training and test splits.
@@ -52,27 +63,25 @@ public struct DatasetCatalog: Sendable {
         case .mnist:
             let dir = try folder(for: name, candidates: ["\(dataRoot)/mnist"], probe: "train-images-idx3-ubyte",
                                  remedy: "Install it with: python3 tools/fetch_mnist.py (or tools/setup.sh).")
-            return try idxDataset(name, dir, classNames: (0...9).map(String.init))
+            return try idxDataset(name, dir, classNames: name.classNames)
         case .fashionMNIST:
             let dir = try folder(for: name, candidates: ["\(dataRoot)/fashion-mnist", "\(systemRoot)/fashion-mnist"],
                                  probe: "train-images-idx3-ubyte",
                                  remedy: "Install it with: apt-get install dataset-fashion-mnist (or tools/setup.sh).")
-            return try idxDataset(name, dir, classNames: ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                                                          "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"])
+            return try idxDataset(name, dir, classNames: name.classNames)
         case .cifar10:
             let dir = try folder(for: name, candidates: ["\(dataRoot)/cifar-10-batches-bin"], probe: "test_batch.bin",
                                  remedy: cifarRemedy("CIFAR-10 binary version", "cifar-10-batches-bin"))
             let train = try CIFARFile.read(paths: (1...5).map { "\(dir)/data_batch_\($0).bin" }, variant: .cifar10)
             let test = try CIFARFile.read(paths: ["\(dir)/test_batch.bin"], variant: .cifar10)
-            let names = classNames(file: "\(dir)/batches.meta.txt", count: 10,
-                                   fallback: ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"])
+            let names = classNames(file: "\(dir)/batches.meta.txt", count: 10, fallback: name.classNames)
             return Dataset(name: name, train: train, test: test, classNames: names)
         case .cifar100:
             let dir = try folder(for: name, candidates: ["\(dataRoot)/cifar-100-binary"], probe: "test.bin",
                                  remedy: cifarRemedy("CIFAR-100 binary version", "cifar-100-binary"))
             let train = try CIFARFile.read(paths: ["\(dir)/train.bin"], variant: .cifar100)
             let test = try CIFARFile.read(paths: ["\(dir)/test.bin"], variant: .cifar100)
-            let names = classNames(file: "\(dir)/fine_label_names.txt", count: 100, fallback: (0..<100).map { "class-\($0)" })
+            let names = classNames(file: "\(dir)/fine_label_names.txt", count: 100, fallback: name.classNames)
             return Dataset(name: name, train: train, test: test, classNames: names)
         }
     }

@@ -60,9 +60,11 @@ public final class Parameter {
         mask.withUnsafeBufferPointer { m in
             value.withUnsafeMutableBufferPointer { v in
                 grad.withUnsafeMutableBufferPointer { g in
+                    // "+ 0" turns the −0.0 that a negative value times 0 gives into +0.0, so pruned
+                    // entries are true zeros (a file format counts −0.0 as a stored nonzero).
                     for i in 0..<m.count {
-                        v[i] *= m[i]
-                        g[i] *= m[i]
+                        v[i] = v[i] * m[i] + 0
+                        g[i] = g[i] * m[i] + 0
                     }
                 }
             }

@@ -48,6 +48,7 @@ struct ReliefPrune: ParsableCommand {
     @Option(help: "Worker threads.") var threads = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "Data folder.") var data: String?
     @Flag(help: "Continue a stopped run in the output folder.") var resume = false
+    @Flag(help: "Start over even if the output folder holds a run.") var force = false
     @Flag(help: "Print the result as JSON.") var json = false
 
     func makeRecipe() throws -> PruningRecipe {
@@ -101,6 +102,9 @@ struct ReliefPrune: ParsableCommand {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
 
+            if !resume && !force && FileManager.default.fileExists(atPath: folder + "/recipe.json") {
+                throw ValidationError("\(folder) already holds a run: --resume to continue it, --force to start over, or choose another -o")
+            }
             var history: [IterationRecord] = []
             if resume {
                 guard let saved = FileManager.default.contents(atPath: folder + "/recipe.json"),

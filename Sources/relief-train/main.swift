@@ -35,6 +35,7 @@ struct ReliefTrain: ParsableCommand {
     @Option(name: .customLong("log-format"), help: "jsonl or csv.") var logFormat = "jsonl"
     @Option(help: "Data folder (default: $RELIEF_DATA or ./data).") var data: String?
     @Flag(help: "Continue from the output folder's checkpoint.") var resume = false
+    @Flag(help: "Start over even if the output folder holds a run.") var force = false
     @Flag(help: "Print the result as JSON on standard output.") var json = false
 
     struct Result: Codable {
@@ -73,6 +74,9 @@ struct ReliefTrain: ParsableCommand {
             config.seed = seed
             config.trainLimit = trainLimit
 
+            if !resume && !force && FileManager.default.fileExists(atPath: folder + "/checkpoint.safetensors") {
+                throw ValidationError("\(folder) already holds a run: --resume to continue it, --force to start over, or choose another -o")
+            }
             var checkpoint: Checkpoint?
             if resume {
                 guard FileManager.default.fileExists(atPath: checkpointPath) else {

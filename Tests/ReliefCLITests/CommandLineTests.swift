@@ -42,7 +42,7 @@ import Testing
         #expect(r.stdout.contains("USAGE: \(tool)"))
     }
 
-    @Test(arguments: ["relief-prune", "relief-export", "relief-infer"])
+    @Test(arguments: ["relief-infer"])
     func unbuiltCommandsSaySoAndFail(tool: String) throws {
         let r = try Self.run(tool, ["--model", "lenet-300-100"])
         #expect(r.status == 69)
@@ -113,6 +113,8 @@ import Testing
         let log = try String(contentsOfFile: out + "/log.jsonl", encoding: .utf8)
         #expect(log.split(separator: "\n").count == 1)
 
+        let again = try Self.run("relief-train", common + ["--epochs", "1"])
+        #expect(again.status == 2 && again.stderr.contains("already holds a run"))
         let resumed = try Self.run("relief-train", common + ["--epochs", "2", "--resume", "--json"])
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(resumed.stderr.contains("resuming lenet-300-100 on mnist after epoch 1"))
@@ -133,8 +135,44 @@ import Testing
         #expect(model.status == 2 && model.stderr.contains("unknown model alexnet") && model.stderr.contains("lenet-5"))
         let data = try Self.run("relief-train", ["--model", "lenet-5", "--dataset", "imagenet", "--epochs", "1", "-o", dir + "/x"])
         #expect(data.status == 2 && data.stderr.contains("unknown data set imagenet"))
-        let epochs = try Self.run("relief-train", common + ["--epochs", "0"])
+        let epochs = try Self.run("relief-train", common + ["--epochs", "0", "--force"])
         #expect(epochs.status == 2 && epochs.stderr.contains("--epochs"))
+    }
+
+    @Test func pruneResumeAndExport() throws {
+        let dir = try makeToyMNIST()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let train = try Self.run("relief-train", ["--model", "lenet-300-100", "--dataset", "mnist", "--data", dir, "-o", dir + "/t",
+                                                  "--epochs", "3", "--batch-size", "5", "--threads", "1"])
+        #expect(train.status == 0, "\(train.stderr)")
+        let common = ["--model", "lenet-300-100", "--dataset", "mnist", "--data", dir, "--from", dir + "/t/checkpoint.safetensors",
+                      "--retrain-epochs", "1", "--batch-size", "5", "--pruning-set", "20", "-o", dir + "/p", "--threads", "1"]
+        let first = try Self.run("relief-prune", common + ["--iterations", "1"])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stderr.contains("iteration 1:") && first.stdout.contains("| 1 |"))
+        let again = try Self.run("relief-prune", common + ["--iterations", "1"])
+        #expect(again.status == 2 && again.stderr.contains("already holds a run"))
+        let resumed = try Self.run("relief-prune", common + ["--iterations", "2", "--resume", "--json"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stderr.contains("resuming after iteration 1"))
+        let result = try JSONSerialization.jsonObject(with: Data(resumed.stdout.utf8)) as? [String: Any]
+        let history = result?["history"] as? [[String: Any]]
+        #expect(history?.count == 3)
+        let fractions = history?.compactMap { $0["remainingFraction"] as? Double } ?? []
+        #expect(fractions.count == 3 && fractions[2] < fractions[1] && fractions[1] < 1)
+        let changed = try Self.run("relief-prune", common + ["--iterations", "3", "--alpha-fc", "0.5", "--resume"])
+        #expect(changed.status == 2 && changed.stderr.contains("other settings"))
+
+        let export = try Self.run("relief-export", [dir + "/p/iteration-2.safetensors", "-o", dir + "/m.rlf", "--check", "--data", dir, "--json"])
+        #expect(export.status == 0, "\(export.stderr)")
+        let summary = try JSONSerialization.jsonObject(with: Data(export.stdout.utf8)) as? [String: Any]
+        let check = summary?["check"] as? [String: Any]
+        #expect(check?["samePredictions"] as? Int == 20)
+        let file = try RLFReader.read(path: dir + "/m.rlf")
+        #expect(file.metadata.provenance.method == "relief" && file.metadata.provenance.iterations == 2)
+        let missing = try Self.run("relief-export", [dir + "/none.safetensors", "-o", dir + "/x.rlf"])
+        #expect(missing.status == 2 && missing.stderr.contains("no such file"))
+        #expect(!FileManager.default.fileExists(atPath: dir + "/x.rlf"))
     }
 
     @Test func centroidRoundTripOnGeneratedData() throws {
