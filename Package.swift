@@ -68,13 +68,14 @@ let package = Package(
         .executableTarget(name: "relief-bench", dependencies: ["ReliefFormat", "ReliefRandom", "ReliefTraining", "ReliefData", "ReliefKernels", "ReliefCLISupport", cli]),
         .executableTarget(name: "relief-data", dependencies: ["ReliefData", "ReliefFormat", "ReliefCLISupport", cli]),
 
-        // Tests.
+        // Tests, and what several test targets share.
+        .target(name: "ReliefTestSupport", dependencies: ["ReliefData", "ReliefRandom"], path: "Tests/ReliefTestSupport"),
         .testTarget(name: "ReliefFormatTests", dependencies: ["ReliefFormat", "ReliefRandom"]),
         .testTarget(name: "ReliefDataTests", dependencies: ["ReliefData", "ReliefRandom"]),
         .testTarget(name: "ReliefKernelsTests", dependencies: ["ReliefKernels", "ReliefKernelsCHOLMOD", "ReliefRandom"]),
         .testTarget(name: "ReliefCLITests", dependencies: ["ReliefFormat"]),
-        .testTarget(name: "ReliefTrainingTests", dependencies: ["ReliefTraining", "ReliefRandom"], exclude: ["Fixtures"]),
-        .testTarget(name: "ReliefPruningTests", dependencies: ["ReliefPruning", "ReliefTraining", "ReliefData", "ReliefRandom"], exclude: ["Fixtures"]),
+        .testTarget(name: "ReliefTrainingTests", dependencies: ["ReliefTraining", "ReliefRandom", "ReliefTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "ReliefPruningTests", dependencies: ["ReliefPruning", "ReliefTraining", "ReliefData", "ReliefRandom", "ReliefTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ReliefExportTests", dependencies: ["ReliefExport", "ReliefPruning", "ReliefTraining", "ReliefFormat", "ReliefRandom"]),
     ]
 )

@@ -20,6 +20,9 @@ public struct PruningRecipe: Codable, Sendable, Equatable {
     public var convolutionRule: ReliefScores.ConvolutionRule = .paper
     /// Baselines: the fraction of the remaining weights each iteration keeps.
     public var keepFraction: Double = 0.5
+    /// Baselines: the fraction of all weights to leave after each iteration (iteration k uses entry
+    /// k − 1), to compare with another run at equal remaining weights. Overrides `keepFraction`.
+    public var targetFractions: [Double]? = nil
     /// Rewind surviving weights to their initial values before retraining (the authors do for LeNet).
     public var rewind: Bool = false
     public var pruningSetSize: Int = 1000
@@ -50,6 +53,7 @@ public struct PruningRecipe: Codable, Sendable, Equatable {
         alphaLinear = try c.decodeIfPresent(Double.self, forKey: .alphaLinear) ?? d.alphaLinear
         convolutionRule = try c.decodeIfPresent(ReliefScores.ConvolutionRule.self, forKey: .convolutionRule) ?? d.convolutionRule
         keepFraction = try c.decodeIfPresent(Double.self, forKey: .keepFraction) ?? d.keepFraction
+        targetFractions = try c.decodeIfPresent([Double].self, forKey: .targetFractions)
         rewind = try c.decodeIfPresent(Bool.self, forKey: .rewind) ?? d.rewind
         pruningSetSize = try c.decodeIfPresent(Int.self, forKey: .pruningSetSize) ?? d.pruningSetSize
         optimizer = try c.decodeIfPresent(TrainingConfig.OptimizerKind.self, forKey: .optimizer) ?? d.optimizer
@@ -71,6 +75,12 @@ public struct PruningRecipe: Codable, Sendable, Equatable {
         }
         guard keepFraction > 0, keepFraction <= 1 else { throw .invalidOption("keep fraction must be in (0, 1], found \(keepFraction)") }
         guard pruningSetSize >= 1 else { throw .invalidOption("the pruning set needs at least one image") }
+        if let t = targetFractions {
+            guard t.count >= iterations, t.allSatisfy({ $0 > 0 && $0 <= 1 }) else {
+                throw .invalidOption("target fractions must be in (0, 1], one per iteration (\(iterations)), found \(t.count)")
+            }
+            guard method != .relief else { throw .invalidOption("target fractions are for the baselines; NNrelief's α decides how much it prunes") }
+        }
     }
 
     /// The training settings of each retraining phase.
@@ -151,7 +161,7 @@ public final class IterativePruning {
             try ReliefPruner(alphaConvolution: recipe.alphaConvolution, alphaLinear: recipe.alphaLinear, rule: recipe.convolutionRule)
                 .prune(model, pruningSet: pruningSet)
         case .magnitude, .magnitudeGlobal, .random:
-            let target = RemainingWeights(model).fraction * recipe.keepFraction
+            let target = recipe.targetFractions?[iteration - 1] ?? RemainingWeights(model).fraction * recipe.keepFraction
             let pruner: BaselinePruner = recipe.method == .magnitude ? .magnitudeLayerwise
                 : recipe.method == .magnitudeGlobal ? .magnitudeGlobal : .random(seed: recipe.seed &+ UInt64(iteration))
             try pruner.prune(model, keeping: target)

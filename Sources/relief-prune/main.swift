@@ -30,7 +30,8 @@ struct ReliefPrune: ParsableCommand {
     @Option(name: .customLong("alpha-fc"), help: "NNrelief's α for fully connected layers.") var alphaLinear = 0.95
     @Option(name: .customLong("conv-rule"), help: "paper, mean-map or mean-map-l1.") var convolutionRule = "paper"
     @Option(name: .customLong("keep-fraction"), help: "Baselines: fraction of remaining weights kept per iteration.") var keepFraction = 0.5
-    @Flag(help: "Rewind surviving weights to their initial values before retraining.") var rewind = false
+    @Option(help: "Baselines: prune to the remaining weights of each iteration of another run (its folder or log.jsonl), for comparisons at equal remaining weights.") var match: String?
+    @Flag(help: "Rewind surviving weights to their initial values before retraining (with magnitude-global: iterative magnitude pruning, the lottery-ticket procedure).") var rewind = false
     @Option(name: .customLong("pruning-set"), help: "Training images in the pruning set.") var pruningSetSize = 1000
     @Option(help: "adam or sgd.") var optimizer = "adam"
     @Option(name: .customLong("lr")) var learningRate: Float = 1e-3
@@ -70,6 +71,14 @@ struct ReliefPrune: ParsableCommand {
         r.alphaLinear = alphaLinear
         r.convolutionRule = rule
         r.keepFraction = keepFraction
+        if let match {
+            let path = match.hasSuffix(".jsonl") ? match : match + "/log.jsonl"
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ValidationError("cannot read \(path) for --match") }
+            let records = try text.split(separator: "\n").map { try JSONDecoder().decode(IterationRecord.self, from: Data($0.utf8)) }
+            let targets = records.filter { $0.iteration >= 1 }.sorted { $0.iteration < $1.iteration }.map(\.remainingFraction)
+            guard !targets.isEmpty else { throw ValidationError("\(path) records no pruning iteration to match") }
+            r.targetFractions = targets
+        }
         r.rewind = rewind
         r.pruningSetSize = pruningSetSize
         r.optimizer = opt

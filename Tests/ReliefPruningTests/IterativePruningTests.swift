@@ -2,25 +2,11 @@ import Foundation
 import ReliefData
 import ReliefPruning
 import ReliefRandom
+import ReliefTestSupport
 import ReliefTraining
 import Testing
 
-/// A separable toy data set of 28x28 images: class k has a bright band at row 2k, plus noise.
-func toyDataset(seed: UInt64) -> Dataset {
-    func set(_ count: Int, _ seed: UInt64) -> ImageSet {
-        var g = SeededGenerator(seed: seed)
-        var pixels = [UInt8](repeating: 0, count: count * 784)
-        var labels: [UInt8] = []
-        for i in 0..<count {
-            let k = Int(g.next() % 10)
-            labels.append(UInt8(k))
-            for p in 0..<784 { pixels[i * 784 + p] = UInt8(g.next() % 40) }
-            for c in 0..<28 { pixels[i * 784 + 2 * k * 28 + c] = 200 }
-        }
-        return ImageSet(channels: 1, height: 28, width: 28, pixels: pixels, labels: labels, classCount: 10)
-    }
-    return Dataset(name: .mnist, train: set(300, seed), test: set(100, seed + 1), classNames: (0...9).map(String.init))
-}
+func toyDataset(seed: UInt64) -> Dataset { ToyData.dataset(seed: seed) }
 
 @Suite struct IterativePruningTests {
     func recipe(_ method: PruningRecipe.Method) -> PruningRecipe {
@@ -75,6 +61,22 @@ func toyDataset(seed: UInt64) -> Dataset {
             let init0 = initial[param.name]!
             #expect(zip(zip(param.value, param.mask!), init0).allSatisfy { pair, i in pair.1 == 0 ? pair.0 == 0 : pair.0 == i })
         }
+    }
+
+    /// Baselines can follow another run's remaining weights iteration by iteration.
+    @Test func baselinesMatchTargetFractions() throws {
+        let d = toyDataset(seed: 9)
+        var r = recipe(.magnitudeGlobal)
+        r.targetFractions = [0.4, 0.15]
+        r.retrainEpochs = 0
+        let p = try IterativePruning(recipe: r, model: try trained(d), dataset: d, initialValues: [:])
+        #expect(abs(try p.runIteration(1).remainingFraction - 0.4) < 0.0001)
+        #expect(abs(try p.runIteration(2).remainingFraction - 0.15) < 0.0001)
+        var relief = recipe(.relief)
+        relief.targetFractions = [0.5, 0.5]
+        #expect(throws: PruningError.self) { try relief.validate() }
+        r.targetFractions = [0.5]
+        #expect(throws: PruningError.self) { try r.validate() }
     }
 
     @Test func recipesDecodeWithDefaultsAndValidate() throws {

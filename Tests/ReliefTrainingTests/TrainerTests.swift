@@ -1,28 +1,12 @@
 import Foundation
 import ReliefData
 import ReliefRandom
+import ReliefTestSupport
 import ReliefTraining
 import Testing
 
-/// A separable toy data set of 28x28 images: class k has a bright band at row 2k, plus noise.
-func toySet(count: Int, seed: UInt64) -> ImageSet {
-    var g = SeededGenerator(seed: seed)
-    var pixels = [UInt8](repeating: 0, count: count * 784)
-    var labels: [UInt8] = []
-    for i in 0..<count {
-        let k = Int(g.next() % 10)
-        labels.append(UInt8(k))
-        for p in 0..<784 { pixels[i * 784 + p] = UInt8(g.next() % 40) }
-        for c in 0..<28 { pixels[i * 784 + 2 * k * 28 + c] = 200 }
-    }
-    return ImageSet(channels: 1, height: 28, width: 28, pixels: pixels, labels: labels, classCount: 10)
-}
-
-func temporaryFolder() -> String {
-    let path = NSTemporaryDirectory() + "relief-training-tests-\(UUID().uuidString)"
-    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}
+func toySet(count: Int, seed: UInt64) -> ImageSet { ToyData.bands(count: count, seed: seed) }
+func temporaryFolder() -> String { ToyData.temporaryFolder() }
 
 func trainingError(_ body: () throws -> Void) -> TrainingError? {
     do { try body() } catch let e as TrainingError { return e } catch { Issue.record("unexpected \(error)") }
