@@ -8,30 +8,20 @@ thread count as Relief; pixels as byte/255. Prints one JSON object per model.
 import argparse
 import json
 import os
-import struct
+import sys
 import time
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-
-def load_idx(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    rank = data[3]
-    dims = struct.unpack(">" + "I" * rank, data[4:4 + 4 * rank])
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * rank).reshape(dims)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+from relief_torch import lenet, mnist  # noqa: E402
 
 
 def make(name):
-    if name == "lenet-300-100":
-        m = nn.Sequential(nn.Flatten(), nn.Linear(784, 300), nn.ReLU(), nn.Linear(300, 100), nn.ReLU(), nn.Linear(100, 10))
-    elif name == "lenet-5":
-        m = nn.Sequential(nn.Conv2d(1, 20, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(20, 50, 5), nn.ReLU(), nn.MaxPool2d(2),
-                          nn.Flatten(), nn.Linear(800, 500), nn.ReLU(), nn.Linear(500, 10))
-    else:
+    m = lenet(name)
+    if m is None:
         raise SystemExit(f"unknown model {name}")
     for mod in m.modules():
         if isinstance(mod, (nn.Linear, nn.Conv2d)):
@@ -49,8 +39,7 @@ def main():
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
-    images = torch.from_numpy(load_idx(os.path.join(args.data, "mnist", "train-images-idx3-ubyte")).astype(np.float32) / 255).unsqueeze(1)
-    labels = torch.from_numpy(load_idx(os.path.join(args.data, "mnist", "train-labels-idx1-ubyte")).astype(np.int64))
+    images, labels = mnist(args.data, "train")
     for name in args.models:
         model = make(name)
         opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=5e-4)

@@ -11,36 +11,13 @@ more than one image in ten thousand.
 import argparse
 import json
 import os
-import struct
 import sys
-from collections import OrderedDict
 
-import numpy as np
 import torch
-import torch.nn as nn
 from safetensors import safe_open
 from safetensors.torch import load_file
 
-
-def load_idx(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    rank = data[3]
-    dims = struct.unpack(">" + "I" * rank, data[4:4 + 4 * rank])
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * rank).reshape(dims)
-
-
-def lenet(name):
-    if name == "lenet-300-100":
-        layers = [("flatten", nn.Flatten()), ("fc1", nn.Linear(784, 300)), ("relu1", nn.ReLU()), ("fc2", nn.Linear(300, 100)),
-                  ("relu2", nn.ReLU()), ("fc3", nn.Linear(100, 10))]
-    elif name == "lenet-5":
-        layers = [("conv1", nn.Conv2d(1, 20, 5)), ("relu1", nn.ReLU()), ("pool1", nn.MaxPool2d(2)), ("conv2", nn.Conv2d(20, 50, 5)),
-                  ("relu2", nn.ReLU()), ("pool2", nn.MaxPool2d(2)), ("flatten", nn.Flatten()), ("fc1", nn.Linear(800, 500)),
-                  ("relu3", nn.ReLU()), ("fc2", nn.Linear(500, 10))]
-    else:
-        return None
-    return nn.Sequential(OrderedDict(layers))
+from relief_torch import lenet, mnist
 
 
 def main():
@@ -60,8 +37,7 @@ def main():
         return
     model.load_state_dict(weights)
     model.eval()
-    images = torch.from_numpy(load_idx(os.path.join(args.data, "mnist", "t10k-images-idx3-ubyte")).astype(np.float32) / 255).unsqueeze(1)
-    labels = torch.from_numpy(load_idx(os.path.join(args.data, "mnist", "t10k-labels-idx1-ubyte")).astype(np.int64))
+    images, labels = mnist(args.data, "t10k")
     with torch.no_grad():
         correct = sum((model(images[i:i + 1000]).argmax(1) == labels[i:i + 1000]).sum().item() for i in range(0, len(labels), 1000))
     accuracy = correct / len(labels)

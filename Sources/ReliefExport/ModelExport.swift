@@ -94,10 +94,10 @@ public enum ModelExport {
                 conv.bias = bias
                 nodes.append(conv)
             case let r as ReLU: nodes.append(Node(name: r.name, op: .relu))
-            case let p as MaxPool2d:
-                nodes.append(Node(name: p.name, op: .maxpool2d, kernel: [p.kernel, p.kernel], stride: [p.stride, p.stride], padding: [p.padding, p.padding]))
-            case let p as AvgPool2d:
-                nodes.append(Node(name: p.name, op: .avgpool2d, kernel: [p.kernel, p.kernel], stride: [p.stride, p.stride], padding: [p.padding, p.padding]))
+            case let p as any WindowPooling:
+                let w = p.window
+                nodes.append(Node(name: p.name, op: p is MaxPool2d ? .maxpool2d : .avgpool2d, kernel: [w.kernel, w.kernel],
+                                  stride: [w.stride, w.stride], padding: [w.padding, w.padding]))
             case let p as GlobalAvgPool2d: nodes.append(Node(name: p.name, op: .globalavgpool2d))
             case let f as Flatten: nodes.append(Node(name: f.name, op: .flatten))
             case is Dropout: continue   // the identity at inference

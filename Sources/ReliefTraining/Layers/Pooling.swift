@@ -1,21 +1,43 @@
 import ReliefKernels
 
-/// Max pooling over windows of `kernel` with `stride` and implicit −∞ padding (PyTorch semantics).
-public final class MaxPool2d: Layer {
-    public let name: String
+/// The window of a pooling layer: square `kernel`, `stride` (the kernel by default), `padding`.
+public struct PoolWindow: Sendable, Equatable {
     public let kernel: Int, stride: Int, padding: Int
-    private var argmax: [Int32] = []
-    private var inputShape: [Int] = []
 
-    public init(name: String, kernel: Int, stride: Int? = nil, padding: Int = 0) {
-        self.name = name
+    public init(kernel: Int, stride: Int? = nil, padding: Int = 0) {
         self.kernel = kernel
         self.stride = stride ?? kernel
         self.padding = padding
     }
 
+    /// [C, H, W] → [C, H′, W′].
     public func outputShape(for s: [Int]) -> [Int] {
         [s[0], (s[1] + 2 * padding - kernel) / stride + 1, (s[2] + 2 * padding - kernel) / stride + 1]
+    }
+}
+
+/// A layer that pools over a `PoolWindow` (max or average).
+public protocol WindowPooling: Layer {
+    var window: PoolWindow { get }
+}
+
+extension WindowPooling {
+    public var kernel: Int { window.kernel }
+    public var stride: Int { window.stride }
+    public var padding: Int { window.padding }
+    public func outputShape(for inputShape: [Int]) -> [Int] { window.outputShape(for: inputShape) }
+}
+
+/// Max pooling over windows of `kernel` with `stride` and implicit −∞ padding (PyTorch semantics).
+public final class MaxPool2d: WindowPooling {
+    public let name: String
+    public let window: PoolWindow
+    private var argmax: [Int32] = []
+    private var inputShape: [Int] = []
+
+    public init(name: String, kernel: Int, stride: Int? = nil, padding: Int = 0) {
+        self.name = name
+        window = PoolWindow(kernel: kernel, stride: stride, padding: padding)
     }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
@@ -116,20 +138,14 @@ public final class MaxPool2d: Layer {
 }
 
 /// Average pooling; padding counts as zeros in the average (PyTorch's count_include_pad=True).
-public final class AvgPool2d: Layer {
+public final class AvgPool2d: WindowPooling {
     public let name: String
-    public let kernel: Int, stride: Int, padding: Int
+    public let window: PoolWindow
     private var inputShape: [Int] = []
 
     public init(name: String, kernel: Int, stride: Int? = nil, padding: Int = 0) {
         self.name = name
-        self.kernel = kernel
-        self.stride = stride ?? kernel
-        self.padding = padding
-    }
-
-    public func outputShape(for s: [Int]) -> [Int] {
-        [s[0], (s[1] + 2 * padding - kernel) / stride + 1, (s[2] + 2 * padding - kernel) / stride + 1]
+        window = PoolWindow(kernel: kernel, stride: stride, padding: padding)
     }
 
     /// Calls `body(outputIndex, inputIndex)` for every window element inside the input.
