@@ -9,6 +9,9 @@
 //     -> thin command-line tools (relief-*) on swift-argument-parser, sharing ReliefCLISupport.
 import PackageDescription
 
+/// The kernels and the runtime are the hot loops of every test too: optimise them in debug builds as well.
+let optimizedEvenInDebug: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
+
 let cli: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
 
 let package = Package(
@@ -18,6 +21,7 @@ let package = Package(
         .library(name: "ReliefData", targets: ["ReliefData"]),
         .library(name: "ReliefKernels", targets: ["ReliefKernels"]),
         .library(name: "ReliefTraining", targets: ["ReliefTraining"]),
+        .library(name: "ReliefRuntime", targets: ["ReliefRuntime"]),
         .executable(name: "relief-train", targets: ["relief-train"]),
         .executable(name: "relief-prune", targets: ["relief-prune"]),
         .executable(name: "relief-export", targets: ["relief-export"]),
@@ -28,6 +32,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // C system libraries, each a module map plus a shim header.
@@ -44,16 +49,18 @@ let package = Package(
         // Data set readers (IDX, CIFAR binary) and the registry of known data sets.
         .target(name: "ReliefData", dependencies: ["CZlib"]),
         // Compute kernels: dense OpenBLAS and sparse (CSR, CXSparse).
-        .target(name: "ReliefKernels", dependencies: ["ReliefFormat", "CBLAS", "CCXSparse"]),
+        .target(name: "ReliefKernels", dependencies: ["ReliefFormat", "CBLAS", "CCXSparse"], swiftSettings: optimizedEvenInDebug),
         // CHOLMOD-backed kernels live apart: CHOLMOD's MatrixOps module is GPL-2.0+.
-        .target(name: "ReliefKernelsCHOLMOD", dependencies: ["ReliefFormat", "CCHOLMOD"]),
+        .target(name: "ReliefKernelsCHOLMOD", dependencies: ["ReliefFormat", "ReliefKernels", "CCHOLMOD"]),
         // The training engine: layers with forward and backward passes, optimisers, the model zoo,
         // checkpoints. Depends on kernels (BLAS) and data, never on the runtime.
         .target(name: "ReliefTraining", dependencies: ["ReliefKernels", "ReliefData", "ReliefRandom", "ReliefFormat"]),
         // Pruning: NNrelief and the baselines, on the training engine's masks.
-        .target(name: "ReliefPruning", dependencies: ["ReliefTraining", "ReliefKernels", "ReliefRandom"]),
+        .target(name: "ReliefPruning", dependencies: ["ReliefTraining", "ReliefKernels", "ReliefRandom", .product(name: "Yams", package: "Yams")]),
         // From a trained or pruned network to an .rlf model and back (the reference for checks).
         .target(name: "ReliefExport", dependencies: ["ReliefFormat", "ReliefTraining", "ReliefData"]),
+        // The sparse inference runtime: executes .rlf models with the kernel table. Never depends on training.
+        .target(name: "ReliefRuntime", dependencies: ["ReliefFormat", "ReliefKernels", "ReliefData"], swiftSettings: optimizedEvenInDebug),
         // What every command-line tool shares: error reporting, exit codes, progress bars, JSON.
         .target(name: "ReliefCLISupport", dependencies: [
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -62,10 +69,10 @@ let package = Package(
         // Thin command-line tools.
         .executableTarget(name: "relief-train", dependencies: ["ReliefTraining", "ReliefData", "ReliefKernels", "ReliefCLISupport", cli]),
         .executableTarget(name: "relief-prune", dependencies: ["ReliefPruning", "ReliefTraining", "ReliefData", "ReliefKernels", "ReliefCLISupport", cli]),
-        .executableTarget(name: "relief-export", dependencies: ["ReliefExport", "ReliefFormat", "ReliefTraining", "ReliefData", "ReliefKernels", "ReliefCLISupport", cli]),
-        .executableTarget(name: "relief-infer", dependencies: ["ReliefCLISupport", cli]),
+        .executableTarget(name: "relief-export", dependencies: ["ReliefExport", "ReliefRuntime", "ReliefFormat", "ReliefTraining", "ReliefData", "ReliefKernels", "ReliefCLISupport", cli]),
+        .executableTarget(name: "relief-infer", dependencies: ["ReliefRuntime", "ReliefFormat", "ReliefKernels", "ReliefKernelsCHOLMOD", "ReliefData", "ReliefCLISupport", cli]),
         .executableTarget(name: "relief-inspect", dependencies: ["ReliefFormat", "ReliefCLISupport", cli]),
-        .executableTarget(name: "relief-bench", dependencies: ["ReliefFormat", "ReliefRandom", "ReliefTraining", "ReliefData", "ReliefKernels", "ReliefCLISupport", cli]),
+        .executableTarget(name: "relief-bench", dependencies: ["ReliefRuntime", "ReliefKernelsCHOLMOD", "ReliefFormat", "ReliefRandom", "ReliefTraining", "ReliefData", "ReliefKernels", "ReliefCLISupport", cli]),
         .executableTarget(name: "relief-data", dependencies: ["ReliefData", "ReliefFormat", "ReliefCLISupport", cli]),
 
         // Tests, and what several test targets share.
@@ -76,6 +83,7 @@ let package = Package(
         .testTarget(name: "ReliefCLITests", dependencies: ["ReliefFormat"]),
         .testTarget(name: "ReliefTrainingTests", dependencies: ["ReliefTraining", "ReliefRandom", "ReliefTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ReliefPruningTests", dependencies: ["ReliefPruning", "ReliefTraining", "ReliefData", "ReliefRandom", "ReliefTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "ReliefRuntimeTests", dependencies: ["ReliefRuntime", "ReliefExport", "ReliefTraining", "ReliefFormat", "ReliefKernels", "ReliefKernelsCHOLMOD", "ReliefRandom"]),
         .testTarget(name: "ReliefExportTests", dependencies: ["ReliefExport", "ReliefPruning", "ReliefTraining", "ReliefFormat", "ReliefRandom"]),
     ]
 )

@@ -4,18 +4,25 @@
 #   tools/pruning_results.sh [MODEL] [DATASET] [ITERATIONS] [RETRAIN_EPOCHS] [PRETRAIN_EPOCHS]
 # Defaults: lenet-300-100 mnist 20 5 20 (about 15 minutes on 2 cores). Release build.
 # Every baseline prunes, at each iteration, to the remaining weights NNrelief reached there (--match).
+# Environment: THREADS (default: all cores); RELIEF_BIN, a folder of already built release binaries
+# (skips the build, so several of these can run beside other builds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model=${1:-lenet-300-100}; dataset=${2:-mnist}; iterations=${3:-20}; epochs=${4:-5}; pretrain=${5:-20}
 out=runs/results/$model-$dataset
-bash tools/setup.sh
-swift build -c release --product relief-train --product relief-prune --product relief-export 2>/dev/null || swift build -c release
-bin=$(swift build -c release --show-bin-path)
+threads=${THREADS:-$(nproc)}
+if [ -n "${RELIEF_BIN:-}" ]; then
+  bin=$RELIEF_BIN
+else
+  bash tools/setup.sh
+  swift build -c release
+  bin=$(swift build -c release --show-bin-path)
+fi
 mkdir -p "$out" bench/results
 timed() { local name=$1; shift; local start=$SECONDS; "$@"; echo "$name $((SECONDS - start))" >> "$out/times.txt"; }
 : > "$out/times.txt"
-timed train "$bin/relief-train" --model "$model" --dataset "$dataset" --epochs "$pretrain" --milestones $((pretrain * 2 / 3)) -o "$out/train" --force
-common=(--model "$model" --dataset "$dataset" --from "$out/train/checkpoint.safetensors" --iterations "$iterations" --retrain-epochs "$epochs" --force)
+timed train "$bin/relief-train" --model "$model" --dataset "$dataset" --epochs "$pretrain" --milestones $((pretrain * 2 / 3)) --threads "$threads" -o "$out/train" --force
+common=(--model "$model" --dataset "$dataset" --from "$out/train/checkpoint.safetensors" --iterations "$iterations" --retrain-epochs "$epochs" --threads "$threads" --force)
 timed relief "$bin/relief-prune" "${common[@]}" --method relief -o "$out/relief"
 timed magnitude "$bin/relief-prune" "${common[@]}" --method magnitude --match "$out/relief" -o "$out/magnitude"
 timed magnitude-global "$bin/relief-prune" "${common[@]}" --method magnitude-global --match "$out/relief" -o "$out/magnitude-global"

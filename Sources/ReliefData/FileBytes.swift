@@ -2,11 +2,11 @@ import CZlib
 import Foundation
 
 /// Whole-file reads, transparently un-gzipping files that start with the gzip magic.
-enum FileBytes {
+public enum FileBytes {
     /// Largest decompressed size accepted (the biggest data set file is 47 MB).
     static let maxInflatedBytes = 1 << 30
 
-    static func read(_ path: String) throws(DataError) -> [UInt8] {
+    public static func read(_ path: String) throws(DataError) -> [UInt8] {
         guard let data = FileManager.default.contents(atPath: path) else {
             var isDirectory: ObjCBool = false
             let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)

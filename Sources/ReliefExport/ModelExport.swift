@@ -10,7 +10,7 @@ public enum ModelExport {
         case unsupportedLayer(String)
         public var description: String {
             switch self {
-            case let .unsupportedLayer(name): "cannot export layer \(name): residual networks are not supported by the exporter yet"
+            case let .unsupportedLayer(name): "cannot export layer \(name): no .rlf operator for it in this position"
             }
         }
     }
@@ -25,6 +25,11 @@ public enum ModelExport {
         var kernel: [Int]? = nil
         var stride: [Int]? = nil
         var padding: [Int]? = nil
+        /// Explicit graph inputs; nil: the node before.
+        var inputs: [String]? = nil
+        var outChannels: Int? = nil
+        /// Inside a residual block: its units are tied to the shortcut, so trimming leaves them alone.
+        var trimmable = true
     }
 
     public static func export(_ model: Sequential, classNames: [String], pipeline: InputPipeline,
@@ -35,6 +40,7 @@ public enum ModelExport {
         var tensors: [RLFTensor] = []
         var shape = model.inputShape
         var previous = "input"
+        var shapes: [String: [Int]] = [:]
         // −0.0 computes like +0.0 but would be stored as a nonzero: write true zeros.
         func canonical(_ v: [Float]) -> [Float] { v.map { $0 == 0 ? 0 : $0 } }
         for n in nodes {
@@ -44,10 +50,13 @@ public enum ModelExport {
             if let b = n.bias {
                 tensors.append(RLFTensor(name: n.name + ".bias", shape: [b.count], values: canonical(b)))
             }
-            shape = outputShape(n, input: shape)
-            layers.append(RLFMetadata.Layer(name: n.name, op: n.op, inputs: [previous], outputShape: shape,
+            let inputs = n.inputs ?? [previous]
+            let inputShape = inputs[0] == "input" ? model.inputShape : shapes[inputs[0]]!
+            shape = outputShape(n, input: inputShape)
+            shapes[n.name] = shape
+            layers.append(RLFMetadata.Layer(name: n.name, op: n.op, inputs: inputs, outputShape: shape,
                                             weight: n.weight == nil ? nil : n.name + ".weight", bias: n.bias == nil ? nil : n.name + ".bias",
-                                            kernel: n.kernel, stride: n.stride, padding: n.padding))
+                                            kernel: n.kernel, stride: n.stride, padding: n.padding, outChannels: n.outChannels))
             previous = n.name
         }
         let normalization = RLFMetadata.Normalization(scale: 1.0 / 255.0, mean: pipeline.mean, std: pipeline.std)
@@ -67,6 +76,7 @@ public enum ModelExport {
             return [s[0], (s[1] + 2 * n.padding![0] - n.kernel![0]) / n.stride![0] + 1, (s[2] + 2 * n.padding![1] - n.kernel![1]) / n.stride![1] + 1]
         case .globalavgpool2d: return [s[0]]
         case .flatten: return [s.reduce(1, *)]
+        case .shortcut: return [n.outChannels!, (s[1] + n.stride![0] - 1) / n.stride![0], (s[2] + n.stride![1] - 1) / n.stride![1]]
         default: return s
         }
     }
@@ -82,17 +92,28 @@ public enum ModelExport {
                 nodes.append(Node(name: c.name, op: .conv2d, weight: c.weight.value, weightShape: c.weight.shape, bias: c.bias?.value,
                                   stride: [c.stride.0, c.stride.1], padding: [c.padding.0, c.padding.1]))
             case let bn as BatchNorm2d:
-                // y = γ (x − μ) / √(σ² + ε) + β folded into the preceding convolution: W·s, (b − μ)·s + β, s = γ/√(σ² + ε).
-                guard var conv = nodes.popLast(), conv.op == .conv2d else { throw .unsupportedLayer(bn.name) }
-                let per = conv.weight!.count / bn.channels
-                var bias = conv.bias ?? [Float](repeating: 0, count: bn.channels)
-                for ch in 0..<bn.channels {
-                    let scale = bn.weight.value[ch] / (bn.runningVariance.value[ch] + bn.epsilon).squareRoot()
-                    for k in 0..<per { conv.weight![ch * per + k] *= scale }
-                    bias[ch] = (bias[ch] - bn.runningMean.value[ch]) * scale + bn.bias.value[ch]
+                guard let conv = nodes.popLast(), conv.op == .conv2d else { throw .unsupportedLayer(bn.name) }
+                nodes.append(folded(conv, bn))
+            case let r as ResidualBlock:
+                // conv1+bn1 → relu → conv2+bn2, plus the block input (option-A shortcut when the shape
+                // changes), added, then ReLU.
+                let blockInput = nodes.last?.name ?? "input"
+                func conv(_ c: Conv2d, _ bn: BatchNorm2d) -> Node {
+                    var n = folded(Node(name: c.name, op: .conv2d, weight: c.weight.value, weightShape: c.weight.shape, bias: c.bias?.value,
+                                        stride: [c.stride.0, c.stride.1], padding: [c.padding.0, c.padding.1]), bn)
+                    n.trimmable = false
+                    return n
                 }
-                conv.bias = bias
-                nodes.append(conv)
+                nodes.append(conv(r.conv1, r.bn1))
+                nodes.append(Node(name: r.relu1.name, op: .relu))
+                nodes.append(conv(r.conv2, r.bn2))
+                var shortcut = blockInput
+                if r.hasProjection {
+                    shortcut = r.name + ".shortcut"
+                    nodes.append(Node(name: shortcut, op: .shortcut, stride: [r.stride, r.stride], inputs: [blockInput], outChannels: r.outChannels))
+                }
+                nodes.append(Node(name: r.name + ".add", op: .add, inputs: [r.conv2.name, shortcut]))
+                nodes.append(Node(name: r.relu2.name, op: .relu))
             case let r as ReLU: nodes.append(Node(name: r.name, op: .relu))
             case let p as any WindowPooling:
                 let w = p.window
@@ -107,12 +128,28 @@ public enum ModelExport {
         return nodes
     }
 
+    /// y = γ (x − μ) / √(σ² + ε) + β folded into the convolution before it: W·s, (b − μ)·s + β, s = γ/√(σ² + ε).
+    static func folded(_ conv: Node, _ bn: BatchNorm2d) -> Node {
+        var conv = conv
+        let per = conv.weight!.count / bn.channels
+        var bias = conv.bias ?? [Float](repeating: 0, count: bn.channels)
+        for ch in 0..<bn.channels {
+            let scale = bn.weight.value[ch] / (bn.runningVariance.value[ch] + bn.epsilon).squareRoot()
+            for k in 0..<per { conv.weight![ch * per + k] *= scale }
+            bias[ch] = (bias[ch] - bn.runningMean.value[ch]) * scale + bn.bias.value[ch]
+        }
+        conv.bias = bias
+        return conv
+    }
+
     /// Removes units that cannot affect the output: no incoming weights and a zero bias (they output
     /// zero through the ReLU), or no outgoing connections. The last layer keeps every output.
     static func trim(_ nodes: inout [Node], inputShape: [Int]) {
         let weighted = nodes.indices.filter { nodes[$0].weight != nil }
         for (n, i) in weighted.enumerated().dropLast() {
             let j = weighted[n + 1]
+            // Only plain chains: nothing in a residual block, no graph node in between.
+            guard nodes[i].trimmable, nodes[j].trimmable, !nodes[i..<j].contains(where: { $0.inputs != nil }) else { continue }
             let units = nodes[i].weightShape[0]
             let inWidth = nodes[i].weight!.count / units
             let nextUnits = nodes[j].weightShape[0]

@@ -65,3 +65,35 @@ extension DenseBLAS {
         }
     }
 }
+
+extension Parallel {
+    /// Calls `body` on each of `ranges` at once (the calling thread takes part), and waits.
+    public static func run(_ ranges: [Range<Int>], _ body: (Range<Int>) -> Void) {
+        guard ranges.count > 1 else {
+            if let r = ranges.first { body(r) }
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            let shared = UncheckedSendable(value: body)
+            DispatchQueue.concurrentPerform(iterations: ranges.count) { shared.value(ranges[$0]) }
+        }
+    }
+}
+
+/// Row ranges of about equal work for 1 to `maxParts` threads, computed once per matrix.
+struct RowPartitions: Sendable {
+    static let maxParts = 16
+    private let byParts: [[Range<Int>]]
+
+    init(rows: Int, cumulative: (Int) -> Int) {
+        byParts = (1...Self.maxParts).map { balancedRanges(rows: rows, parts: $0, cumulative: cumulative) }
+    }
+
+    /// The ranges for `threads` threads; one range when the product is too small to share.
+    @inline(__always)
+    func ranges(threads: Int, work: Int) -> [Range<Int>] {
+        // Below ~64k multiply-adds a hand-off to another thread costs more than it saves.
+        let parts = work < 1 << 16 ? 1 : min(max(threads, 1), Self.maxParts)
+        return byParts[parts - 1]
+    }
+}

@@ -62,12 +62,14 @@ public enum PruningError: Error, Equatable, Sendable, CustomStringConvertible {
     case unsupportedModel(String, reason: String)
     case invalidOption(String)
     case stateMismatch(String)
+    case invalidRecipe(String)
 
     public var description: String {
         switch self {
         case let .unsupportedModel(name, reason): "cannot prune \(name): \(reason)"
         case let .invalidOption(reason): reason
         case let .stateMismatch(reason): "cannot resume: \(reason)"
+        case let .invalidRecipe(reason): "invalid recipe: \(reason)"
         }
     }
 }

@@ -4,26 +4,15 @@ import ReliefCLISupport
 import ReliefFormat
 import ReliefRandom
 
-/// `relief-bench`: benchmarks. `encoding` measures the `.rlf` encodings; model benchmarks arrive with the runtime.
+/// `relief-bench`: benchmarks. `model` (the default) measures an .rlf model sparse against dense,
+/// `kernels` every kernel of the table against dense OpenBLAS, `encoding` the .rlf encodings, `train` the trainer.
 @main
 struct ReliefBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "relief-bench",
-        abstract: "Benchmarks: .rlf encodings now; model latency and memory once the runtime lands.",
-        subcommands: [EncodingBench.self, TrainBench.self, ModelBench.self],
+        abstract: "Benchmarks: a model sparse against dense, the kernels, the .rlf encodings, training.",
+        subcommands: [ModelBench.self, KernelBench.self, EncodingBench.self, TrainBench.self],
         defaultSubcommand: ModelBench.self)
-}
-
-struct ModelBench: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "model", abstract: "Latency and memory of a model, sparse against dense (not built yet: issue 5).")
-
-    @Argument(help: "The .rlf model.")
-    var model: String?
-
-    func run() throws {
-        throw notBuiltYet("model benchmarking (relief-bench MODEL)", issue: 5)
-    }
 }
 
 struct EncodingBench: ParsableCommand {

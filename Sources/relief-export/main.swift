@@ -5,6 +5,7 @@ import ReliefData
 import ReliefExport
 import ReliefFormat
 import ReliefKernels
+import ReliefRuntime
 import ReliefTraining
 
 /// `relief-export`: a trained or pruned checkpoint to a compact `.rlf` model.
@@ -17,7 +18,7 @@ struct ReliefExportCommand: ParsableCommand {
         Folds batch norm into the convolution before it, drops dropout, removes neurons and filters that can no \
         longer affect the output (with the matching inputs of the next layer), lets the writer pick each tensor's \
         encoding, and records provenance (method, α, iterations, data set, accuracy). --check then reads the file \
-        back, runs it on the whole test set beside the checkpoint, and fails unless every prediction is the same \
+        back, runs it with the sparse runtime (relief-infer's engine) on the whole test set beside the checkpoint, and fails unless every prediction is the same \
         and every logit within 1e-4. Residual networks and ONNX are not supported yet.
         """)
 
@@ -66,7 +67,7 @@ struct ReliefExportCommand: ParsableCommand {
                                   encodings: Dictionary(uniqueKeysWithValues: file.records.map { ($0.name, $0.encoding.description) }))
             if check {
                 let d = try DatasetCatalog(dataRoot: data).load(name)
-                summary.check = try Self.compare(model, with: ModelExport.sequential(from: file.model), on: d.test, pipeline: .standard(for: name))
+                summary.check = try Self.compare(model, with: InferenceModel(file.model, policy: .fastest(batch: 500)), on: d.test, pipeline: .standard(for: name))
                 let c = summary.check!
                 guard c.samePredictions == c.images, c.maxLogitDifference <= 1e-4 else {
                     throw ValidationError("the exported model differs from the checkpoint: \(c.images - c.samePredictions) predictions differ, largest logit difference \(c.maxLogitDifference)")
@@ -96,14 +97,17 @@ struct ReliefExportCommand: ParsableCommand {
                      notes: "dense training checkpoint, epoch \(c.epoch)")
     }
 
-    static func compare(_ a: Sequential, with b: Sequential, on set: ImageSet, pipeline: InputPipeline) throws -> Check {
+    /// The checkpoint's forward pass against the exported file run by the sparse runtime.
+    static func compare(_ a: Sequential, with b: InferenceModel, on set: ImageSet, pipeline: InputPipeline) throws -> Check {
         let loader = BatchLoader(set: set, batchSize: 500, pipeline: pipeline, shuffle: false, seed: 0)
+        let session = try InferenceSession(model: b, maxBatch: 500)
         let order = loader.order(epoch: 0)
         var same = 0, correct = 0
         var maxDiff = 0.0
         for batch in 0..<loader.batchCount {
             let (x, labels) = loader.batch(batch, order: order, epoch: 0, training: false)
-            let ya = a.forward(x, training: false), yb = b.forward(x, training: false)
+            let ya = a.forward(x, training: false)
+            let yb = Tensor(shape: ya.shape, data: try session.run(x.data, batch: x.batch))
             for (u, v) in zip(ya.data, yb.data) { maxDiff = max(maxDiff, Double(abs(u - v))) }
             let pa = SoftmaxCrossEntropy.predictions(ya), pb = SoftmaxCrossEntropy.predictions(yb)
             same += zip(pa, pb).filter { $0 == $1 }.count

@@ -1,18 +1,157 @@
 import ArgumentParser
+import Foundation
 import ReliefCLISupport
+import ReliefData
+import ReliefFormat
+import ReliefKernels
+import ReliefKernelsCHOLMOD
+import ReliefRuntime
 
-/// `relief-infer`: runs an .rlf model on input images with the sparse runtime. Not built yet: issue 5.
+/// `relief-infer`: runs an .rlf model on inputs from a file with the sparse runtime.
 @main
 struct ReliefInfer: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "relief-infer",
-        abstract: "Runs an .rlf model on input images with the sparse runtime.",
-        discussion: "Not built yet: the inference runtime arrives with issue 5. Until then this command exits with code 69.")
+        abstract: "Runs an .rlf model on the inputs in a file with the sparse runtime.",
+        discussion: """
+        INPUTS is raw examples at the model's input shape (uint8 by default, --dtype f32 for little-endian \
+        float32 values already multiplied by the model's scale), an IDX image file (plain or gzip'd) or a binary \
+        PGM image (P5); see formats/inputs.md. Inputs are normalised with the model's metadata. For each input \
+        it prints the predicted class and the top-k probabilities (softmax of the outputs).
 
-    @Argument(parsing: .allUnrecognized, help: "Arguments for the command once it is built.")
-    var arguments: [String] = []
+        Each layer runs on the fastest kernel for its shape, density and the batch size, timed on this machine \
+        when the model is loaded and cached beside it in MODEL.kernels.json (--no-cache: neither read nor write \
+        it); --kernel forces one kernel for every layer. --report measures the model (sparse plan against dense, \
+        batch 1 and 64) and prints a per-layer report. --labels takes an IDX label file and prints the accuracy.
+
+        Exit codes: 0 success; 2 a bad, missing or corrupt model or input file; 64 a usage error.
+        """)
+
+    @Argument(help: "The .rlf model.") var model: String
+    @Argument(help: "The inputs: raw, IDX or PGM.") var inputs: String?
+    @Option(help: "Raw inputs: u8 or f32.") var dtype: String = "u8"
+    @Option(name: .customLong("top-k"), help: "Probabilities printed per input.") var topK = 3
+    @Option(help: "A kernel for every layer (\((KernelTable.builtIn + [CHOLMODKernel.entry]).map(\.name).joined(separator: ", "))), or auto.") var kernel = "auto"
+    @Option(name: .customLong("batch-size"), help: "Inputs run together.") var batchSize = 64
+    @Option(help: "Threads per product.") var threads = 1
+    @Option(help: "IDX labels of the inputs: print the accuracy.") var labels: String?
+    @Option(help: "At most this many inputs (0: all).") var limit = 0
+    @Flag(help: "Measure the model and print a per-layer report (Markdown; JSON with --json).") var report = false
+    @Option(name: .customLong("report-seconds"), help: "Seconds of measurement per plan and batch size.") var reportSeconds = 0.5
+    @Flag(name: .customLong("no-cache"), help: "Neither read nor write the kernel-choice cache.") var noCache = false
+    @Flag(help: "Print the result as JSON.") var json = false
+
+    struct Prediction: Codable {
+        var index: Int
+        var predicted: Int
+        var label: String?
+        var top: [Candidate]
+    }
+
+    struct Candidate: Codable {
+        var index: Int
+        var label: String?
+        var probability: Float
+    }
+
+    struct Output: Codable {
+        var model: String
+        var inputs: Int
+        var source: String
+        var kernels: [String: String]
+        var predictions: [Prediction]
+        var accuracy: Double?
+    }
+
+    func validate() throws {
+        guard topK >= 1 else { throw ValidationError("--top-k must be at least 1") }
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard limit >= 0 else { throw ValidationError("--limit must be 0 or more") }
+        guard InferenceInput.RawType(rawValue: dtype) != nil else { throw ValidationError("--dtype must be u8 or f32") }
+        guard report || inputs != nil else { throw ValidationError("give INPUTS, or --report") }
+    }
 
     func run() throws {
-        throw notBuiltYet("the inference runtime (relief-infer)", issue: 5)
+        try reportingErrors {
+            let table = KernelTable.builtIn + [CHOLMODKernel.entry]
+            let file = try RLFReader.read(path: model)
+            if report {
+                let size = (try? FileManager.default.attributesOfItem(atPath: model)[.size] as? Int) ?? 0
+                let policy: ((Int) -> InferenceModel.KernelPolicy)? = kernel == "auto" ? nil : { _ in .forced(kernel) }
+                let r = try InferenceReport.measure(file.model, fileBytes: size, threads: threads, seconds: reportSeconds,
+                                                    table: table, sparsePolicy: policy)
+                if json { try printJSON(r) } else { print(r.markdown) }
+                if inputs == nil { return }
+            }
+            guard let inputs else { return }
+            let shape = file.metadata.architecture.input.shape
+            let decoded = try InferenceInput.read(path: inputs, shape: shape, normalization: file.metadata.architecture.input.normalization,
+                                                  raw: InferenceInput.RawType(rawValue: dtype)!)
+            let count = limit > 0 ? min(limit, decoded.count) : decoded.count
+            let batch = min(batchSize, count)
+
+            // Kernel choice: forced, cached, or measured now (then cached).
+            let cachePath = KernelChoiceCache.path(for: model)
+            var cache = KernelChoiceCache(signature: KernelChoiceCache.signature(of: file.model))
+            if !noCache { cache = KernelChoiceCache.load(path: cachePath, signature: cache.signature) }
+            let policy: InferenceModel.KernelPolicy = kernel == "auto"
+                ? .fastest(batch: batch, cached: cache.choices[String(batch)] ?? [:]) : .forced(kernel)
+            let runtime = try InferenceModel(file.model, policy: policy, table: table)
+            if kernel == "auto" && !noCache && cache.choices[String(batch)] != runtime.kernelChoices {
+                cache.choices[String(batch)] = runtime.kernelChoices
+                do { try cache.save(path: cachePath) } catch { printError("note: could not cache kernel choices in \(cachePath): \(error)") }
+            }
+
+            var truth: [UInt8]? = nil
+            if let labels {
+                let l = try IDXArray.read(path: labels)
+                guard l.dimensions.count == 1, l.dimensions[0] >= count else {
+                    throw InferenceError.badInput(labels, expected: "IDX labels for at least \(count) inputs", found: "dimensions \(l.dimensions)")
+                }
+                truth = l.bytes
+            }
+
+            let session = try InferenceSession(model: runtime, maxBatch: batch, threads: threads)
+            let outputs = runtime.outputCount, size = runtime.inputCount
+            var logits = [Float](repeating: 0, count: batch * outputs)
+            var predictions: [Prediction] = []
+            var correct = 0
+            var start = 0
+            while start < count {
+                let b = min(batch, count - start)
+                try decoded.values.withUnsafeBufferPointer { (xp) throws(InferenceError) in
+                    try logits.withUnsafeMutableBufferPointer { (yp) throws(InferenceError) in
+                        try session.run(xp.baseAddress! + start * size, batch: b, into: yp.baseAddress!)
+                    }
+                }
+                for e in 0..<b {
+                    let row = Array(logits[(e * outputs)..<((e + 1) * outputs)])
+                    let m = row.max() ?? 0
+                    let exps = row.map { Foundation.exp($0 - m) }
+                    let sum = exps.reduce(0, +)
+                    let ranked = exps.indices.sorted { exps[$0] > exps[$1] || (exps[$0] == exps[$1] && $0 < $1) }
+                    let names = runtime.classNames
+                    func label(_ k: Int) -> String? { names.isEmpty ? nil : names[k] }
+                    let top = ranked.prefix(topK).map { Candidate(index: $0, label: label($0), probability: exps[$0] / sum) }
+                    predictions.append(Prediction(index: start + e, predicted: ranked[0], label: label(ranked[0]), top: top))
+                    if let truth, Int(truth[start + e]) == ranked[0] { correct += 1 }
+                }
+                start += b
+            }
+            let accuracy = truth == nil ? nil : Double(correct) / Double(max(count, 1))
+            if json {
+                try printJSON(Output(model: runtime.name, inputs: count, source: decoded.source.rawValue, kernels: runtime.kernelChoices,
+                                     predictions: predictions, accuracy: accuracy))
+            } else {
+                var lines: [String] = []
+                for p in predictions {
+                    let top = p.top.map { c in "\(c.label ?? String(c.index)) \(String(format: "%.4f", c.probability))" }.joined(separator: ", ")
+                    lines.append("\(p.index): \(p.label ?? String(p.predicted))  (\(top))")
+                }
+                if let accuracy { lines.append(String(format: "accuracy %.2f%% (%d of %d)", 100 * accuracy, correct, count)) }
+                print(lines.joined(separator: "\n"))
+            }
+        }
     }
 }

@@ -17,7 +17,7 @@ struct ReliefPrune: ParsableCommand {
         Each iteration prunes, optionally rewinds surviving weights to their initial values, retrains for \
         --retrain-epochs keeping the best epoch, and writes iteration-K.safetensors and a line of log.jsonl \
         (remaining weights per layer and in total, accuracy, seconds) into the output folder. --resume continues \
-        a stopped run. --recipe reads every setting from a JSON file (keys as in recipe.json, which every run writes).
+        a stopped run. --recipe reads every setting from a JSON or YAML (.yaml, .yml) file, keys as in recipe.json, which every run writes; missing keys take their defaults.
         Methods: relief, magnitude (per layer), magnitude-global, random. Residual networks are not supported yet.
         """)
 
@@ -42,7 +42,7 @@ struct ReliefPrune: ParsableCommand {
     @Option(name: .customLong("batch-size")) var batchSize = 120
     @Option var seed: UInt64 = 1
     @Option(name: .customLong("train-limit")) var trainLimit = 0
-    @Option(help: "A JSON recipe file; replaces the options above.") var recipe: String?
+    @Option(help: "A JSON or YAML recipe file; replaces the options above.") var recipe: String?
     @Option(help: "A relief-train checkpoint to start from.") var from: String?
     @Option(name: .customLong("pretrain-epochs"), help: "Without --from: train this long first.") var pretrainEpochs = 0
     @Option(name: [.short, .long], help: "Output folder (default runs/prune-MODEL-DATASET-METHOD).") var output: String?
@@ -53,12 +53,7 @@ struct ReliefPrune: ParsableCommand {
     @Flag(help: "Print the result as JSON.") var json = false
 
     func makeRecipe() throws -> PruningRecipe {
-        if let path = recipe {
-            guard let bytes = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read recipe \(path)") }
-            do { return try JSONDecoder().decode(PruningRecipe.self, from: bytes) } catch {
-                throw ValidationError("recipe \(path) is not a valid recipe: \(error)")
-            }
-        }
+        if let path = recipe { return try PruningRecipe.load(path: path) }
         guard let model, let dataset else { throw ValidationError("--model and --dataset are required (or --recipe)") }
         var r = PruningRecipe(model: model, dataset: dataset)
         guard let m = PruningRecipe.Method(rawValue: method) else { throw ValidationError("unknown method \(method); known: relief, magnitude, magnitude-global, random") }

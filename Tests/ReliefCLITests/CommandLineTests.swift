@@ -42,19 +42,6 @@ import Testing
         #expect(r.stdout.contains("USAGE: \(tool)"))
     }
 
-    @Test(arguments: ["relief-infer"])
-    func unbuiltCommandsSaySoAndFail(tool: String) throws {
-        let r = try Self.run(tool, ["--model", "lenet-300-100"])
-        #expect(r.status == 69)
-        #expect(r.stderr.contains("not built yet"))
-        #expect(r.stdout.isEmpty)
-    }
-
-    @Test func benchModelIsNotBuiltYet() throws {
-        let r = try Self.run("relief-bench", ["model.rlf"])
-        #expect(r.status == 69 && r.stderr.contains("not built yet"))
-    }
-
     @Test func inspectGoodFileAsTextAndJSON() throws {
         let path = Self.root.appendingPathComponent("formats/corpus/good/mlp-mixed.rlf").path
         let text = try Self.run("relief-inspect", [path])

@@ -88,3 +88,41 @@ func toyDataset(seed: UInt64) -> Dataset { ToyData.dataset(seed: seed) }
         #expect(throws: (any Error).self) { try JSONDecoder().decode(PruningRecipe.self, from: Data(#"{"model": "lenet-5"}"#.utf8)) }
     }
 }
+
+@Suite struct RecipeFileTests {
+    @Test func yamlAndJSONRecipesDecodeAlike() throws {
+        let yaml = """
+        model: lenet-5
+        dataset: mnist
+        iterations: 4
+        retrainEpochs: 3
+        alphaLinear: 0.9
+        milestones: [2]
+        rewind: true
+        """
+        let fromYAML = try PruningRecipe.decode(yaml, format: .yaml)
+        let json = #"{"model": "lenet-5", "dataset": "mnist", "iterations": 4, "retrainEpochs": 3, "alphaLinear": 0.9, "milestones": [2], "rewind": true}"#
+        let fromJSON = try PruningRecipe.decode(json, format: .json)
+        #expect(fromYAML == fromJSON)
+        #expect(fromYAML.iterations == 4 && fromYAML.alphaLinear == 0.9 && fromYAML.milestones == [2] && fromYAML.rewind)
+        #expect(fromYAML.alphaConvolution == 0.9 && fromYAML.learningRate == 1e-3)
+        // The YAML a recipe writes reads back as the same recipe.
+        #expect(try PruningRecipe.decode(fromYAML.yaml(), format: .yaml) == fromYAML)
+    }
+
+    @Test func badRecipesAreClearErrors() throws {
+        func reason(_ text: String, _ format: PruningRecipe.FileFormat) -> String? {
+            do { _ = try PruningRecipe.decode(text, format: format); return nil } catch {
+                if case let .invalidRecipe(r) = error { return r }
+                return "\(error)"
+            }
+        }
+        #expect(reason("model: lenet-5\ndataset: mnist\nalpha_fc: 0.9\n", .yaml)?.contains("unknown key alpha_fc") == true)
+        #expect(reason("model: lenet-5\n", .yaml)?.contains("\"dataset\" is required") == true)
+        #expect(reason("model: lenet-5\ndataset: mnist\niterations: many\n", .yaml)?.contains("iterations") == true)
+        #expect(reason("{\"model\": \"lenet-5\", \"dataset\": \"mnist\", \"alphaLinear\": 2}", .json)?.contains("alpha") == true)
+        #expect(reason("{not json", .json) != nil)
+        #expect(PruningRecipe.FileFormat(path: "a/b.YML") == .yaml && PruningRecipe.FileFormat(path: "r.json") == .json)
+        #expect(throws: PruningError.self) { try PruningRecipe.load(path: "/nonexistent/recipe.yaml") }
+    }
+}

@@ -1,0 +1,191 @@
+import ReliefFormat
+
+/// Builds the CSR kernel with the narrowest column index type that fits.
+func makeCSRKernel(_ m: CSRMatrix) -> any WeightKernel {
+    m.columns <= Int(UInt16.max) + 1 ? CSRKernel16(m) : CSRKernel32(m)
+}
+
+/// The CSR kernel with 16-bit column indices (matrices up to 65,536 columns).
+public final class CSRKernel16: CSRKernel<UInt16>, @unchecked Sendable {
+    // Overridden in a non-generic class so the loops are compiled for UInt16, not through generics.
+    override public func multiply(_ x: UnsafePointer<Float>, n: Int, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>,
+                                  scratch: UnsafeMutableRawPointer?, threads: Int) {
+        if n >= Strips.minimumColumns, let scratch {
+            Strips.run(x: x, n: n, columns: columns, threads: threads, scratch: scratch) { s, block in
+                self.strip(block, column: s * Strips.width, n, bias, y)
+            }
+            // Columns after the last full strip.
+            let done = n / Strips.width * Strips.width
+            if done < n { matrix(0..<rows, x, n, bias, y, from: done) }
+            return
+        }
+        Parallel.run(partitions.ranges(threads: threads, work: storedWeights * n + rows * n)) { range in
+            if n == 1 { self.vector(range, x, bias, y) } else { self.matrix(range, x, n, bias, y) }
+        }
+    }
+}
+
+/// The CSR kernel with 32-bit column indices.
+public final class CSRKernel32: CSRKernel<UInt32>, @unchecked Sendable {
+    override public func multiply(_ x: UnsafePointer<Float>, n: Int, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>,
+                                  scratch: UnsafeMutableRawPointer?, threads: Int) {
+        if n >= Strips.minimumColumns, let scratch {
+            Strips.run(x: x, n: n, columns: columns, threads: threads, scratch: scratch) { s, block in
+                self.strip(block, column: s * Strips.width, n, bias, y)
+            }
+            // Columns after the last full strip.
+            let done = n / Strips.width * Strips.width
+            if done < n { matrix(0..<rows, x, n, bias, y, from: done) }
+            return
+        }
+        Parallel.run(partitions.ranges(threads: threads, work: storedWeights * n + rows * n)) { range in
+            if n == 1 { self.vector(range, x, bias, y) } else { self.matrix(range, x, n, bias, y) }
+        }
+    }
+}
+
+/// Hand-written CSR x dense: for each output row, the nonzeros scale rows of X that are summed in
+/// SIMD registers over a tile of the batch (32, then 8, then single columns), written once.
+/// Batch 1 is a gather dot product with four accumulators. Rows are split over threads by nonzeros.
+public class CSRKernel<Index: FixedWidthInteger & UnsignedInteger & Sendable>: WeightKernel, @unchecked Sendable {
+    public let name = "csr"
+    public let rows: Int
+    public let columns: Int
+    public let storedWeights: Int
+    let rowStart: UnsafeMutablePointer<UInt32>
+    let columnIndex: UnsafeMutablePointer<Index>
+    let values: UnsafeMutablePointer<Float>
+    let partitions: RowPartitions
+
+    public init(_ m: CSRMatrix) {
+        precondition(m.nnz <= Int(UInt32.max) && m.columns <= Int(Index.max) + 1, "matrix too large for this index type")
+        rows = m.rows
+        columns = m.columns
+        storedWeights = m.nnz
+        rowStart = .allocate(capacity: m.rows + 1)
+        columnIndex = .allocate(capacity: max(m.nnz, 1))
+        values = .allocate(capacity: max(m.nnz, 1))
+        for r in 0...m.rows { rowStart[r] = UInt32(m.rowPointers[r]) }
+        for k in 0..<m.nnz {
+            columnIndex[k] = Index(m.columnIndices[k])
+            values[k] = m.values[k]
+        }
+        let starts = rowStart
+        partitions = RowPartitions(rows: m.rows) { Int(starts[$0]) + $0 }
+    }
+
+    deinit {
+        rowStart.deallocate()
+        columnIndex.deallocate()
+        values.deallocate()
+    }
+
+    public var residentBytes: Int { 4 * (rows + 1) + (MemoryLayout<Index>.size + 4) * storedWeights }
+    public func scratchBytes(n: Int) -> Int { Strips.scratchBytes(columns: columns, n: n) }
+
+    /// Every row against one packed strip (`columns x 32`) of X, written to columns `j..<j+32` of Y.
+    @inline(__always)
+    func strip(_ block: UnsafePointer<Float>, column j: Int, _ n: Int, _ bias: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>) {
+        let raw = UnsafeRawPointer(block)
+        for r in 0..<rows {
+            var a0 = SIMD8<Float>(repeating: bias?[r] ?? 0), a1 = a0, a2 = a0, a3 = a0
+            for k in Int(rowStart[r])..<Int(rowStart[r + 1]) {
+                let w = SIMD8<Float>(repeating: values[k])
+                let p = raw + Int(columnIndex[k]) * 128
+                a0 += w * p.loadUnaligned(as: SIMD8<Float>.self)
+                a1 += w * p.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+                a2 += w * p.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self)
+                a3 += w * p.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self)
+            }
+            let out = UnsafeMutableRawPointer(y + r * n + j)
+            out.storeBytes(of: a0, as: SIMD8<Float>.self)
+            out.storeBytes(of: a1, toByteOffset: 32, as: SIMD8<Float>.self)
+            out.storeBytes(of: a2, toByteOffset: 64, as: SIMD8<Float>.self)
+            out.storeBytes(of: a3, toByteOffset: 96, as: SIMD8<Float>.self)
+        }
+    }
+
+    public func multiply(_ x: UnsafePointer<Float>, n: Int, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>,
+                         scratch: UnsafeMutableRawPointer?, threads: Int) {
+        if n >= Strips.minimumColumns, let scratch {
+            Strips.run(x: x, n: n, columns: columns, threads: threads, scratch: scratch) { s, block in
+                self.strip(block, column: s * Strips.width, n, bias, y)
+            }
+            // Columns after the last full strip.
+            let done = n / Strips.width * Strips.width
+            if done < n { matrix(0..<rows, x, n, bias, y, from: done) }
+            return
+        }
+        Parallel.run(partitions.ranges(threads: threads, work: storedWeights * n + rows * n)) { range in
+            if n == 1 { self.vector(range, x, bias, y) } else { self.matrix(range, x, n, bias, y) }
+        }
+    }
+
+    @inline(__always)
+    func vector(_ range: Range<Int>, _ x: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>) {
+        for r in range {
+            var k = Int(rowStart[r])
+            let end = Int(rowStart[r + 1])
+            var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
+            while k + 4 <= end {
+                s0 += values[k] * x[Int(columnIndex[k])]
+                s1 += values[k + 1] * x[Int(columnIndex[k + 1])]
+                s2 += values[k + 2] * x[Int(columnIndex[k + 2])]
+                s3 += values[k + 3] * x[Int(columnIndex[k + 3])]
+                k += 4
+            }
+            while k < end {
+                s0 += values[k] * x[Int(columnIndex[k])]
+                k += 1
+            }
+            y[r] = (bias?[r] ?? 0) + ((s0 + s1) + (s2 + s3))
+        }
+    }
+
+
+    /// 32-column strips of X outside, rows inside: a strip (128 bytes per row of X) stays in cache
+    /// while every row of W in the range uses it, instead of X being streamed once per output row.
+    @inline(__always)
+    func matrix(_ range: Range<Int>, _ x: UnsafePointer<Float>, _ n: Int, _ bias: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>, from first: Int = 0) {
+        let raw = UnsafeRawPointer(x)
+        var j = first
+        while j + 32 <= n {
+            for r in range {
+                let start = Int(rowStart[r]), end = Int(rowStart[r + 1])
+                var a0 = SIMD8<Float>(repeating: bias?[r] ?? 0), a1 = a0, a2 = a0, a3 = a0
+                for k in start..<end {
+                    let w = SIMD8<Float>(repeating: values[k])
+                    let p = raw + (Int(columnIndex[k]) * n + j) * 4
+                    a0 += w * p.loadUnaligned(as: SIMD8<Float>.self)
+                    a1 += w * p.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+                    a2 += w * p.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self)
+                    a3 += w * p.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self)
+                }
+                let out = UnsafeMutableRawPointer(y + r * n + j)
+                out.storeBytes(of: a0, as: SIMD8<Float>.self)
+                out.storeBytes(of: a1, toByteOffset: 32, as: SIMD8<Float>.self)
+                out.storeBytes(of: a2, toByteOffset: 64, as: SIMD8<Float>.self)
+                out.storeBytes(of: a3, toByteOffset: 96, as: SIMD8<Float>.self)
+            }
+            j += 32
+        }
+        while j + 8 <= n {
+            for r in range {
+                var a0 = SIMD8<Float>(repeating: bias?[r] ?? 0)
+                for k in Int(rowStart[r])..<Int(rowStart[r + 1]) {
+                    a0 += SIMD8<Float>(repeating: values[k]) * (raw + (Int(columnIndex[k]) * n + j) * 4).loadUnaligned(as: SIMD8<Float>.self)
+                }
+                UnsafeMutableRawPointer(y + r * n + j).storeBytes(of: a0, as: SIMD8<Float>.self)
+            }
+            j += 8
+        }
+        while j < n {
+            for r in range {
+                var s = bias?[r] ?? 0
+                for k in Int(rowStart[r])..<Int(rowStart[r + 1]) { s += values[k] * x[Int(columnIndex[k]) * n + j] }
+                y[r * n + j] = s
+            }
+            j += 1
+        }
+    }
+}

@@ -1,0 +1,140 @@
+import ReliefFormat
+
+/// A weight matrix W (`rows` x `columns`, rows are output neurons or filters) prepared for one way of
+/// computing `Y = W · X + bias`, where X is `columns` x `n` and Y is `rows` x `n`, both row-major.
+///
+/// The runtime keeps activations feature-major (one row per input feature or channel, the batch and
+/// pixels along the row), so one product serves fully connected layers (`n` = batch) and
+/// convolutions after im2col (`n` = batch x output pixels) alike.
+///
+/// A kernel is immutable after construction and safe to call from several threads at once, each
+/// with its own `scratch` buffer of at least `scratchBytes(n:)` bytes.
+public protocol WeightKernel: AnyObject, Sendable {
+    /// The name of the table entry that built this kernel.
+    var name: String { get }
+    var rows: Int { get }
+    var columns: Int { get }
+    /// Stored weights (nonzeros for sparse kernels, every entry for dense).
+    var storedWeights: Int { get }
+    /// Bytes the kernel keeps resident for its weights (values, indices, masks, conversions).
+    var residentBytes: Int { get }
+    /// Multiply-adds one call with `n` columns executes (each counts as 2 FLOPs).
+    func multiplyAdds(n: Int) -> Int
+    /// Scratch memory one call with `n` columns needs.
+    func scratchBytes(n: Int) -> Int
+    /// `y = W · x (+ bias broadcast along each row)`, on up to `threads` threads.
+    func multiply(_ x: UnsafePointer<Float>, n: Int, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>,
+                  scratch: UnsafeMutableRawPointer?, threads: Int)
+}
+
+extension WeightKernel {
+    public func multiplyAdds(n: Int) -> Int { storedWeights * n }
+    public func scratchBytes(n: Int) -> Int { 0 }
+
+    /// Array convenience for tests and tools (allocates).
+    public func multiply(_ x: [Float], n: Int, bias: [Float]? = nil, threads: Int = 1) -> [Float] {
+        precondition(x.count == columns * n, "input has \(x.count) values, expected \(columns) x \(n)")
+        precondition(bias == nil || bias!.count == rows, "bias has \(bias!.count) values, expected \(rows)")
+        var y = [Float](repeating: .nan, count: rows * n)
+        let scratch = UnsafeMutableRawPointer.allocate(byteCount: max(scratchBytes(n: n), 1), alignment: 64)
+        defer { scratch.deallocate() }
+        x.withUnsafeBufferPointer { xp in
+            y.withUnsafeMutableBufferPointer { yp in
+                if let bias {
+                    bias.withUnsafeBufferPointer { multiply(xp.baseAddress!, n: n, bias: $0.baseAddress, into: yp.baseAddress!, scratch: scratch, threads: threads) }
+                } else {
+                    multiply(xp.baseAddress!, n: n, bias: nil, into: yp.baseAddress!, scratch: scratch, threads: threads)
+                }
+            }
+        }
+        return y
+    }
+}
+
+/// One way to build a kernel from a sparse weight matrix: an entry of the kernel table that tests and
+/// benchmarks both iterate.
+public struct KernelEntry: Sendable {
+    public let name: String
+    public let summary: String
+    /// False for backends that only exist for comparison (slow, or converting to double): the
+    /// runtime's automatic choice skips them; `--kernel NAME` still forces them.
+    public let automatic: Bool
+    public let make: @Sendable (CSRMatrix) -> any WeightKernel
+
+    public init(name: String, summary: String, automatic: Bool, make: @escaping @Sendable (CSRMatrix) -> any WeightKernel) {
+        self.name = name
+        self.summary = summary
+        self.automatic = automatic
+        self.make = make
+    }
+}
+
+/// The kernel table. CHOLMOD's entry lives in `ReliefKernelsCHOLMOD` (GPL-2.0+) and is added by the
+/// tools that link it: `KernelTable.builtIn + [CHOLMODKernel.entry]`.
+public enum KernelTable {
+    public static let dense = KernelEntry(name: "dense", summary: "OpenBLAS sgemm / sgemv on the dense matrix", automatic: true) {
+        DenseKernel($0)
+    }
+    public static let csr = KernelEntry(name: "csr", summary: "hand-written CSR x dense, SIMD over the batch, narrow indices", automatic: true) {
+        makeCSRKernel($0)
+    }
+    public static let bitmask = KernelEntry(name: "bitmask", summary: "one bit per weight plus packed nonzeros, SIMD over the batch", automatic: true) {
+        BitmaskKernel($0)
+    }
+    public static let cxsparse = KernelEntry(name: "cxsparse", summary: "CXSparse cs_di_gaxpy per column, in double precision", automatic: false) {
+        CXSparseKernel($0)
+    }
+
+    /// Every kernel this module provides, in a fixed order.
+    public static let builtIn: [KernelEntry] = [dense, csr, bitmask, cxsparse]
+}
+
+/// Wide products (convolutions after im2col: X has batch x pixels columns, often a power of two) are
+/// run strip by strip: 32 columns of X are packed into a contiguous `columns x 32` block first, so
+/// the rows of W read it without the large power-of-two stride that defeats caches and the TLB.
+enum Strips {
+    static let width = 32
+    /// At most this many threads share strips (each packs into its own block of scratch).
+    static let maxParts = 4
+    /// Products at least this wide are packed.
+    static let minimumColumns = 64
+
+    static func scratchBytes(columns: Int, n: Int) -> Int {
+        n >= minimumColumns ? 4 * max(columns, 1) * width * maxParts : 0
+    }
+
+    /// Runs `body(strip index, packed block)` for every full strip, strips split over up to
+    /// `threads` threads, each packing into its own part of `scratch`.
+    @inline(__always)
+    static func run(x: UnsafePointer<Float>, n: Int, columns: Int, threads: Int, scratch: UnsafeMutableRawPointer,
+                    _ body: (Int, UnsafePointer<Float>) -> Void) {
+        let strips = n / width
+        let parts = min(max(threads, 1), maxParts, strips)
+        let ranges = (0..<parts).map { p in (strips * p / parts)..<(strips * (p + 1) / parts) }
+        Parallel.run(ranges) { range in
+            let part = ranges.firstIndex(of: range)!
+            let block = scratch.bindMemory(to: Float.self, capacity: 4 * columns * width * maxParts) + part * columns * width
+            for s in range {
+                let from = x + s * width
+                for c in 0..<columns { (block + c * width).update(from: from + c * n, count: width) }
+                body(s, UnsafePointer(block))
+            }
+        }
+    }
+}
+
+/// Splits `count` rows into `parts` ranges of about equal work, given cumulative work per row.
+@inline(__always)
+func balancedRanges(rows: Int, parts: Int, cumulative: (Int) -> Int) -> [Range<Int>] {
+    guard parts > 1, rows > 1 else { return [0..<rows] }
+    let total = cumulative(rows)
+    var bounds = [0]
+    var r = 0
+    for p in 1..<parts {
+        let goal = total * p / parts
+        while r < rows && cumulative(r) < goal { r += 1 }
+        if r > bounds.last! { bounds.append(r) }
+    }
+    bounds.append(rows)
+    return (0..<(bounds.count - 1)).compactMap { bounds[$0] < bounds[$0 + 1] ? bounds[$0]..<bounds[$0 + 1] : nil }
+}

@@ -1,0 +1,239 @@
+import Foundation
+import ReliefFormat
+import ReliefKernels
+
+/// A loaded `.rlf` model ready to run: the graph as executable steps with each weighted layer's
+/// kernel chosen and built once. Immutable and shared: every thread runs it through its own
+/// `InferenceSession`, which holds the buffers.
+///
+/// Activations are kept feature-major: a tensor of per-example shape `[C, H, W]` (or `[F]`) for a
+/// batch of B is stored `[C][B][H·W]`, so a fully connected layer is one product with B columns and a
+/// convolution, after im2col, one product with B·H′·W′ columns, both through the same kernels.
+public final class InferenceModel: Sendable {
+    /// How each weighted layer's kernel is chosen.
+    public enum KernelPolicy: Sendable, Equatable {
+        /// The fastest of the table's automatic kernels for the layer's shape, density and the batch
+        /// size given, timed on this machine when the model is loaded. Layers named in `cached` take
+        /// the kernel recorded there (an earlier measurement, see `KernelChoiceCache`) without timing.
+        case fastest(batch: Int, cached: [String: String] = [:])
+        /// One kernel for every layer, by table name.
+        case forced(String)
+    }
+
+    /// One executable step.
+    public enum Operation: Sendable {
+        case linear(WeightedLayer)
+        case convolution(WeightedLayer, Geometry)
+        case relu, flatten, softmax, globalAveragePool
+        case maxPool(Geometry), averagePool(Geometry)
+        case add(other: Int)
+        case shortcut(stride: (Int, Int), padChannels: Int)
+    }
+
+    /// Convolution or pooling window geometry.
+    public struct Geometry: Sendable, Equatable {
+        public var kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int)
+        public static func == (a: Geometry, b: Geometry) -> Bool {
+            a.kernel == b.kernel && a.stride == b.stride && a.padding == b.padding
+        }
+    }
+
+    /// A fully connected or convolution layer: its kernel, bias and sizes.
+    public struct WeightedLayer: Sendable {
+        public let kernel: any WeightKernel
+        public let bias: [Float]?
+        /// The weight tensor's shape in the file.
+        public let weightShape: [Int]
+        /// How long each automatic candidate took per call when the kernel was chosen (seconds).
+        public let candidateSeconds: [String: Double]
+        public var nonzeros: Int { nnz }
+        let nnz: Int
+    }
+
+    /// One node: its operation, the node it reads (−1: the model input) and its output shape.
+    public struct Node: Sendable {
+        public let name: String
+        public let op: String
+        public let operation: Operation
+        public let input: Int
+        public let outputShape: [Int]
+        /// `outputShape[0]` and the product of the rest: rows and per-example pixels of the buffer.
+        var channels: Int { outputShape[0] }
+        var pixels: Int { outputShape.dropFirst().reduce(1, *) }
+    }
+
+    public let name: String
+    public let inputShape: [Int]
+    public let normalization: RLFMetadata.Normalization
+    public let classNames: [String]
+    public let nodes: [Node]
+    /// The node whose output is the model's output.
+    public let output: Int
+    public let provenance: RLFMetadata.Provenance
+    public let policy: KernelPolicy
+
+    /// The kernel of each weighted layer, by layer name.
+    public var kernelChoices: [String: String] {
+        var out: [String: String] = [:]
+        for node in nodes {
+            switch node.operation {
+            case let .linear(w), let .convolution(w, _): out[node.name] = w.kernel.name
+            default: break
+            }
+        }
+        return out
+    }
+
+    /// The weighted layers, in order.
+    public var weightedLayers: [(node: Node, layer: WeightedLayer)] {
+        nodes.compactMap { node in
+            switch node.operation {
+            case let .linear(w), let .convolution(w, _): (node, w)
+            default: nil
+            }
+        }
+    }
+
+    public var outputCount: Int { nodes[output].outputShape.reduce(1, *) }
+    public var inputCount: Int { inputShape.reduce(1, *) }
+
+    /// Loads and validates an `.rlf` file.
+    public convenience init(path: String, policy: KernelPolicy = .fastest(batch: 1), table: [KernelEntry] = KernelTable.builtIn) throws {
+        let file = try RLFReader.read(path: path)
+        try self.init(file.model, policy: policy, table: table)
+    }
+
+    /// Builds the executable graph of a model the reader has validated.
+    public init(_ model: RLFModel, policy: KernelPolicy = .fastest(batch: 1), table: [KernelEntry] = KernelTable.builtIn) throws(InferenceError) {
+        let a = model.metadata.architecture
+        name = a.name
+        inputShape = a.input.shape
+        normalization = a.input.normalization
+        classNames = a.classNames
+        provenance = model.metadata.provenance
+        self.policy = policy
+        guard !a.input.shape.isEmpty, a.input.shape.allSatisfy({ $0 >= 1 }) else {
+            throw .unsupportedLayer(layer: "input", reason: "input shape \(a.input.shape) is empty or has a zero dimension")
+        }
+        let candidates: [KernelEntry]
+        switch policy {
+        case let .forced(kernel):
+            guard let e = table.first(where: { $0.name == kernel }) else { throw .unknownKernel(kernel, known: table.map(\.name)) }
+            candidates = [e]
+        case let .fastest(batch, _):
+            guard batch >= 1 else { throw .badBatch(expected: "at least 1", found: batch) }
+            candidates = table.filter(\.automatic)
+            guard !candidates.isEmpty else { throw .unknownKernel("(automatic)", known: table.map(\.name)) }
+        }
+        var built: [Node] = []
+        var index: [String: Int] = ["input": -1]
+        func shapeOf(_ i: Int) -> [Int] { i < 0 ? a.input.shape : built[i].outputShape }
+        for l in a.layers {
+            guard let op = RLFMetadata.Operator(rawValue: l.op) else {
+                throw .unsupportedLayer(layer: l.name, reason: "operator \(l.op) is not one of \(RLFMetadata.Operator.allCases.map(\.rawValue))")
+            }
+            guard let first = l.inputs.first, let input = index[first] else {
+                throw .unsupportedLayer(layer: l.name, reason: "its input \(l.inputs.first ?? "(none)") is not an earlier layer")
+            }
+            let s = shapeOf(input)
+            var operation: Operation
+            switch op {
+            case .linear:
+                let layer = try Self.weighted(l, model: model, rows: l.outputShape.first ?? 0, columns: s.reduce(1, *),
+                                              pixels: 1, policy: policy, candidates: candidates)
+                operation = .linear(layer)
+            case .conv2d:
+                guard s.count == 3, let w = l.weight.flatMap(model.tensor(named:)), w.shape.count == 4, w.shape[1] == s[0],
+                      let stride = l.stride, let padding = l.padding, stride.count == 2, padding.count == 2 else {
+                    throw .badTensor(layer: l.name, expected: "a [O, \(s.first ?? 0), kh, kw] weight with stride and padding", found: "other")
+                }
+                let g = Geometry(kernel: (w.shape[2], w.shape[3]), stride: (stride[0], stride[1]), padding: (padding[0], padding[1]))
+                let layer = try Self.weighted(l, model: model, rows: w.shape[0], columns: w.shape[1] * w.shape[2] * w.shape[3],
+                                              pixels: l.outputShape.dropFirst().reduce(1, *), policy: policy, candidates: candidates)
+                operation = .convolution(layer, g)
+            case .maxpool2d, .avgpool2d:
+                guard let k = l.kernel, k.count == 2 else { throw .unsupportedLayer(layer: l.name, reason: "pooling needs a kernel") }
+                let stride = l.stride ?? k, padding = l.padding ?? [0, 0]
+                let g = Geometry(kernel: (k[0], k[1]), stride: (stride[0], stride[1]), padding: (padding[0], padding[1]))
+                operation = op == .maxpool2d ? .maxPool(g) : .averagePool(g)
+            case .globalavgpool2d: operation = .globalAveragePool
+            case .relu: operation = .relu
+            case .softmax: operation = .softmax
+            case .flatten: operation = .flatten
+            case .add:
+                guard l.inputs.count == 2, let other = index[l.inputs[1]], shapeOf(other) == s else {
+                    throw .unsupportedLayer(layer: l.name, reason: "add needs two earlier inputs of equal shape")
+                }
+                operation = .add(other: other)
+            case .shortcut:
+                guard s.count == 3, let stride = l.stride, stride.count == 2, let o = l.outChannels, o >= s[0], (o - s[0]) % 2 == 0 else {
+                    throw .unsupportedLayer(layer: l.name, reason: "shortcut needs a [C, H, W] input, a stride and outChannels ≥ C")
+                }
+                operation = .shortcut(stride: (stride[0], stride[1]), padChannels: (o - s[0]) / 2)
+            }
+            guard !l.outputShape.isEmpty else { throw .unsupportedLayer(layer: l.name, reason: "empty output shape") }
+            index[l.name] = built.count
+            built.append(Node(name: l.name, op: l.op, operation: operation, input: input, outputShape: l.outputShape))
+        }
+        guard let out = index[a.output], out >= 0 else { throw .unsupportedLayer(layer: a.output, reason: "the output is not a layer") }
+        nodes = built
+        output = out
+    }
+
+    /// Builds a weighted layer's kernel: forced, or the fastest candidate timed at this layer's size.
+    static func weighted(_ l: RLFMetadata.Layer, model: RLFModel, rows: Int, columns: Int, pixels: Int,
+                         policy: KernelPolicy, candidates: [KernelEntry]) throws(InferenceError) -> WeightedLayer {
+        guard let name = l.weight, let w = model.tensor(named: name) else {
+            throw .badTensor(layer: l.name, expected: "a weight tensor", found: "none")
+        }
+        guard w.rows == rows, w.columns == columns else {
+            throw .badTensor(layer: l.name, expected: "a weight of \(rows) x \(columns)", found: "\(w.shape)")
+        }
+        var bias: [Float]? = nil
+        if let b = l.bias {
+            guard let t = model.tensor(named: b), t.count == rows else {
+                throw .badTensor(layer: l.name, expected: "a bias of \(rows) values", found: model.tensor(named: b).map { "\($0.shape)" } ?? "none")
+            }
+            bias = t.denseValues()
+        }
+        let m = w.csr()
+        guard candidates.count > 1, case let .fastest(batch, cached) = policy else {
+            return WeightedLayer(kernel: candidates[0].make(m), bias: bias, weightShape: w.shape, candidateSeconds: [:], nnz: m.nnz)
+        }
+        if let name = cached[l.name], let entry = candidates.first(where: { $0.name == name }) {
+            return WeightedLayer(kernel: entry.make(m), bias: bias, weightShape: w.shape, candidateSeconds: [:], nnz: m.nnz)
+        }
+        // Time each candidate on this layer's product size; keep the fastest.
+        let n = batch * pixels
+        var x = [Float](repeating: 0, count: columns * n)
+        for i in x.indices { x[i] = Float((i &* 2_654_435_761) % 1000) / 1000 - 0.5 }
+        var y = [Float](repeating: 0, count: rows * n)
+        var best: (any WeightKernel)? = nil
+        var bestTime = Double.infinity
+        var times: [String: Double] = [:]
+        for entry in candidates {
+            let kernel = entry.make(m)
+            let scratch = UnsafeMutableRawPointer.allocate(byteCount: max(kernel.scratchBytes(n: n), 1), alignment: 64)
+            defer { scratch.deallocate() }
+            var fastest = Double.infinity
+            var spent = 0.0
+            var reps = 0
+            // At least 3 calls; up to 2 ms per candidate.
+            while reps < 3 || (spent < 0.002 && reps < 200) {
+                let start = DispatchTime.now().uptimeNanoseconds
+                x.withUnsafeBufferPointer { xp in
+                    y.withUnsafeMutableBufferPointer { yp in
+                        kernel.multiply(xp.baseAddress!, n: n, bias: nil, into: yp.baseAddress!, scratch: scratch, threads: 1)
+                    }
+                }
+                let t = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                fastest = min(fastest, t)
+                spent += t
+                reps += 1
+            }
+            times[entry.name] = fastest
+            if fastest < bestTime { bestTime = fastest; best = kernel }
+        }
+        return WeightedLayer(kernel: best!, bias: bias, weightShape: w.shape, candidateSeconds: times, nnz: m.nnz)
+    }
+}

@@ -1,0 +1,269 @@
+import Foundation
+import ReliefKernels
+
+/// The working memory for running one `InferenceModel` on batches of up to `maxBatch` inputs: every
+/// buffer is allocated here, once, so an inference allocates nothing. Not thread-safe itself: give
+/// each thread its own session (the model is shared).
+public final class InferenceSession {
+    public let model: InferenceModel
+    public let maxBatch: Int
+    /// Threads each product may use.
+    public let threads: Int
+    /// Output of node k, `[C][B][pixels]`.
+    private var buffers: [UnsafeMutablePointer<Float>]
+    private let input: UnsafeMutablePointer<Float>
+    private let columns: UnsafeMutablePointer<Float>
+    private let scratch: UnsafeMutableRawPointer
+    /// Seconds spent in each node by the last `run` with `profile` set.
+    public private(set) var nodeSeconds: [Double]
+
+    public init(model: InferenceModel, maxBatch: Int = 1, threads: Int = 1) throws(InferenceError) {
+        guard maxBatch >= 1 else { throw .badBatch(expected: "at least 1", found: maxBatch) }
+        self.model = model
+        self.maxBatch = maxBatch
+        self.threads = max(1, threads)
+        var im2col = 1, scratchBytes = 1
+        for node in model.nodes {
+            switch node.operation {
+            case let .convolution(w, g):
+                im2col = max(im2col, w.kernel.columns * maxBatch * node.pixels)
+                scratchBytes = max(scratchBytes, w.kernel.scratchBytes(n: maxBatch * node.pixels))
+                _ = g
+            case let .linear(w):
+                scratchBytes = max(scratchBytes, w.kernel.scratchBytes(n: maxBatch))
+            default: break
+            }
+        }
+        buffers = model.nodes.map { node in
+            let count = max(node.outputShape.reduce(1, *) * maxBatch, 1)
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: count)
+            p.initialize(repeating: 0, count: count)
+            return p
+        }
+        input = .allocate(capacity: model.inputCount * maxBatch)
+        input.initialize(repeating: 0, count: model.inputCount * maxBatch)
+        columns = .allocate(capacity: im2col)
+        columns.initialize(repeating: 0, count: im2col)
+        scratch = .allocate(byteCount: scratchBytes, alignment: 64)
+        nodeSeconds = [Double](repeating: 0, count: model.nodes.count)
+    }
+
+    deinit {
+        for b in buffers { b.deallocate() }
+        input.deallocate()
+        columns.deallocate()
+        scratch.deallocate()
+    }
+
+    /// Bytes of activation, im2col and scratch buffers this session holds.
+    public var bufferBytes: Int {
+        4 * (model.nodes.reduce(0) { $0 + $1.outputShape.reduce(1, *) * maxBatch } + model.inputCount * maxBatch)
+    }
+
+    /// Runs `batch` normalised inputs (`[B, input shape]`, example after example) and writes
+    /// `[B, outputs]` to `output`. Allocation-free.
+    public func run(_ x: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, profile: Bool = false) throws(InferenceError) {
+        guard batch >= 1, batch <= maxBatch else { throw .badBatch(expected: "1 to \(maxBatch)", found: batch) }
+        // [B][C][P] → [C][B][P]
+        let c0 = model.inputShape[0], p0 = model.inputCount / c0
+        for b in 0..<batch {
+            for c in 0..<c0 { (input + (c * batch + b) * p0).update(from: x + (b * c0 + c) * p0, count: p0) }
+        }
+        for (k, node) in model.nodes.enumerated() {
+            let start = profile ? DispatchTime.now().uptimeNanoseconds : 0
+            execute(node, k, batch: batch)
+            if profile { nodeSeconds[k] = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+        }
+        let out = model.nodes[model.output], result = buffers[model.output]
+        let c = out.channels, p = out.pixels
+        for b in 0..<batch {
+            for ch in 0..<c { (output + (b * c + ch) * p).update(from: result + (ch * batch + b) * p, count: p) }
+        }
+    }
+
+    /// Array convenience: `[B, outputs]` for `[B, inputs]` (allocates the result).
+    public func run(_ x: [Float], batch: Int, profile: Bool = false) throws(InferenceError) -> [Float] {
+        guard x.count == batch * model.inputCount else { throw .inputSize(expected: batch * model.inputCount, found: x.count) }
+        var y = [Float](repeating: 0, count: batch * model.outputCount)
+        try x.withUnsafeBufferPointer { (xp) throws(InferenceError) in
+            try y.withUnsafeMutableBufferPointer { (yp) throws(InferenceError) in
+                try run(xp.baseAddress!, batch: batch, into: yp.baseAddress!, profile: profile)
+            }
+        }
+        return y
+    }
+
+    private func source(_ i: Int) -> UnsafeMutablePointer<Float> { i < 0 ? input : buffers[i] }
+    private func shape(_ i: Int) -> [Int] { i < 0 ? model.inputShape : model.nodes[i].outputShape }
+
+    private func execute(_ node: InferenceModel.Node, _ k: Int, batch: Int) {
+        let x = source(node.input), y = buffers[k]
+        let s = shape(node.input)
+        let inC = s[0], inP = s.dropFirst().reduce(1, *)
+        switch node.operation {
+        case let .linear(w):
+            // A flattened [F] input is [F][B][1]: already the columns x batch matrix.
+            w.bias.withUnsafeBufferPointerOrNil { bias in
+                w.kernel.multiply(x, n: batch, bias: bias, into: y, scratch: scratch, threads: threads)
+            }
+        case let .convolution(w, g):
+            let (h, wd) = (s[1], s[2]), (oh, ow) = (node.outputShape[1], node.outputShape[2])
+            let n = batch * oh * ow
+            let cols: UnsafePointer<Float>
+            if g.kernel == (1, 1) && g.stride == (1, 1) && g.padding == (0, 0) {
+                cols = UnsafePointer(x)
+            } else {
+                Im2Col.fill(columns, from: x, channels: inC, batch: batch, height: h, width: wd, geometry: g, outHeight: oh, outWidth: ow)
+                cols = UnsafePointer(columns)
+            }
+            w.bias.withUnsafeBufferPointerOrNil { bias in
+                w.kernel.multiply(cols, n: n, bias: bias, into: y, scratch: scratch, threads: threads)
+            }
+        case .relu:
+            let count = node.outputShape.reduce(1, *) * batch
+            Elementwise.relu(x, y, count: count)
+        case .flatten:
+            // [C][B][P] → [C·P][B]
+            if inP == 1 {
+                y.update(from: x, count: inC * batch)
+            } else {
+                for c in 0..<inC {
+                    for b in 0..<batch {
+                        let from = x + (c * batch + b) * inP
+                        for p in 0..<inP { y[(c * inP + p) * batch + b] = from[p] }
+                    }
+                }
+            }
+        case .softmax:
+            let f = inC * inP
+            for b in 0..<batch {
+                var m = -Float.infinity
+                for i in 0..<f { m = max(m, x[i * batch + b]) }
+                var sum: Float = 0
+                for i in 0..<f {
+                    let e = Foundation.exp(x[i * batch + b] - m)
+                    y[i * batch + b] = e
+                    sum += e
+                }
+                for i in 0..<f { y[i * batch + b] /= sum }
+            }
+        case .globalAveragePool:
+            for plane in 0..<(inC * batch) {
+                var sum: Float = 0
+                for p in 0..<inP { sum += x[plane * inP + p] }
+                y[plane] = sum / Float(inP)
+            }
+        case let .maxPool(g), let .averagePool(g):
+            var isMax = false
+            if case .maxPool = node.operation { isMax = true }
+            Pooling.run(x, y, planes: inC * batch, height: s[1], width: s[2], geometry: g,
+                        outHeight: node.outputShape[1], outWidth: node.outputShape[2], max: isMax)
+        case let .add(other):
+            let count = node.outputShape.reduce(1, *) * batch
+            Elementwise.add(x, source(other), y, count: count)
+        case let .shortcut(stride, pad):
+            let (h, wd) = (s[1], s[2]), (oh, ow) = (node.outputShape[1], node.outputShape[2])
+            let outC = node.outputShape[0]
+            y.update(repeating: 0, count: outC * batch * oh * ow)
+            for c in 0..<inC {
+                for b in 0..<batch {
+                    let from = x + (c * batch + b) * h * wd, to = y + ((c + pad) * batch + b) * oh * ow
+                    for oy in 0..<oh { for ox in 0..<ow { to[oy * ow + ox] = from[oy * stride.0 * wd + ox * stride.1] } }
+                }
+            }
+        }
+    }
+}
+
+extension Optional where Wrapped == [Float] {
+    /// Calls `body` with the array's base address, or nil.
+    @inline(__always)
+    func withUnsafeBufferPointerOrNil<R>(_ body: (UnsafePointer<Float>?) -> R) -> R {
+        switch self {
+        case let .some(a): a.withUnsafeBufferPointer { body($0.baseAddress) }
+        case .none: body(nil)
+        }
+    }
+}
+
+/// im2col for the feature-major layout: row `(c·kh + ky)·kw + kx`, column `(b·oh + oy)·ow + ox`.
+enum Im2Col {
+    static func fill(_ cols: UnsafeMutablePointer<Float>, from x: UnsafePointer<Float>, channels: Int, batch: Int,
+                     height h: Int, width w: Int, geometry g: InferenceModel.Geometry, outHeight oh: Int, outWidth ow: Int) {
+        let (kh, kw) = g.kernel, (sh, sw) = g.stride, (ph, pw) = g.padding
+        let n = batch * oh * ow
+        for c in 0..<channels {
+            for ky in 0..<kh {
+                for kx in 0..<kw {
+                    let row = cols + ((c * kh + ky) * kw + kx) * n
+                    for b in 0..<batch {
+                        let plane = x + (c * batch + b) * h * w
+                        for oy in 0..<oh {
+                            let iy = oy * sh - ph + ky
+                            let out = row + (b * oh + oy) * ow
+                            guard iy >= 0 && iy < h else { out.update(repeating: 0, count: ow); continue }
+                            let line = plane + iy * w
+                            if sw == 1 {
+                                // Contiguous run: zeros left and right of the image, a copy between.
+                                let lo = max(0, pw - kx), hi = min(ow, w + pw - kx)
+                                if lo > 0 { out.update(repeating: 0, count: min(lo, ow)) }
+                                if hi > lo { (out + lo).update(from: line + (lo - pw + kx), count: hi - lo) }
+                                if hi < ow { (out + max(hi, 0)).update(repeating: 0, count: ow - max(hi, 0)) }
+                            } else {
+                                for ox in 0..<ow {
+                                    let ix = ox * sw - pw + kx
+                                    out[ox] = ix >= 0 && ix < w ? line[ix] : 0
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+enum Elementwise {
+    static func relu(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+        var i = 0
+        let zero = SIMD8<Float>(repeating: 0)
+        while i + 8 <= count {
+            let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(y + i).storeBytes(of: v.replacing(with: zero, where: v .< zero), as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < count { y[i] = x[i] > 0 ? x[i] : 0; i += 1 }
+    }
+
+    static func add(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { y[i] = a[i] + b[i] }
+    }
+}
+
+enum Pooling {
+    static func run(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, planes: Int, height h: Int, width w: Int,
+                    geometry g: InferenceModel.Geometry, outHeight oh: Int, outWidth ow: Int, max isMax: Bool) {
+        let (kh, kw) = g.kernel, (sh, sw) = g.stride, (ph, pw) = g.padding
+        let area = Float(kh * kw)
+        for plane in 0..<planes {
+            let from = x + plane * h * w, to = y + plane * oh * ow
+            for oy in 0..<oh {
+                for ox in 0..<ow {
+                    var acc: Float = isMax ? -.infinity : 0
+                    for ky in 0..<kh {
+                        let iy = oy * sh - ph + ky
+                        guard iy >= 0 && iy < h else { continue }
+                        for kx in 0..<kw {
+                            let ix = ox * sw - pw + kx
+                            guard ix >= 0 && ix < w else { continue }
+                            let v = from[iy * w + ix]
+                            acc = isMax ? Swift.max(acc, v) : acc + v
+                        }
+                    }
+                    // Average pooling counts padding as zeros (the format's rule, PyTorch's default).
+                    to[oy * ow + ox] = isMax ? acc : acc / area
+                }
+            }
+        }
+    }
+}

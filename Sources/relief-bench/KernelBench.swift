@@ -1,0 +1,119 @@
+import ArgumentParser
+import Foundation
+import ReliefCLISupport
+import ReliefFormat
+import ReliefKernels
+import ReliefKernelsCHOLMOD
+import ReliefRandom
+
+/// `relief-bench kernels`: every kernel of the table on the shapes that matter, at several densities,
+/// batch sizes and thread counts, each time as a ratio against dense OpenBLAS measured in the same run.
+struct KernelBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kernels",
+        abstract: "Every kernel against dense OpenBLAS: LeNet-300-100's layers and a VGG-style convolution.",
+        discussion: """
+        Shapes: LeNet-300-100's fc1 (300x784) and fc2 (100x300), with the batch as the product's columns, and a \
+        VGG-style 3x3 convolution with 256 input and output channels on an 8x8 map after im2col (256x2304, \
+        columns = batch x 64 pixels). Weights are seeded random at each density. Each cell is the median of \
+        repeated calls (at least --seconds per kernel); the table prints time per call, executed and \
+        dense-equivalent FLOPs, and speed-up against dense OpenBLAS at the same shape, batch and threads.
+        """)
+
+    @Option(parsing: .upToNextOption, help: "Densities in percent.") var densities: [Double] = [100, 50, 20, 10, 5, 2, 1]
+    @Option(parsing: .upToNextOption, help: "Batch sizes.") var batches: [Int] = [1, 64]
+    @Option(parsing: .upToNextOption, help: "Thread counts.") var threads: [Int] = [1, 2]
+    @Option(help: "Minimum seconds of measurement per kernel and cell.") var seconds = 0.05
+    @Option(parsing: .upToNextOption, help: "Kernels to run (default: the whole table).") var kernels: [String] = []
+    @Option(parsing: .upToNextOption, help: "Shapes: fc1, fc2, conv.") var shapes: [String] = ["fc1", "fc2", "conv"]
+    @Flag(help: "Print JSON.") var json = false
+
+    struct Row: Codable {
+        var shape: String
+        var rows: Int
+        var columns: Int
+        var n: Int
+        var batch: Int
+        var threads: Int
+        var density: Double
+        var kernel: String
+        var microseconds: Double
+        var executedMFLOPs: Double
+        var denseMFLOPs: Double
+        var speedupOverDense: Double
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let table = (KernelTable.builtIn + [CHOLMODKernel.entry]).filter { kernels.isEmpty || kernels.contains($0.name) }
+            let known: [String: (rows: Int, columns: Int, pixels: Int)] = ["fc1": (300, 784, 1), "fc2": (100, 300, 1), "conv": (256, 2304, 64)]
+            var rows: [Row] = []
+            let cells = shapes.count * densities.count * batches.count * threads.count
+            let bar = ProgressBar("kernels", total: cells, unit: "cells")
+            for shapeName in shapes {
+                guard let shape = known[shapeName] else { throw ValidationError("unknown shape \(shapeName); known: fc1, fc2, conv") }
+                for density in densities {
+                    var g = SeededGenerator(seed: UInt64(shape.rows * 7919 + Int(density * 100)))
+                    let w = RandomWeights.sparse(rows: shape.rows, columns: shape.columns, density: density / 100, std: 1, using: &g)
+                    let m = CSRMatrix(rows: shape.rows, columns: shape.columns, dense: w)
+                    let built = table.map { $0.make(m) }
+                    for batch in batches {
+                        let n = batch * shape.pixels
+                        let x = (0..<(shape.columns * n)).map { _ in g.normal() }
+                        var y = [Float](repeating: 0, count: shape.rows * n)
+                        for t in threads {
+                            var times: [String: Double] = [:]
+                            for kernel in built {
+                                times[kernel.name] = Self.time(kernel, x: x, n: n, y: &y, threads: t, seconds: seconds)
+                            }
+                            let dense = times["dense"] ?? .nan
+                            for kernel in built {
+                                rows.append(Row(shape: shapeName, rows: shape.rows, columns: shape.columns, n: n, batch: batch, threads: t,
+                                                density: density, kernel: kernel.name, microseconds: 1e6 * times[kernel.name]!,
+                                                executedMFLOPs: 2 * Double(kernel.multiplyAdds(n: n)) / 1e6,
+                                                denseMFLOPs: 2 * Double(shape.rows * shape.columns * n) / 1e6,
+                                                speedupOverDense: dense / times[kernel.name]!))
+                            }
+                            bar.advance()
+                        }
+                    }
+                }
+            }
+            bar.finish()
+            if json { try printJSON(rows); return }
+            print("| shape | batch | threads | density | " + table.map(\.name).map { "\($0) µs (× vs dense)" }.joined(separator: " | ") + " | dense-equiv. MFLOPs | executed MFLOPs (sparse) |")
+            print("|---|---:|---:|---:|" + String(repeating: "---:|", count: table.count + 2))
+            var k = 0
+            while k < rows.count {
+                let group = rows[k..<(k + table.count)]
+                let r = group.first!
+                let cells = group.map { String(format: "%.1f (%.2f×)", $0.microseconds, $0.speedupOverDense) }
+                let executed = group.first { $0.kernel == "csr" }?.executedMFLOPs ?? r.executedMFLOPs
+                print("| \(r.shape) \(r.rows)x\(r.columns) | \(r.batch) | \(r.threads) | \(r.density)% | " + cells.joined(separator: " | ")
+                      + String(format: " | %.3f | %.3f |", r.denseMFLOPs, executed))
+                k += table.count
+            }
+        }
+    }
+
+    /// Median seconds per call over at least `seconds` of calls (and at least 5 calls, after a warm-up).
+    static func time(_ kernel: any WeightKernel, x: [Float], n: Int, y: inout [Float], threads: Int, seconds: Double) -> Double {
+        let scratch = UnsafeMutableRawPointer.allocate(byteCount: max(kernel.scratchBytes(n: n), 1), alignment: 64)
+        defer { scratch.deallocate() }
+        var samples: [Double] = []
+        var total = 0.0
+        x.withUnsafeBufferPointer { xp in
+            y.withUnsafeMutableBufferPointer { yp in
+                kernel.multiply(xp.baseAddress!, n: n, bias: nil, into: yp.baseAddress!, scratch: scratch, threads: threads)
+                while samples.count < 5 || total < seconds {
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    kernel.multiply(xp.baseAddress!, n: n, bias: nil, into: yp.baseAddress!, scratch: scratch, threads: threads)
+                    let t = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                    samples.append(t)
+                    total += t
+                }
+            }
+        }
+        return samples.sorted()[samples.count / 2]
+    }
+}

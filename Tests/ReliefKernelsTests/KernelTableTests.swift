@@ -1,0 +1,94 @@
+import ReliefFormat
+import ReliefKernels
+import ReliefKernelsCHOLMOD
+import ReliefRandom
+import Testing
+
+/// Every kernel of the table against one plain reference: shapes around the SIMD tile edges (the
+/// batch tiles are 32 and 8 columns, bitmask words 64 columns), densities 0% to 100%, empty rows and
+/// columns, a single nonzero, batches 1 to 100, with and without bias, on 1 and 2 threads.
+@Suite struct KernelTableTests {
+    static let table = KernelTable.builtIn + [CHOLMODKernel.entry]
+
+    /// Plain `Y = W · X + bias` in double precision; X is columns x n, Y rows x n, row-major.
+    static func reference(_ w: [Float], rows: Int, columns: Int, x: [Float], n: Int, bias: [Float]?) -> [Float] {
+        var y = [Float](repeating: 0, count: rows * n)
+        for r in 0..<rows {
+            for j in 0..<n {
+                var s = Double(bias?[r] ?? 0)
+                for c in 0..<columns { s += Double(w[r * columns + c]) * Double(x[c * n + j]) }
+                y[r * n + j] = Float(s)
+            }
+        }
+        return y
+    }
+
+    static func close(_ a: [Float], _ b: [Float]) -> Bool {
+        a.count == b.count && zip(a, b).allSatisfy { abs($0 - $1) <= 1e-4 * max(1, abs($1)) }
+    }
+
+    static func check(_ w: [Float], rows: Int, columns: Int, n: Int, seed: UInt64, threads: Int = 1, withBias: Bool = true) {
+        var g = SeededGenerator(seed: seed ^ 0xB1A5)
+        let x = (0..<(columns * n)).map { _ in g.normal() }
+        let bias = withBias ? (0..<rows).map { _ in g.normal() } : nil
+        let expected = reference(w, rows: rows, columns: columns, x: x, n: n, bias: bias)
+        let m = CSRMatrix(rows: rows, columns: columns, dense: w)
+        for entry in table {
+            let kernel = entry.make(m)
+            #expect(kernel.rows == rows && kernel.columns == columns && kernel.name == entry.name)
+            let y = kernel.multiply(x, n: n, bias: bias, threads: threads)
+            #expect(close(y, expected), "kernel \(entry.name), seed \(seed), \(rows)x\(columns), n \(n), threads \(threads), bias \(withBias)")
+        }
+    }
+
+    @Test(arguments: [0.0, 0.01, 0.05, 0.2, 0.5, 1.0])
+    func everyKernelMatchesTheReference(density: Double) {
+        let shapes = [(1, 1), (3, 7), (8, 63), (9, 64), (17, 65), (33, 129), (100, 300), (0, 5), (5, 0)]
+        for (s, (rows, columns)) in shapes.enumerated() {
+            for n in [1, 2, 7, 8, 9, 31, 32, 33, 41, 64, 100] {
+                let seed = UInt64(s * 1000 + n) &+ UInt64(density * 1_000_000)
+                var g = SeededGenerator(seed: seed)
+                let w = RandomWeights.sparse(rows: rows, columns: columns, density: density, std: 1, using: &g)
+                Self.check(w, rows: rows, columns: columns, n: n, seed: seed, withBias: n % 2 == 1)
+            }
+        }
+    }
+
+    @Test func emptyRowsColumnsAndSingleNonzeros() {
+        // Rows 0, 2 and 4 empty, columns 1 and 3 empty; then one nonzero at each corner.
+        let rows = 5, columns = 70
+        var w = [Float](repeating: 0, count: rows * columns)
+        for r in [1, 3] { for c in stride(from: 0, to: columns, by: 2) { w[r * columns + c] = Float(r * 100 + c) / 100 } }
+        for n in [1, 8, 33] { Self.check(w, rows: rows, columns: columns, n: n, seed: 7) }
+        for (r, c) in [(0, 0), (0, columns - 1), (rows - 1, 0), (rows - 1, columns - 1), (2, 64)] {
+            var one = [Float](repeating: 0, count: rows * columns)
+            one[r * columns + c] = -1.5
+            for n in [1, 32, 37] { Self.check(one, rows: rows, columns: columns, n: n, seed: UInt64(r * 100 + c), withBias: false) }
+        }
+    }
+
+    @Test func threadsSplitRowsWithoutChangingResults() {
+        // Large enough that the kernels really split over threads.
+        for (rows, columns, n, density) in [(300, 784, 1, 0.05), (300, 784, 64, 0.05), (100, 300, 64, 1.0), (257, 1000, 40, 0.2)] {
+            var g = SeededGenerator(seed: UInt64(rows * n))
+            let w = RandomWeights.sparse(rows: rows, columns: columns, density: density, std: 1, using: &g)
+            for threads in [2, 3] { Self.check(w, rows: rows, columns: columns, n: n, seed: UInt64(rows * n), threads: threads) }
+        }
+    }
+
+    @Test func residentBytesReflectTheStorage() {
+        var g = SeededGenerator(seed: 11)
+        let w = RandomWeights.sparse(rows: 300, columns: 784, density: 0.02, std: 1, using: &g)
+        let m = CSRMatrix(rows: 300, columns: 784, dense: w)
+        let dense = KernelTable.dense.make(m), csr = KernelTable.csr.make(m), bitmask = KernelTable.bitmask.make(m)
+        #expect(dense.residentBytes == 4 * 300 * 784)
+        // 16-bit column indices: 6 bytes per nonzero plus row starts.
+        #expect(csr.residentBytes == 6 * m.nnz + 4 * 301)
+        #expect(bitmask.residentBytes == 300 * 13 * 8 + 4 * 301 + 4 * m.nnz)
+        #expect(csr.multiplyAdds(n: 64) == m.nnz * 64 && dense.multiplyAdds(n: 64) == 300 * 784 * 64)
+        // Wide matrices fall back to 32-bit indices.
+        let wide = CSRMatrix(rows: 1, columns: 70_000, rowPointers: [0, 1], columnIndices: [69_999], values: [2])
+        #expect(KernelTable.csr.make(wide).residentBytes == 8 + 8)
+        #expect(KernelTable.csr.make(wide).multiply([Float](repeating: 1, count: 70_000), n: 1) == [2])
+    }
+}

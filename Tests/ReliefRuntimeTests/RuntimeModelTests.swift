@@ -1,0 +1,146 @@
+import Foundation
+import ReliefExport
+import ReliefFormat
+import ReliefKernels
+import ReliefKernelsCHOLMOD
+import ReliefRandom
+import ReliefRuntime
+import ReliefTraining
+import Testing
+
+/// The runtime against the training engine's evaluation forward pass: every model of the zoo, with
+/// random weights pruned to several densities and random batch-norm statistics (so folding is
+/// exercised), exported, written, read back and run.
+@Suite struct RuntimeModelTests {
+    static let provenance = RLFMetadata.Provenance(method: "test", toolVersion: "tests")
+
+    /// A zoo model with seeded weights, a random fraction `density` of its weights kept, and
+    /// non-trivial batch-norm statistics.
+    static func prunedModel(_ name: String, density: Double, seed: UInt64) throws -> Sequential {
+        let model = try ModelZoo.make(name, seed: seed)
+        var g = SeededGenerator(seed: seed &+ 17)
+        for p in model.prunableParameters where density < 1 {
+            for i in 0..<p.count where Double(g.unit()) >= density { p.value[i] = 0 }
+        }
+        for p in model.parameters {
+            switch p.kind {
+            case .normWeight: for i in 0..<p.count { p.value[i] = 0.5 + g.unit() }
+            case .normBias: for i in 0..<p.count { p.value[i] = g.unit() - 0.5 }
+            default: break
+            }
+        }
+        for layer in model.layers.flatMap(Self.norms) {
+            for c in 0..<layer.channels {
+                layer.runningMean.value[c] = 0.2 * (g.unit() - 0.5)
+                layer.runningVariance.value[c] = 0.5 + g.unit()
+            }
+        }
+        return model
+    }
+
+    static func norms(_ layer: Layer) -> [BatchNorm2d] {
+        if let bn = layer as? BatchNorm2d { return [bn] }
+        if let r = layer as? ResidualBlock { return [r.bn1, r.bn2] }
+        return []
+    }
+
+    static func exported(_ model: Sequential) throws -> RLFModel {
+        let m = try ModelExport.export(model, classNames: [], pipeline: .init(mean: [0], std: [1], augment: false), provenance: provenance)
+        return try RLFReader.read(bytes: try RLFWriter().encode(m)).model
+    }
+
+    static func input(_ shape: [Int], batch: Int, seed: UInt64) -> [Float] {
+        var g = SeededGenerator(seed: seed)
+        return (0..<(batch * shape.reduce(1, *))).map { _ in g.unit() }
+    }
+
+    static func maxError(_ a: [Float], _ b: [Float]) -> Float {
+        zip(a, b).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? .infinity
+    }
+
+    @Test(arguments: ModelZoo.names)
+    func zooModelMatchesTheTrainingEngine(name: String) throws {
+        let big = name.hasPrefix("vgg-1") || name == "resnet-110" || name == "resnet-56"
+        for density in big ? [0.1] : [1.0, 0.3, 0.05] {
+            let seed = UInt64(name.utf8.reduce(0) { $0 &* 31 &+ UInt32($1) }) &+ UInt64(density * 100)
+            let model = try Self.prunedModel(name, density: density, seed: seed)
+            let batch = 3
+            let x = Self.input(model.inputShape, batch: batch, seed: seed)
+            let expected = model.forward(Tensor(shape: [batch] + model.inputShape, data: x), training: false).data
+            let file = try Self.exported(model)
+            let kernels: [InferenceModel.KernelPolicy] = big ? [.fastest(batch: batch)] : [.forced("dense"), .forced("csr"), .forced("bitmask"), .fastest(batch: batch)]
+            for policy in kernels {
+                let runtime = try InferenceModel(file, policy: policy)
+                let session = try InferenceSession(model: runtime, maxBatch: 4, threads: 2)
+                let y = try session.run(x, batch: batch)
+                let error = Self.maxError(y, expected)
+                #expect(error < 1e-4, "\(name), density \(density), \(policy), seed \(seed): max relative error \(error)")
+            }
+        }
+    }
+
+    @Test func suiteSparseBackendsRunWholeModels() throws {
+        let model = try Self.prunedModel("lenet-5", density: 0.2, seed: 9)
+        let x = Self.input(model.inputShape, batch: 2, seed: 9)
+        let expected = model.forward(Tensor(shape: [2] + model.inputShape, data: x), training: false).data
+        let file = try Self.exported(model)
+        for kernel in ["cxsparse", "cholmod"] {
+            let runtime = try InferenceModel(file, policy: .forced(kernel), table: KernelTable.builtIn + [CHOLMODKernel.entry])
+            let y = try InferenceSession(model: runtime, maxBatch: 2).run(x, batch: 2)
+            #expect(Self.maxError(y, expected) < 1e-4, "kernel \(kernel)")
+        }
+    }
+
+    @Test func batchesOfOneToMaxGiveTheSameRowsAsOneByOne() throws {
+        let model = try Self.prunedModel("lenet-5", density: 0.1, seed: 21)
+        let runtime = try InferenceModel(try Self.exported(model), policy: .forced("csr"))
+        let session = try InferenceSession(model: runtime, maxBatch: 100)
+        let x = Self.input(model.inputShape, batch: 100, seed: 21)
+        let all = try session.run(x, batch: 100)
+        let single = try InferenceSession(model: runtime, maxBatch: 1)
+        for b in [0, 1, 37, 99] {
+            let one = try single.run(Array(x[(b * 784)..<((b + 1) * 784)]), batch: 1)
+            #expect(Self.maxError(one, Array(all[(b * 10)..<((b + 1) * 10)])) < 1e-5, "example \(b)")
+        }
+    }
+
+    /// One loaded model, several threads each with its own session: the same results as sequential runs.
+    @Test func concurrentInferencesMatchSequentialOnes() throws {
+        let model = try Self.prunedModel("lenet-300-100", density: 0.05, seed: 31)
+        let runtime = try InferenceModel(try Self.exported(model), policy: .fastest(batch: 8))
+        let inputs = (0..<8).map { Self.input(model.inputShape, batch: 8, seed: 100 + UInt64($0)) }
+        let sequential = try inputs.map { try InferenceSession(model: runtime, maxBatch: 8).run($0, batch: 8) }
+        let results = Results(count: inputs.count)
+        DispatchQueue.concurrentPerform(iterations: inputs.count) { i in
+            do {
+                let session = try InferenceSession(model: runtime, maxBatch: 8, threads: 2)
+                var last: [Float] = []
+                for _ in 0..<20 { last = try session.run(inputs[i], batch: 8) }
+                results.set(i, last)
+            } catch {
+                results.set(i, [])
+            }
+        }
+        for i in inputs.indices { #expect(results.get(i) == sequential[i], "thread \(i)") }
+    }
+
+    @Test func wrongBatchesAndInputsAreErrors() throws {
+        let runtime = try InferenceModel(try Self.exported(try Self.prunedModel("lenet-300-100", density: 0.1, seed: 1)), policy: .forced("csr"))
+        let session = try InferenceSession(model: runtime, maxBatch: 2)
+        #expect(throws: InferenceError.badBatch(expected: "1 to 2", found: 3)) { try session.run([Float](repeating: 0, count: 3 * 784), batch: 3) }
+        #expect(throws: InferenceError.inputSize(expected: 784, found: 783)) { try session.run([Float](repeating: 0, count: 783), batch: 1) }
+        #expect(throws: InferenceError.self) { try InferenceSession(model: runtime, maxBatch: 0) }
+        #expect(throws: InferenceError.unknownKernel("fast", known: KernelTable.builtIn.map(\.name))) {
+            try InferenceModel(try Self.exported(try Self.prunedModel("lenet-300-100", density: 0.1, seed: 1)), policy: .forced("fast"))
+        }
+    }
+}
+
+/// Results written by several threads, each to its own slot.
+final class Results: @unchecked Sendable {
+    private var values: [[Float]]
+    private let lock = NSLock()
+    init(count: Int) { values = Array(repeating: [], count: count) }
+    func set(_ i: Int, _ v: [Float]) { lock.lock(); values[i] = v; lock.unlock() }
+    func get(_ i: Int) -> [Float] { lock.lock(); defer { lock.unlock() }; return values[i] }
+}
