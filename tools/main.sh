@@ -23,6 +23,14 @@ echo "== NNrelief pruning (3 iterations of prune + 2 epochs of retraining), expo
 "$bin/relief-export" runs/main/prune/iteration-3.safetensors -o data/models/lenet-300-100-relief.rlf --check
 "$bin/relief-inspect" data/models/lenet-300-100-relief.rlf
 
+echo
+echo "== Sparse inference: the MNIST test set through relief-infer, then sparse against dense"
+mnist_test=$(ls data/mnist/t10k-images-idx3-ubyte* | head -1)
+mnist_labels=$(ls data/mnist/t10k-labels-idx1-ubyte* | head -1)
+"$bin/relief-infer" data/models/lenet-300-100-relief.rlf "$mnist_test" --labels "$mnist_labels" | tail -1
+"$bin/relief-infer" data/models/lenet-300-100-relief.rlf "$mnist_test" --limit 1
+"$bin/relief-bench" model data/models/lenet-300-100-relief.rlf --seconds 0.5
+
 for d in mnist fashion-mnist; do
   echo
   echo "== .rlf round trip: nearest-centroid classifier on $d"

@@ -112,6 +112,17 @@ public enum ModelExport {
                     shortcut = r.name + ".shortcut"
                     nodes.append(Node(name: shortcut, op: .shortcut, stride: [r.stride, r.stride], inputs: [blockInput], outChannels: r.outChannels))
                 }
+                if r.hasClosedShortcut {
+                    // Closed shortcut channels: a 1x1 convolution with the gate on its diagonal (stored sparse).
+                    let c = r.outChannels
+                    var diagonal = [Float](repeating: 0, count: c * c)
+                    for k in 0..<c { diagonal[k * c + k] = r.shortcutGate.value[k] }
+                    var gate = Node(name: r.name + ".shortcut_gate", op: .conv2d, weight: diagonal, weightShape: [c, c, 1, 1],
+                                    stride: [1, 1], padding: [0, 0], inputs: [shortcut])
+                    gate.trimmable = false
+                    nodes.append(gate)
+                    shortcut = gate.name
+                }
                 nodes.append(Node(name: r.name + ".add", op: .add, inputs: [r.conv2.name, shortcut]))
                 nodes.append(Node(name: r.relu2.name, op: .relu))
             case let r as ReLU: nodes.append(Node(name: r.name, op: .relu))

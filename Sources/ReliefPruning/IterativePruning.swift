@@ -36,9 +36,20 @@ public struct PruningRecipe: Codable, Sendable, Equatable {
     public var seed: UInt64 = 1
     public var trainLimit: Int = 0
 
+    /// A recipe with the authors' settings for the model's family: LeNets Adam lr 1e-3 with α_conv 0.9,
+    /// α_fc 0.95; VGG the same optimiser with α 0.95 / 0.95; ResNets SGD lr 0.1 with α_conv 0.95, α_fc 0.99.
     public init(model: String, dataset: String) {
         self.model = model
         self.dataset = dataset
+        if model.hasPrefix("vgg") {
+            alphaConvolution = 0.95
+            alphaLinear = 0.95
+        } else if model.hasPrefix("resnet") {
+            optimizer = .sgd
+            learningRate = 0.1
+            alphaConvolution = 0.95
+            alphaLinear = 0.99
+        }
     }
 
     /// Missing keys in a recipe file take the defaults above.

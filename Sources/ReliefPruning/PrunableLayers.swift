@@ -15,6 +15,9 @@ struct PrunableLayer {
     let inputs: Int
     /// The batch norm right after a convolution, if any.
     let norm: BatchNorm2d?
+    /// The residual block the convolution belongs to, and whether it is the block's first (1) or second (2).
+    var block: ResidualBlock? = nil
+    var position = 0
 
     var isConvolution: Bool { layer is Conv2d }
 }
@@ -24,8 +27,13 @@ enum PrunableLayers {
     static func of(_ model: Sequential) throws(PruningError) -> [PrunableLayer] {
         var out: [PrunableLayer] = []
         for (i, layer) in model.layers.enumerated() {
-            if layer is ResidualBlock { throw .unsupportedModel(model.name, reason: "residual networks are not supported by the pruner yet") }
-            if let l = layer as? Linear {
+            if let r = layer as? ResidualBlock {
+                for (position, (c, bn)) in [(r.conv1, r.bn1), (r.conv2, r.bn2)].enumerated() {
+                    out.append(PrunableLayer(index: i, layer: c, weight: c.weight, bias: c.bias, units: c.outChannels,
+                                             connectionSize: c.kernel.0 * c.kernel.1, inputs: c.inChannels, norm: bn,
+                                             block: r, position: position + 1))
+                }
+            } else if let l = layer as? Linear {
                 out.append(PrunableLayer(index: i, layer: l, weight: l.weight, bias: l.bias, units: l.outFeatures,
                                          connectionSize: 1, inputs: l.inFeatures, norm: nil))
             } else if let c = layer as? Conv2d {

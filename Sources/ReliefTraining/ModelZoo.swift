@@ -93,7 +93,7 @@ public enum ModelZoo {
                 let fanIn = model.parameters.first { $0.name == weightName }.map { $0.shape.dropFirst().reduce(1, *) } ?? 1
                 let bound = 1 / Float(max(fanIn, 1)).squareRoot()
                 for i in p.value.indices { p.value[i] = (g.unit() * 2 - 1) * bound }
-            case .normWeight, .runningVariance:
+            case .normWeight, .runningVariance, .gate:
                 for i in p.value.indices { p.value[i] = 1 }
             case .normBias, .runningMean:
                 for i in p.value.indices { p.value[i] = 0 }

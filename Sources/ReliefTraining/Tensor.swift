@@ -29,6 +29,8 @@ public struct Tensor: Sendable, Equatable {
 public final class Parameter {
     public enum Kind: String, Sendable {
         case weight, bias, normWeight, normBias, runningMean, runningVariance
+        /// A fixed per-channel multiplier (1 or 0), such as a residual block's shortcut gate.
+        case gate
     }
 
     public let name: String
@@ -39,7 +41,7 @@ public final class Parameter {
     /// 1 where the entry is alive, 0 where it was pruned; nil when nothing is pruned.
     public var mask: [Float]?
     /// Buffers (running statistics) are saved and loaded but not optimised.
-    public var trainable: Bool { kind != .runningMean && kind != .runningVariance }
+    public var trainable: Bool { kind != .runningMean && kind != .runningVariance && kind != .gate }
     /// Weights and biases of convolutions and linear layers; what NNrelief prunes.
     public var prunable: Bool { kind == .weight || kind == .bias }
 

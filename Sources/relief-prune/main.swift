@@ -18,7 +18,7 @@ struct ReliefPrune: ParsableCommand {
         --retrain-epochs keeping the best epoch, and writes iteration-K.safetensors and a line of log.jsonl \
         (remaining weights per layer and in total, accuracy, seconds) into the output folder. --resume continues \
         a stopped run. --recipe reads every setting from a JSON or YAML (.yaml, .yml) file, keys as in recipe.json, which every run writes; missing keys take their defaults.
-        Methods: relief, magnitude (per layer), magnitude-global, random. Residual networks are not supported yet.
+        Methods: relief, magnitude (per layer), magnitude-global, random. Residual networks (resnet-*) get the residual rule: per channel, the weaker of a block's branch and shortcut is cut.
         """)
 
     @Option(help: "Model name.") var model: String?
@@ -26,15 +26,15 @@ struct ReliefPrune: ParsableCommand {
     @Option(help: "relief, magnitude, magnitude-global or random.") var method: String = "relief"
     @Option(help: "Prune-retrain iterations.") var iterations = 1
     @Option(name: .customLong("retrain-epochs")) var retrainEpochs = 1
-    @Option(name: .customLong("alpha-conv"), help: "NNrelief's α for convolutions.") var alphaConvolution = 0.9
-    @Option(name: .customLong("alpha-fc"), help: "NNrelief's α for fully connected layers.") var alphaLinear = 0.95
+    @Option(name: .customLong("alpha-conv"), help: "NNrelief's α for convolutions (default: 0.9 LeNet, 0.95 VGG and ResNet).") var alphaConvolution: Double?
+    @Option(name: .customLong("alpha-fc"), help: "NNrelief's α for fully connected layers (default: 0.95 LeNet and VGG, 0.99 ResNet).") var alphaLinear: Double?
     @Option(name: .customLong("conv-rule"), help: "paper, mean-map or mean-map-l1.") var convolutionRule = "paper"
     @Option(name: .customLong("keep-fraction"), help: "Baselines: fraction of remaining weights kept per iteration.") var keepFraction = 0.5
     @Option(help: "Baselines: prune to the remaining weights of each iteration of another run (its folder or log.jsonl), for comparisons at equal remaining weights.") var match: String?
     @Flag(help: "Rewind surviving weights to their initial values before retraining (with magnitude-global: iterative magnitude pruning, the lottery-ticket procedure).") var rewind = false
     @Option(name: .customLong("pruning-set"), help: "Training images in the pruning set.") var pruningSetSize = 1000
-    @Option(help: "adam or sgd.") var optimizer = "adam"
-    @Option(name: .customLong("lr")) var learningRate: Float = 1e-3
+    @Option(help: "adam or sgd (default: sgd for ResNets, adam otherwise).") var optimizer: String?
+    @Option(name: .customLong("lr"), help: "Learning rate (default: 0.1 for ResNets, 1e-3 otherwise).") var learningRate: Float?
     @Option var momentum: Float = 0.9
     @Option(name: .customLong("weight-decay")) var weightDecay: Float = 5e-4
     @Option(parsing: .upToNextOption) var milestones: [Int] = []
@@ -58,12 +58,15 @@ struct ReliefPrune: ParsableCommand {
         var r = PruningRecipe(model: model, dataset: dataset)
         guard let m = PruningRecipe.Method(rawValue: method) else { throw ValidationError("unknown method \(method); known: relief, magnitude, magnitude-global, random") }
         guard let rule = ReliefScores.ConvolutionRule(rawValue: convolutionRule) else { throw ValidationError("unknown --conv-rule \(convolutionRule)") }
-        guard let opt = TrainingConfig.OptimizerKind(rawValue: optimizer) else { throw ValidationError("--optimizer must be adam or sgd") }
+        let opt = try optimizer.map { o in
+            guard let k = TrainingConfig.OptimizerKind(rawValue: o) else { throw ValidationError("--optimizer must be adam or sgd") }
+            return k
+        } ?? r.optimizer
         r.method = m
         r.iterations = iterations
         r.retrainEpochs = retrainEpochs
-        r.alphaConvolution = alphaConvolution
-        r.alphaLinear = alphaLinear
+        r.alphaConvolution = alphaConvolution ?? r.alphaConvolution
+        r.alphaLinear = alphaLinear ?? r.alphaLinear
         r.convolutionRule = rule
         r.keepFraction = keepFraction
         if let match {
@@ -77,7 +80,7 @@ struct ReliefPrune: ParsableCommand {
         r.rewind = rewind
         r.pruningSetSize = pruningSetSize
         r.optimizer = opt
-        r.learningRate = learningRate
+        r.learningRate = learningRate ?? r.learningRate
         r.momentum = momentum
         r.weightDecay = weightDecay
         r.milestones = milestones

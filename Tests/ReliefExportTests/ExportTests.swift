@@ -60,10 +60,17 @@ import Testing
         #expect(exported.tensors.allSatisfy { t in t.nnz == t.denseValues().filter { $0 != 0 }.count })
     }
 
-    @Test func residualNetworksAreRefused() throws {
+    /// A residual network exports as a graph: each block's add reads its branch and its (option-A) shortcut.
+    @Test func residualNetworksExportAsGraphs() throws {
         let model = try ModelZoo.make("resnet-20", seed: 1)
-        #expect(throws: ModelExport.ExportError.self) {
-            _ = try ModelExport.export(model, classNames: [], pipeline: .init(mean: [0], std: [1], augment: false), provenance: provenance)
-        }
+        let exported = try ModelExport.export(model, classNames: [], pipeline: .init(mean: [0], std: [1], augment: false), provenance: provenance)
+        let layers = exported.metadata.architecture.layers
+        #expect(layers.filter { $0.op == "add" }.count == 9)
+        #expect(layers.filter { $0.op == "shortcut" }.count == 2)
+        let add = layers.first { $0.op == "add" }!
+        #expect(add.inputs.count == 2 && add.inputs[0].hasSuffix("conv2"))
+        // No batch norm left: folded into the convolutions.
+        #expect(!layers.contains { $0.op == "batchnorm" })
+        _ = try RLFReader.read(bytes: try RLFWriter().encode(exported))
     }
 }

@@ -110,6 +110,18 @@ func toyDataset(seed: UInt64) -> Dataset { ToyData.dataset(seed: seed) }
         #expect(try PruningRecipe.decode(fromYAML.yaml(), format: .yaml) == fromYAML)
     }
 
+    @Test func defaultsFollowTheAuthorsPerModelFamily() throws {
+        let resnet = try PruningRecipe.decode("model: resnet-20\ndataset: cifar-10\n", format: .yaml)
+        #expect(resnet.optimizer == .sgd && resnet.learningRate == 0.1 && resnet.alphaConvolution == 0.95 && resnet.alphaLinear == 0.99)
+        let vgg = try PruningRecipe.decode("model: vgg-16\ndataset: cifar-10\n", format: .yaml)
+        #expect(vgg.optimizer == .adam && vgg.alphaConvolution == 0.95 && vgg.alphaLinear == 0.95)
+        let lenet = PruningRecipe(model: "lenet-5", dataset: "mnist")
+        #expect(lenet.optimizer == .adam && lenet.learningRate == 1e-3 && lenet.alphaConvolution == 0.9 && lenet.alphaLinear == 0.95
+                && lenet.weightDecay == 5e-4 && lenet.batchSize == 120)
+        // An explicit value wins over the family default.
+        #expect(try PruningRecipe.decode("model: resnet-20\ndataset: cifar-10\nalphaLinear: 0.9\n", format: .yaml).alphaLinear == 0.9)
+    }
+
     @Test func badRecipesAreClearErrors() throws {
         func reason(_ text: String, _ format: PruningRecipe.FileFormat) -> String? {
             do { _ = try PruningRecipe.decode(text, format: format); return nil } catch {

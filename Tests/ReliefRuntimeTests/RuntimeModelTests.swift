@@ -109,7 +109,8 @@ import Testing
         let model = try Self.prunedModel("lenet-300-100", density: 0.05, seed: 31)
         let runtime = try InferenceModel(try Self.exported(model), policy: .fastest(batch: 8))
         let inputs = (0..<8).map { Self.input(model.inputShape, batch: 8, seed: 100 + UInt64($0)) }
-        let sequential = try inputs.map { try InferenceSession(model: runtime, maxBatch: 8).run($0, batch: 8) }
+        // The same thread count as below: a dense product split differently may round differently.
+        let sequential = try inputs.map { try InferenceSession(model: runtime, maxBatch: 8, threads: 2).run($0, batch: 8) }
         let results = Results(count: inputs.count)
         DispatchQueue.concurrentPerform(iterations: inputs.count) { i in
             do {
@@ -143,4 +144,20 @@ final class Results: @unchecked Sendable {
     init(count: Int) { values = Array(repeating: [], count: count) }
     func set(_ i: Int, _ v: [Float]) { lock.lock(); values[i] = v; lock.unlock() }
     func get(_ i: Int) -> [Float] { lock.lock(); defer { lock.unlock() }; return values[i] }
+}
+
+/// A ResNet pruned by NNrelief, shortcut gates included, runs in the runtime as in the trainer.
+@Suite struct PrunedResidualRuntimeTests {
+    @Test func closedShortcutsExportAndRun() throws {
+        let model = try ModelZoo.make("resnet-20", seed: 11)
+        let block = model.layers.compactMap { $0 as? ResidualBlock }[4]
+        block.shortcutGate.value[3] = 0
+        block.shortcutGate.value[7] = 0
+        let x = RuntimeModelTests.input(model.inputShape, batch: 2, seed: 11)
+        let expected = model.forward(Tensor(shape: [2] + model.inputShape, data: x), training: false).data
+        let file = try RuntimeModelTests.exported(model)
+        #expect(file.metadata.architecture.layers.contains { $0.name == block.name + ".shortcut_gate" })
+        let y = try InferenceSession(model: try InferenceModel(file, policy: .forced("csr")), maxBatch: 2).run(x, batch: 2)
+        #expect(RuntimeModelTests.maxError(y, expected) < 1e-4)
+    }
 }

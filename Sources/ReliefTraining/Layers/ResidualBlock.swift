@@ -5,6 +5,9 @@ public final class ResidualBlock: Layer {
     public let name: String
     public let conv1: Conv2d, bn1: BatchNorm2d, relu1: ReLU, conv2: Conv2d, bn2: BatchNorm2d, relu2: ReLU
     public let inChannels: Int, outChannels: Int, stride: Int
+    /// Per output channel, 1 or 0: NNrelief's residual rule closes the shortcut of a channel whose
+    /// shortcut carries too little of the block's output. All ones unless pruned.
+    public let shortcutGate: Parameter
     private var inputShape: [Int] = []
 
     public init(name: String, inChannels: Int, outChannels: Int, stride: Int) {
@@ -19,9 +22,29 @@ public final class ResidualBlock: Layer {
         conv2 = Conv2d(name: name + ".conv2", inChannels: outChannels, outChannels: outChannels, kernel: 3, stride: 1, padding: 1, bias: false)
         bn2 = BatchNorm2d(name: name + ".bn2", channels: outChannels)
         relu2 = ReLU(name: name + ".relu2")
+        shortcutGate = Parameter(name: name + ".shortcut_gate", kind: .gate, shape: [outChannels],
+                                 value: [Float](repeating: 1, count: outChannels))
     }
 
-    public var parameters: [Parameter] { conv1.parameters + bn1.parameters + conv2.parameters + bn2.parameters }
+    public var parameters: [Parameter] { conv1.parameters + bn1.parameters + conv2.parameters + bn2.parameters + [shortcutGate] }
+
+    /// Whether some shortcut channel is closed.
+    public var hasClosedShortcut: Bool { shortcutGate.value.contains { $0 != 1 } }
+
+    /// Multiplies each channel of a `[N, C, H, W]` tensor by its gate (a no-op while all are open).
+    public func gated(_ t: Tensor) -> Tensor {
+        guard hasClosedShortcut else { return t }
+        var t = t
+        let (n, c) = (t.shape[0], t.shape[1])
+        let plane = t.exampleSize / c
+        for s in 0..<n {
+            for ch in 0..<c where shortcutGate.value[ch] != 1 {
+                let g = shortcutGate.value[ch]
+                for p in 0..<plane { t.data[(s * c + ch) * plane + p] *= g }
+            }
+        }
+        return t
+    }
 
     public var hasProjection: Bool { stride != 1 || inChannels != outChannels }
 
@@ -30,7 +53,7 @@ public final class ResidualBlock: Layer {
     }
 
     /// Option A: subsample by `stride` and zero-pad channels.
-    func shortcut(_ x: Tensor) -> Tensor {
+    public func shortcut(_ x: Tensor) -> Tensor {
         guard hasProjection else { return x }
         let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let (oh, ow) = ((h - 1) / stride + 1, (w - 1) / stride + 1)
@@ -73,7 +96,7 @@ public final class ResidualBlock: Layer {
         branch = relu1.forward(branch, training: training)
         branch = conv2.forward(branch, training: training)
         branch = bn2.forward(branch, training: training)
-        let short = shortcut(x)
+        let short = gated(shortcut(x))
         for i in branch.data.indices { branch.data[i] += short.data[i] }
         return relu2.forward(branch, training: training)
     }
@@ -85,7 +108,7 @@ public final class ResidualBlock: Layer {
         g = relu1.backward(g)
         g = bn1.backward(g)
         var dx = conv1.backward(g)
-        let ds = shortcutBackward(d)
+        let ds = shortcutBackward(gated(d))
         for i in dx.data.indices { dx.data[i] += ds.data[i] }
         return dx
     }
