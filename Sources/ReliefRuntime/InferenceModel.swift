@@ -33,6 +33,11 @@ public final class InferenceModel: Sendable {
     /// Convolution or pooling window geometry.
     public struct Geometry: Sendable, Equatable {
         public var kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int)
+        public init(kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int)) {
+            self.kernel = kernel
+            self.stride = stride
+            self.padding = padding
+        }
         public static func == (a: Geometry, b: Geometry) -> Bool {
             a.kernel == b.kernel && a.stride == b.stride && a.padding == b.padding
         }
@@ -40,7 +45,14 @@ public final class InferenceModel: Sendable {
 
     /// A fully connected or convolution layer: its kernel, bias and sizes.
     public struct WeightedLayer: Sendable {
+        /// The matrix kernel (for a convolution: applied after im2col).
         public let kernel: any WeightKernel
+        /// For a convolution computed directly from its sparse kernels instead of im2col + `kernel`.
+        public var direct: DirectSparseConvolution? = nil
+        /// The name of what runs: the kernel's, or "direct".
+        public var kernelName: String { direct?.name ?? kernel.name }
+        /// Resident bytes of what runs.
+        public var residentBytes: Int { direct?.residentBytes ?? kernel.residentBytes }
         public let bias: [Float]?
         /// The weight tensor's shape in the file.
         public let weightShape: [Int]
@@ -48,6 +60,9 @@ public final class InferenceModel: Sendable {
         public let candidateSeconds: [String: Double]
         public var nonzeros: Int { nnz }
         let nnz: Int
+        /// The weights while the plan is built (dropped after, so they are not held twice).
+        var csr: CSRMatrix?
+        let layerName: String
     }
 
     /// One node: its operation, the node it reads (−1: the model input) and its output shape.
@@ -77,7 +92,7 @@ public final class InferenceModel: Sendable {
         var out: [String: String] = [:]
         for node in nodes {
             switch node.operation {
-            case let .linear(w), let .convolution(w, _): out[node.name] = w.kernel.name
+            case let .linear(w), let .convolution(w, _): out[node.name] = w.kernelName
             default: break
             }
         }
@@ -118,7 +133,9 @@ public final class InferenceModel: Sendable {
         let candidates: [KernelEntry]
         switch policy {
         case let .forced(kernel):
-            guard let e = table.first(where: { $0.name == kernel }) else { throw .unknownKernel(kernel, known: table.map(\.name)) }
+            // "direct": convolutions computed from their sparse kernels, fully connected layers on CSR.
+            if kernel == "direct" { candidates = [KernelTable.csr]; break }
+            guard let e = table.first(where: { $0.name == kernel }) else { throw .unknownKernel(kernel, known: table.map(\.name) + ["direct"]) }
             candidates = [e]
         case let .fastest(batch, _):
             guard batch >= 1 else { throw .badBatch(expected: "at least 1", found: batch) }
@@ -141,15 +158,20 @@ public final class InferenceModel: Sendable {
             case .linear:
                 let layer = try Self.weighted(l, model: model, rows: l.outputShape.first ?? 0, columns: s.reduce(1, *),
                                               pixels: 1, policy: policy, candidates: candidates)
-                operation = .linear(layer)
+                var plain = layer
+                plain.csr = nil
+                operation = .linear(plain)
             case .conv2d:
                 guard s.count == 3, let w = l.weight.flatMap(model.tensor(named:)), w.shape.count == 4, w.shape[1] == s[0],
                       let stride = l.stride, let padding = l.padding, stride.count == 2, padding.count == 2 else {
                     throw .badTensor(layer: l.name, expected: "a [O, \(s.first ?? 0), kh, kw] weight with stride and padding", found: "other")
                 }
                 let g = Geometry(kernel: (w.shape[2], w.shape[3]), stride: (stride[0], stride[1]), padding: (padding[0], padding[1]))
-                let layer = try Self.weighted(l, model: model, rows: w.shape[0], columns: w.shape[1] * w.shape[2] * w.shape[3],
-                                              pixels: l.outputShape.dropFirst().reduce(1, *), policy: policy, candidates: candidates)
+                var layer = try Self.weighted(l, model: model, rows: w.shape[0], columns: w.shape[1] * w.shape[2] * w.shape[3],
+                                              pixels: l.outputShape.dropFirst().reduce(1, *), policy: policy,
+                                              candidates: candidates.filter { $0.name != "direct" } .isEmpty ? [KernelTable.csr] : candidates.filter { $0.name != "direct" })
+                layer.direct = Self.directChoice(layer, geometry: g, input: s, output: l.outputShape, policy: policy)
+                layer.csr = nil
                 operation = .convolution(layer, g)
             case .maxpool2d, .avgpool2d:
                 guard let k = l.kernel, k.count == 2 else { throw .unsupportedLayer(layer: l.name, reason: "pooling needs a kernel") }
@@ -180,6 +202,51 @@ public final class InferenceModel: Sendable {
         output = out
     }
 
+    /// Whether a convolution runs direct: forced, cached, or when timing finds it faster than im2col
+    /// followed by the layer's chosen matrix kernel (im2col's own time included).
+    static func directChoice(_ layer: WeightedLayer, geometry g: Geometry, input s: [Int], output o: [Int],
+                             policy: KernelPolicy) -> DirectSparseConvolution? {
+        let direct = DirectSparseConvolution(layer.csr!, inChannels: s[0], kernel: g.kernel, stride: g.stride, padding: g.padding)
+        switch policy {
+        case let .forced(name): return name == "direct" ? direct : nil
+        case let .fastest(batch, cached):
+            if let name = cached[layer.layerName] { return name == "direct" ? direct : nil }
+            let (h, w, oh, ow) = (s[1], s[2], o[1], o[2])
+            let n = batch * oh * ow
+            var x = [Float](repeating: 0, count: s.reduce(1, *) * batch)
+            for i in x.indices { x[i] = Float((i &* 2_654_435_761) % 1000) / 1000 - 0.5 }
+            var cols = [Float](repeating: 0, count: layer.kernel.columns * n)
+            var y = [Float](repeating: 0, count: layer.kernel.rows * n)
+            func best(_ body: () -> Void) -> Double {
+                var fastest = Double.infinity, spent = 0.0, reps = 0
+                while reps < 3 || (spent < 0.002 && reps < 200) {
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    body()
+                    let t = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                    fastest = min(fastest, t); spent += t; reps += 1
+                }
+                return fastest
+            }
+            let im2col = best {
+                x.withUnsafeBufferPointer { xp in
+                    cols.withUnsafeMutableBufferPointer { cp in
+                        Im2Col.fill(cp.baseAddress!, from: xp.baseAddress!, channels: s[0], batch: batch, height: h, width: w,
+                                    geometry: g, outHeight: oh, outWidth: ow)
+                    }
+                }
+            }
+            let directTime = best {
+                x.withUnsafeBufferPointer { xp in
+                    y.withUnsafeMutableBufferPointer { yp in
+                        direct.run(xp.baseAddress!, batch: batch, height: h, width: w, outHeight: oh, outWidth: ow, bias: nil, into: yp.baseAddress!, threads: 1)
+                    }
+                }
+            }
+            let matrixTime = layer.candidateSeconds[layer.kernel.name] ?? .infinity
+            return directTime < im2col + matrixTime ? direct : nil
+        }
+    }
+
     /// Builds a weighted layer's kernel: forced, or the fastest candidate timed at this layer's size.
     static func weighted(_ l: RLFMetadata.Layer, model: RLFModel, rows: Int, columns: Int, pixels: Int,
                          policy: KernelPolicy, candidates: [KernelEntry]) throws(InferenceError) -> WeightedLayer {
@@ -198,10 +265,13 @@ public final class InferenceModel: Sendable {
         }
         let m = w.csr()
         guard candidates.count > 1, case let .fastest(batch, cached) = policy else {
-            return WeightedLayer(kernel: candidates[0].make(m), bias: bias, weightShape: w.shape, candidateSeconds: [:], nnz: m.nnz)
+            return WeightedLayer(kernel: candidates[0].make(m), bias: bias, weightShape: w.shape, candidateSeconds: [:], nnz: m.nnz, csr: m, layerName: l.name)
+        }
+        if cached[l.name] == "direct" {
+            return WeightedLayer(kernel: KernelTable.csr.make(m), bias: bias, weightShape: w.shape, candidateSeconds: [:], nnz: m.nnz, csr: m, layerName: l.name)
         }
         if let name = cached[l.name], let entry = candidates.first(where: { $0.name == name }) {
-            return WeightedLayer(kernel: entry.make(m), bias: bias, weightShape: w.shape, candidateSeconds: [:], nnz: m.nnz)
+            return WeightedLayer(kernel: entry.make(m), bias: bias, weightShape: w.shape, candidateSeconds: [:], nnz: m.nnz, csr: m, layerName: l.name)
         }
         // Time each candidate on this layer's product size; keep the fastest.
         let n = batch * pixels
@@ -234,6 +304,6 @@ public final class InferenceModel: Sendable {
             times[entry.name] = fastest
             if fastest < bestTime { bestTime = fastest; best = kernel }
         }
-        return WeightedLayer(kernel: best!, bias: bias, weightShape: w.shape, candidateSeconds: times, nnz: m.nnz)
+        return WeightedLayer(kernel: best!, bias: bias, weightShape: w.shape, candidateSeconds: times, nnz: m.nnz, csr: m, layerName: l.name)
     }
 }

@@ -73,15 +73,15 @@ public struct InferenceReport: Codable, Sendable {
                 case let .linear(w), let .convolution(w, _):
                     let n = batch * node.pixels
                     let denseMACs = w.kernel.rows * w.kernel.columns * n
-                    let executed = w.kernel.multiplyAdds(n: n)
+                    let executed = w.direct.map { _ in w.nonzeros * n } ?? w.kernel.multiplyAdds(n: n)
                     let biasBytes = 4 * (w.bias?.count ?? 0)
                     rows.append(Layer(name: node.name, op: node.op, weightShape: w.weightShape, outputShape: node.outputShape,
                                       nonzeros: w.nonzeros, density: Double(w.nonzeros) / Double(max(1, w.kernel.rows * w.kernel.columns)),
-                                      kernel: w.kernel.name, denseFLOPs: 2 * denseMACs, executedFLOPs: 2 * executed,
+                                      kernel: w.kernelName, denseFLOPs: 2 * denseMACs, executedFLOPs: 2 * executed,
                                       seconds: sparseNodes[k], denseSeconds: denseNodes[k],
                                       gflops: sparseNodes[k] > 0 ? 2 * Double(executed) / sparseNodes[k] / 1e9 : 0,
                                       denseWeightBytes: 4 * w.kernel.rows * w.kernel.columns + biasBytes,
-                                      residentWeightBytes: w.kernel.residentBytes + biasBytes))
+                                      residentWeightBytes: w.residentBytes + biasBytes))
                 default: break
                 }
             }
@@ -127,7 +127,7 @@ public struct InferenceReport: Codable, Sendable {
             plain.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         }
         let median = percentile(plain, 0.5)
-        let resident = model.weightedLayers.reduce(0) { $0 + $1.layer.kernel.residentBytes + 4 * ($1.layer.bias?.count ?? 0) }
+        let resident = model.weightedLayers.reduce(0) { $0 + $1.layer.residentBytes + 4 * ($1.layer.bias?.count ?? 0) }
         let run = Run(plan: plan, batch: batch, threads: threads, medianMilliseconds: 1000 * median,
                       p99Milliseconds: 1000 * percentile(plain, 0.99), throughput: Double(batch) / median, residentWeightBytes: resident)
         return (run, perNode.map { percentile($0, 0.5) })

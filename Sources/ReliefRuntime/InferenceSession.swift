@@ -109,6 +109,12 @@ public final class InferenceSession {
         case let .convolution(w, g):
             let (h, wd) = (s[1], s[2]), (oh, ow) = (node.outputShape[1], node.outputShape[2])
             let n = batch * oh * ow
+            if let direct = w.direct {
+                w.bias.withUnsafeBufferPointerOrNil { bias in
+                    direct.run(x, batch: batch, height: h, width: wd, outHeight: oh, outWidth: ow, bias: bias, into: y, threads: threads)
+                }
+                return
+            }
             let cols: UnsafePointer<Float>
             if g.kernel == (1, 1) && g.stride == (1, 1) && g.padding == (0, 0) {
                 cols = UnsafePointer(x)
@@ -187,8 +193,8 @@ extension Optional where Wrapped == [Float] {
 }
 
 /// im2col for the feature-major layout: row `(c·kh + ky)·kw + kx`, column `(b·oh + oy)·ow + ox`.
-enum Im2Col {
-    static func fill(_ cols: UnsafeMutablePointer<Float>, from x: UnsafePointer<Float>, channels: Int, batch: Int,
+public enum Im2Col {
+    public static func fill(_ cols: UnsafeMutablePointer<Float>, from x: UnsafePointer<Float>, channels: Int, batch: Int,
                      height h: Int, width w: Int, geometry g: InferenceModel.Geometry, outHeight oh: Int, outWidth ow: Int) {
         let (kh, kw) = g.kernel, (sh, sw) = g.stride, (ph, pw) = g.padding
         let n = batch * oh * ow

@@ -5,6 +5,7 @@ import ReliefFormat
 import ReliefKernels
 import ReliefKernelsCHOLMOD
 import ReliefRandom
+import ReliefRuntime
 
 /// `relief-bench kernels`: every kernel of the table on the shapes that matter, at several densities,
 /// batch sizes and thread counts, each time as a ratio against dense OpenBLAS measured in the same run.
@@ -28,6 +29,17 @@ struct KernelBench: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Shapes: fc1, fc2, conv.") var shapes: [String] = ["fc1", "fc2", "conv"]
     @Flag(help: "Print JSON.") var json = false
 
+    /// The convolution whole: im2col plus each matrix kernel, against the direct sparse convolution.
+    struct ConvolutionRow: Codable {
+        var batch: Int
+        var threads: Int
+        var density: Double
+        var im2colMicroseconds: Double
+        /// im2col + kernel, by kernel name; "direct" has no im2col.
+        var totalMicroseconds: [String: Double]
+        var directSpeedupOverDense: Double
+    }
+
     struct Row: Codable {
         var shape: String
         var rows: Int
@@ -48,12 +60,15 @@ struct KernelBench: ParsableCommand {
             let table = (KernelTable.builtIn + [CHOLMODKernel.entry]).filter { kernels.isEmpty || kernels.contains($0.name) }
             let known: [String: (rows: Int, columns: Int, pixels: Int)] = ["fc1": (300, 784, 1), "fc2": (100, 300, 1), "conv": (256, 2304, 64)]
             var rows: [Row] = []
+            var convolutionRows: [ConvolutionRow] = []
             let cells = shapes.count * densities.count * batches.count * threads.count
             let bar = ProgressBar("kernels", total: cells, unit: "cells")
             for shapeName in shapes {
                 guard let shape = known[shapeName] else { throw ValidationError("unknown shape \(shapeName); known: fc1, fc2, conv") }
                 for density in densities {
                     var g = SeededGenerator(seed: UInt64(shape.rows * 7919 + Int(density * 100)))
+                    var gen = SeededGenerator(seed: UInt64(density * 100) &+ 77)
+                    func g0(_ r: inout SeededGenerator) -> Float { r.normal() }
                     let w = RandomWeights.sparse(rows: shape.rows, columns: shape.columns, density: density / 100, std: 1, using: &g)
                     let m = CSRMatrix(rows: shape.rows, columns: shape.columns, dense: w)
                     let built = table.map { $0.make(m) }
@@ -65,6 +80,33 @@ struct KernelBench: ParsableCommand {
                             var times: [String: Double] = [:]
                             for kernel in built {
                                 times[kernel.name] = Self.time(kernel, x: x, n: n, y: &y, threads: t, seconds: seconds)
+                            }
+                            if shapeName == "conv" {
+                                // 256 channels of 8x8 (padding 1) through a 3x3 convolution: im2col, then each kernel; or direct.
+                                let g = InferenceModel.Geometry(kernel: (3, 3), stride: (1, 1), padding: (1, 1))
+                                let image = (0..<(256 * batch * 64)).map { _ in g0(&gen) }
+                                var cols = [Float](repeating: 0, count: 2304 * n)
+                                let im2col = Self.time(seconds: seconds) {
+                                    image.withUnsafeBufferPointer { xp in
+                                        cols.withUnsafeMutableBufferPointer { cp in
+                                            Im2Col.fill(cp.baseAddress!, from: xp.baseAddress!, channels: 256, batch: batch, height: 8, width: 8,
+                                                        geometry: g, outHeight: 8, outWidth: 8)
+                                        }
+                                    }
+                                }
+                                let direct = DirectSparseConvolution(m, inChannels: 256, kernel: (3, 3), stride: (1, 1), padding: (1, 1))
+                                let directTime = Self.time(seconds: seconds) {
+                                    image.withUnsafeBufferPointer { xp in
+                                        y.withUnsafeMutableBufferPointer { yp in
+                                            direct.run(xp.baseAddress!, batch: batch, height: 8, width: 8, outHeight: 8, outWidth: 8,
+                                                       bias: nil, into: yp.baseAddress!, threads: t)
+                                        }
+                                    }
+                                }
+                                var totals = times.mapValues { 1e6 * ($0 + im2col) }
+                                totals["direct"] = 1e6 * directTime
+                                convolutionRows.append(ConvolutionRow(batch: batch, threads: t, density: density, im2colMicroseconds: 1e6 * im2col,
+                                                                      totalMicroseconds: totals, directSpeedupOverDense: (totals["dense"] ?? .nan) / (1e6 * directTime)))
                             }
                             let dense = times["dense"] ?? .nan
                             for kernel in built {
@@ -80,7 +122,8 @@ struct KernelBench: ParsableCommand {
                 }
             }
             bar.finish()
-            if json { try printJSON(rows); return }
+            struct Output: Codable { var kernels: [Row]; var convolutions: [ConvolutionRow] }
+            if json { try printJSON(Output(kernels: rows, convolutions: convolutionRows)); return }
             print("| shape | batch | threads | density | " + table.map(\.name).map { "\($0) µs (× vs dense)" }.joined(separator: " | ") + " | dense-equiv. MFLOPs | executed MFLOPs (sparse) |")
             print("|---|---:|---:|---:|" + String(repeating: "---:|", count: table.count + 2))
             var k = 0
@@ -93,7 +136,33 @@ struct KernelBench: ParsableCommand {
                       + String(format: " | %.3f | %.3f |", r.denseMFLOPs, executed))
                 k += table.count
             }
+            if !convolutionRows.isEmpty {
+                print("\nThe VGG-style convolution whole (256 -> 256 channels, 3x3, 8x8 map): im2col plus each kernel, against the direct sparse convolution; speed-up of direct against im2col + dense OpenBLAS.\n")
+                let names = table.map(\.name) + ["direct"]
+                print("| batch | threads | density | im2col µs | " + names.map { "\($0) µs" }.joined(separator: " | ") + " | direct vs dense |")
+                print("|---:|---:|---:|---:|" + String(repeating: "---:|", count: names.count + 1))
+                for r in convolutionRows {
+                    print("| \(r.batch) | \(r.threads) | \(r.density)% | " + String(format: "%.1f", r.im2colMicroseconds) + " | "
+                          + names.map { String(format: "%.1f", r.totalMicroseconds[$0] ?? .nan) }.joined(separator: " | ")
+                          + String(format: " | %.2f× |", r.directSpeedupOverDense))
+                }
+            }
         }
+    }
+
+    /// Median seconds of `body` over at least `seconds` of calls (and at least 5, after a warm-up).
+    static func time(seconds: Double, _ body: () -> Void) -> Double {
+        body()
+        var samples: [Double] = []
+        var total = 0.0
+        while samples.count < 5 || total < seconds {
+            let start = DispatchTime.now().uptimeNanoseconds
+            body()
+            let t = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            samples.append(t)
+            total += t
+        }
+        return samples.sorted()[samples.count / 2]
     }
 
     /// Median seconds per call over at least `seconds` of calls (and at least 5 calls, after a warm-up).

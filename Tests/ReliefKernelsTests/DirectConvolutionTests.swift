@@ -1,0 +1,58 @@
+import ReliefFormat
+import ReliefKernels
+import ReliefRandom
+import Testing
+
+/// The direct sparse convolution against a plain convolution, over strides, paddings, kernel sizes
+/// (including kernels larger than the padded image in one direction), batches and densities.
+@Suite struct DirectConvolutionTests {
+    /// Plain convolution in the runtime's layout: x `[C][B][H][W]`, result `[O][B][OH][OW]`.
+    static func reference(_ w: [Float], o: Int, c: Int, k: (Int, Int), x: [Float], b: Int, h: Int, wd: Int,
+                          stride: (Int, Int), padding: (Int, Int), bias: [Float]) -> (out: [Float], oh: Int, ow: Int) {
+        let oh = (h + 2 * padding.0 - k.0) / stride.0 + 1, ow = (wd + 2 * padding.1 - k.1) / stride.1 + 1
+        var y = [Float](repeating: 0, count: o * b * oh * ow)
+        for f in 0..<o { for n in 0..<b { for oy in 0..<oh { for ox in 0..<ow {
+            var s = Double(bias[f])
+            for ch in 0..<c { for ky in 0..<k.0 { for kx in 0..<k.1 {
+                let iy = oy * stride.0 - padding.0 + ky, ix = ox * stride.1 - padding.1 + kx
+                guard iy >= 0, iy < h, ix >= 0, ix < wd else { continue }
+                s += Double(w[((f * c + ch) * k.0 + ky) * k.1 + kx]) * Double(x[((ch * b + n) * h + iy) * wd + ix])
+            } } }
+            y[((f * b + n) * oh + oy) * ow + ox] = Float(s)
+        } } } }
+        return (y, oh, ow)
+    }
+
+    @Test(arguments: [0.0, 0.05, 0.3, 1.0])
+    func matchesThePlainConvolution(density: Double) {
+        let cases: [(o: Int, c: Int, k: (Int, Int), h: Int, w: Int, s: (Int, Int), p: (Int, Int), b: Int)] = [
+            (4, 3, (3, 3), 8, 8, (1, 1), (1, 1), 2), (5, 2, (5, 5), 12, 9, (1, 1), (0, 0), 1),
+            (3, 4, (3, 3), 9, 10, (2, 2), (1, 1), 3), (2, 1, (1, 1), 5, 5, (1, 1), (0, 0), 4),
+            (6, 2, (3, 1), 2, 17, (1, 2), (0, 0), 2), (3, 2, (3, 3), 1, 1, (1, 1), (1, 1), 2),
+            (2, 3, (5, 5), 3, 3, (1, 1), (2, 2), 1),
+        ]
+        for (i, t) in cases.enumerated() {
+            let seed = UInt64(i) &+ UInt64(density * 1000)
+            var g = SeededGenerator(seed: seed)
+            let w = RandomWeights.sparse(rows: t.o, columns: t.c * t.k.0 * t.k.1, density: density, std: 1, using: &g)
+            let x = (0..<(t.c * t.b * t.h * t.w)).map { _ in g.normal() }
+            let bias = (0..<t.o).map { _ in g.normal() }
+            let (expected, oh, ow) = Self.reference(w, o: t.o, c: t.c, k: t.k, x: x, b: t.b, h: t.h, wd: t.w, stride: t.s, padding: t.p, bias: bias)
+            let conv = DirectSparseConvolution(CSRMatrix(rows: t.o, columns: t.c * t.k.0 * t.k.1, dense: w), inChannels: t.c,
+                                               kernel: t.k, stride: t.s, padding: t.p)
+            for threads in [1, 2] {
+                var y = [Float](repeating: .nan, count: expected.count)
+                x.withUnsafeBufferPointer { xp in
+                    bias.withUnsafeBufferPointer { bp in
+                        y.withUnsafeMutableBufferPointer { yp in
+                            conv.run(xp.baseAddress!, batch: t.b, height: t.h, width: t.w, outHeight: oh, outWidth: ow,
+                                     bias: bp.baseAddress, into: yp.baseAddress!, threads: threads)
+                        }
+                    }
+                }
+                let ok = zip(y, expected).allSatisfy { abs($0 - $1) <= 1e-4 * max(1, abs($1)) }
+                #expect(ok, "case \(i), seed \(seed), density \(density), threads \(threads)")
+            }
+        }
+    }
+}
