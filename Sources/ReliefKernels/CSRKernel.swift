@@ -123,25 +123,28 @@ public class CSRKernel<Index: FixedWidthInteger & UnsignedInteger & Sendable>: W
 
     @inline(__always)
     func vector(_ range: Range<Int>, _ x: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>) {
+        let raw = UnsafeRawPointer(values)
         for r in range {
             var k = Int(rowStart[r])
             let end = Int(rowStart[r + 1])
-            var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
-            while k + 4 <= end {
-                s0 += values[k] * x[Int(columnIndex[k])]
-                s1 += values[k + 1] * x[Int(columnIndex[k + 1])]
-                s2 += values[k + 2] * x[Int(columnIndex[k + 2])]
-                s3 += values[k + 3] * x[Int(columnIndex[k + 3])]
-                k += 4
+            // Eight products at a time: the values load as one vector, x is gathered lane by lane.
+            var acc = SIMD8<Float>()
+            while k + 8 <= end {
+                let v = (raw + 4 * k).loadUnaligned(as: SIMD8<Float>.self)
+                let c = columnIndex + k
+                let g = SIMD8<Float>(x[Int(c[0])], x[Int(c[1])], x[Int(c[2])], x[Int(c[3])],
+                                     x[Int(c[4])], x[Int(c[5])], x[Int(c[6])], x[Int(c[7])])
+                acc += v * g
+                k += 8
             }
+            var s: Float = 0
             while k < end {
-                s0 += values[k] * x[Int(columnIndex[k])]
+                s += values[k] * x[Int(columnIndex[k])]
                 k += 1
             }
-            y[r] = (bias?[r] ?? 0) + ((s0 + s1) + (s2 + s3))
+            y[r] = (bias?[r] ?? 0) + (acc.sum() + s)
         }
     }
-
 
     /// 32-column strips of X outside, rows inside: a strip (128 bytes per row of X) stays in cache
     /// while every row of W in the range uses it, instead of X being streamed once per output row.

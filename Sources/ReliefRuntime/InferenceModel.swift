@@ -86,6 +86,8 @@ public final class InferenceModel: Sendable {
     public let output: Int
     public let provenance: RLFMetadata.Provenance
     public let policy: KernelPolicy
+    /// Fully connected units removed from the plan because they cannot affect the output, per layer.
+    public let removedUnits: [String: Int]
 
     /// The kernel of each weighted layer, by layer name.
     public var kernelChoices: [String: String] {
@@ -120,6 +122,8 @@ public final class InferenceModel: Sendable {
 
     /// Builds the executable graph of a model the reader has validated.
     public init(_ model: RLFModel, policy: KernelPolicy = .fastest(batch: 1), table: [KernelEntry] = KernelTable.builtIn) throws(InferenceError) {
+        let (model, removed) = Self.removingDeadUnits(model)
+        removedUnits = removed
         let a = model.metadata.architecture
         name = a.name
         inputShape = a.input.shape
