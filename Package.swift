@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "ReliefKernels", targets: ["ReliefKernels"]),
         .library(name: "ReliefTraining", targets: ["ReliefTraining"]),
         .library(name: "ReliefRuntime", targets: ["ReliefRuntime"]),
+        .library(name: "ReliefONNX", targets: ["ReliefONNX"]),
         .executable(name: "relief-train", targets: ["relief-train"]),
         .executable(name: "relief-prune", targets: ["relief-prune"]),
         .executable(name: "relief-export", targets: ["relief-export"]),
@@ -61,6 +62,8 @@ let package = Package(
         .target(name: "ReliefExport", dependencies: ["ReliefFormat", "ReliefTraining", "ReliefData"]),
         // The sparse inference runtime: executes .rlf models with the kernel table. Never depends on training.
         .target(name: "ReliefRuntime", dependencies: ["ReliefFormat", "ReliefKernels", "ReliefData"], swiftSettings: optimizedEvenInDebug),
+        // ONNX: Relief models to and from the standard interchange format (protobuf written by hand).
+        .target(name: "ReliefONNX", dependencies: ["ReliefFormat"]),
         // What every command-line tool shares: error reporting, exit codes, progress bars, JSON.
         .target(name: "ReliefCLISupport", dependencies: [
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -69,7 +72,7 @@ let package = Package(
         // Thin command-line tools.
         .executableTarget(name: "relief-train", dependencies: ["ReliefTraining", "ReliefData", "ReliefKernels", "ReliefCLISupport", cli]),
         .executableTarget(name: "relief-prune", dependencies: ["ReliefPruning", "ReliefTraining", "ReliefData", "ReliefKernels", "ReliefCLISupport", cli]),
-        .executableTarget(name: "relief-export", dependencies: ["ReliefExport", "ReliefRuntime", "ReliefFormat", "ReliefTraining", "ReliefData", "ReliefKernels", "ReliefCLISupport", cli]),
+        .executableTarget(name: "relief-export", dependencies: ["ReliefExport", "ReliefRuntime", "ReliefONNX", "ReliefFormat", "ReliefTraining", "ReliefData", "ReliefKernels", "ReliefCLISupport", cli]),
         .executableTarget(name: "relief-infer", dependencies: ["ReliefRuntime", "ReliefFormat", "ReliefKernels", "ReliefKernelsCHOLMOD", "ReliefData", "ReliefCLISupport", cli]),
         .executableTarget(name: "relief-inspect", dependencies: ["ReliefFormat", "ReliefCLISupport", cli]),
         .executableTarget(name: "relief-bench", dependencies: ["ReliefRuntime", "ReliefKernelsCHOLMOD", "ReliefFormat", "ReliefRandom", "ReliefTraining", "ReliefData", "ReliefKernels", "ReliefCLISupport", cli]),
@@ -84,6 +87,7 @@ let package = Package(
         .testTarget(name: "ReliefTrainingTests", dependencies: ["ReliefTraining", "ReliefRandom", "ReliefTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ReliefPruningTests", dependencies: ["ReliefPruning", "ReliefTraining", "ReliefData", "ReliefRandom", "ReliefTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ReliefRuntimeTests", dependencies: ["ReliefRuntime", "ReliefExport", "ReliefTraining", "ReliefFormat", "ReliefKernels", "ReliefKernelsCHOLMOD", "ReliefRandom"]),
+        .testTarget(name: "ReliefONNXTests", dependencies: ["ReliefONNX", "ReliefRuntime", "ReliefFormat", "ReliefRandom"], exclude: ["Fixtures"]),
         .testTarget(name: "ReliefExportTests", dependencies: ["ReliefExport", "ReliefPruning", "ReliefTraining", "ReliefFormat", "ReliefRandom"]),
     ]
 )

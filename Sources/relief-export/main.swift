@@ -5,6 +5,7 @@ import ReliefData
 import ReliefExport
 import ReliefFormat
 import ReliefKernels
+import ReliefONNX
 import ReliefRuntime
 import ReliefTraining
 
@@ -13,17 +14,27 @@ import ReliefTraining
 struct ReliefExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "relief-export",
-        abstract: "Export a relief-train or relief-prune checkpoint as an .rlf model.",
+        abstract: "Export a checkpoint as an .rlf (or ONNX) model; convert between .rlf and ONNX.",
         discussion: """
         Folds batch norm into the convolution before it, drops dropout, removes neurons and filters that can no \
         longer affect the output (with the matching inputs of the next layer), lets the writer pick each tensor's \
         encoding, and records provenance (method, α, iterations, data set, accuracy). --check then reads the file \
         back, runs it with the sparse runtime (relief-infer's engine) on the whole test set beside the checkpoint, and fails unless every prediction is the same \
-        and every logit within 1e-4. Residual networks and ONNX are not supported yet.
+        and every logit within 1e-4.
+
+        ONNX: an output ending in .onnx (or --format onnx) writes a standard ONNX file (opset 13, dense weights \
+        with the pruned zeros, symbolic batch) of the checkpoint or of an .rlf INPUT; an .onnx INPUT (for example \
+        a model trained and pruned in PyTorch and exported with torch.onnx.export) is imported into an .rlf file, \
+        with --input-scale, --mean and --std giving the normalisation of raw inputs. Operators without a Relief \
+        equivalent are an error that names them.
         """)
 
-    @Argument(help: "The checkpoint (.safetensors).") var checkpoint: String
-    @Option(name: [.short, .long], help: "The .rlf file to write.") var output: String
+    @Argument(help: "A checkpoint (.safetensors), an .rlf model, or an .onnx model.") var checkpoint: String
+    @Option(name: [.short, .long], help: "The file to write (.rlf or .onnx).") var output: String
+    @Option(help: "rlf or onnx (default: from the output's extension).") var format: String?
+    @Option(name: .customLong("input-scale"), help: "ONNX import: raw input scale.") var inputScale: Float = 1.0 / 255
+    @Option(parsing: .upToNextOption, help: "ONNX import: per-channel (or one) mean.") var mean: [Float] = [0]
+    @Option(parsing: .upToNextOption, help: "ONNX import: per-channel (or one) standard deviation.") var std: [Float] = [1]
     @Flag(help: "Compare the exported model with the checkpoint on the test set.") var check = false
     @Option(help: "Data folder (for --check).") var data: String?
     @Option(help: "Worker threads.") var threads = ProcessInfo.processInfo.activeProcessorCount
@@ -47,7 +58,42 @@ struct ReliefExportCommand: ParsableCommand {
         var accuracy: Double
     }
 
+    var outputIsONNX: Bool { (format ?? (output.lowercased().hasSuffix(".onnx") ? "onnx" : "rlf")) == "onnx" }
+
+    func validate() throws {
+        if let format, format != "rlf", format != "onnx" { throw ValidationError("--format must be rlf or onnx") }
+        guard inputScale > 0, std.allSatisfy({ $0 > 0 }) else { throw ValidationError("--input-scale and --std must be positive") }
+    }
+
+    /// Writes `bytes` atomically: a temporary file beside the target, then a rename.
+    static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
+        try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+
+    /// .rlf ↔ ONNX without a checkpoint.
+    func convert() throws {
+        try reportingErrors {
+            if checkpoint.lowercased().hasSuffix(".onnx") {
+                guard !outputIsONNX else { throw ValidationError("the input is already ONNX; write an .rlf file") }
+                guard let data = FileManager.default.contents(atPath: checkpoint) else { throw ValidationError("cannot read \(checkpoint)") }
+                let onnx = try ONNXModel.decode([UInt8](data))
+                let model = try onnx.reliefModel(normalization: .init(scale: inputScale, mean: mean, std: std), toolVersion: ReliefVersion.current)
+                try RLFWriter().write(model, to: output)
+                let file = try RLFReader.read(path: output)
+                print("imported \(checkpoint) (\(onnx.graph.nodes.count) ONNX nodes, producer \(onnx.producerName)) as \(output): "
+                      + "\(file.metadata.architecture.layers.count) layers, \(file.tensors.reduce(0) { $0 + $1.nnz }) nonzero weights, \(file.header.fileSize) bytes")
+            } else {
+                guard outputIsONNX else { throw ValidationError("\(checkpoint) is already an .rlf model; write an .onnx file") }
+                let file = try RLFReader.read(path: checkpoint)
+                let bytes = try ONNXModel(exporting: file.model, producerVersion: ReliefVersion.current).encoded()
+                try Self.writeAtomically(bytes, to: output)
+                print("wrote \(output): \(bytes.count) bytes of ONNX (dense weights) from \(checkpoint) (\(file.header.fileSize) bytes)")
+            }
+        }
+    }
+
     func run() throws {
+        if checkpoint.lowercased().hasSuffix(".onnx") || checkpoint.lowercased().hasSuffix(".rlf") { return try convert() }
         let summary = try reportingErrors { () throws -> Summary in
             Parallel.setThreads(threads)
             let saved = try Checkpoint.read(path: checkpoint)
@@ -56,8 +102,13 @@ struct ReliefExportCommand: ParsableCommand {
             try saved.restore(into: model)
             let provenance = Self.provenance(saved, dataset: name)
             let exported = try ModelExport.export(model, classNames: name.classNames, pipeline: .standard(for: name), provenance: provenance)
-            try RLFWriter().write(exported, to: output)
-            let file = try RLFReader.read(path: output)
+            let rlfPath = outputIsONNX ? output + ".tmp.rlf" : output
+            try RLFWriter().write(exported, to: rlfPath)
+            let file = try RLFReader.read(path: rlfPath)
+            if outputIsONNX {
+                try? FileManager.default.removeItem(atPath: rlfPath)
+                try Self.writeAtomically(try ONNXModel(exporting: exported, producerVersion: ReliefVersion.current).encoded(), to: output)
+            }
             var summary = Summary(output: output, model: saved.config.model,
                                   parameters: model.prunableParameters.reduce(0) { $0 + $1.count },
                                   denseBytes: 4 * model.prunableParameters.reduce(0) { $0 + $1.count },
