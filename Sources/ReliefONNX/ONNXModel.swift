@@ -301,21 +301,33 @@ extension ONNXModel {
         var v = ValueInfo(name: "", shape: [])
         for f in try ProtobufReader.fields(d) {
             if f.number == 1 { v.name = f.string ?? "" }
-            guard f.number == 2, let type = f.data else { continue }
-            for tf in try ProtobufReader.fields(type) where tf.number == 1 {
-                guard let tensor = tf.data else { continue }
-                for sf in try ProtobufReader.fields(tensor) where sf.number == 2 {
-                    guard let shape = sf.data else { continue }
-                    for dimField in try ProtobufReader.fields(shape) where dimField.number == 1 {
-                        var value: Int? = nil
-                        if let dim = dimField.data {
-                            for x in try ProtobufReader.fields(dim) where x.number == 1 { value = x.int.map { Int(clamping: $0) } }
-                        }
-                        v.shape.append(value)
-                    }
-                }
-            }
+            if f.number == 2, let type = f.data { v.shape = try shape(ofType: type) }
         }
         return v
+    }
+
+    /// TypeProto → tensor_type(1) → shape(2) → dim(1)*.
+    static func shape(ofType type: ArraySlice<UInt8>) throws -> [Int?] {
+        let tensor = try submessages(type, field: 1).first ?? []
+        let shape = try submessages(tensor, field: 2).first ?? []
+        return try submessages(shape, field: 1).map(dimension)
+    }
+
+    /// Dimension: dim_value(1), or a symbolic dim_param (nil).
+    static func dimension(_ d: ArraySlice<UInt8>) throws -> Int? {
+        var value: Int? = nil
+        for x in try ProtobufReader.fields(d) {
+            if x.number == 1, let v = x.int { value = Int(clamping: v) }
+        }
+        return value
+    }
+
+    /// The length-delimited fields numbered `field` of a message.
+    static func submessages(_ d: ArraySlice<UInt8>, field: Int) throws -> [ArraySlice<UInt8>] {
+        var out: [ArraySlice<UInt8>] = []
+        for f in try ProtobufReader.fields(d) {
+            if f.number == field, let data = f.data { out.append(data) }
+        }
+        return out
     }
 }

@@ -11,7 +11,7 @@ struct ReliefBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "relief-bench",
         abstract: "Benchmarks: a model sparse against dense, the kernels, the .rlf encodings, training.",
-        subcommands: [ModelBench.self, KernelBench.self, EncodingBench.self, TrainBench.self],
+        subcommands: [ModelBench.self, KernelBench.self, SynthBench.self, EncodingBench.self, TrainBench.self],
         defaultSubcommand: ModelBench.self)
 }
 

@@ -38,6 +38,7 @@ struct ReliefInfer: ParsableCommand {
     @Option(help: "At most this many inputs (0: all).") var limit = 0
     @Flag(help: "Measure the model and print a per-layer report (Markdown; JSON with --json).") var report = false
     @Option(name: .customLong("report-seconds"), help: "Seconds of measurement per plan and batch size.") var reportSeconds = 0.5
+    @Option(name: .customLong("outputs"), help: "Also write every input's raw outputs (logits) to this file: little-endian float32, one row per input.") var outputsPath: String?
     @Flag(name: .customLong("no-cache"), help: "Neither read nor write the kernel-choice cache.") var noCache = false
     @Flag(help: "Print the result as JSON.") var json = false
 
@@ -116,6 +117,7 @@ struct ReliefInfer: ParsableCommand {
             let outputs = runtime.outputCount, size = runtime.inputCount
             var logits = [Float](repeating: 0, count: batch * outputs)
             var predictions: [Prediction] = []
+            var raw: [Float] = []
             var correct = 0
             var start = 0
             while start < count {
@@ -125,6 +127,7 @@ struct ReliefInfer: ParsableCommand {
                         try session.run(xp.baseAddress! + start * size, batch: b, into: yp.baseAddress!)
                     }
                 }
+                if outputsPath != nil { raw += logits[0..<(b * outputs)] }
                 for e in 0..<b {
                     let row = Array(logits[(e * outputs)..<((e + 1) * outputs)])
                     let m = row.max() ?? 0
@@ -138,6 +141,12 @@ struct ReliefInfer: ParsableCommand {
                     if let truth, Int(truth[start + e]) == ranked[0] { correct += 1 }
                 }
                 start += b
+            }
+            if let outputsPath {
+                var bytes = [UInt8]()
+                bytes.reserveCapacity(4 * raw.count)
+                for v in raw { withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes += $0 } }
+                try Data(bytes).write(to: URL(fileURLWithPath: outputsPath), options: .atomic)
             }
             let accuracy = truth == nil ? nil : Double(correct) / Double(max(count, 1))
             if json {

@@ -61,7 +61,10 @@ import Testing
     @Test func rawIDXAndPGMInputsGiveTheExpectedClasses() throws {
         let batch = images(5, seed: 1)
         let raw = try write(batch.flatMap { $0 }, "five.bin")
-        let r = try CommandLineTests.run("relief-infer", [modelPath, raw, "--json", "--no-cache"])
+        let logitsPath = folder.appendingPathComponent("logits.f32").path
+        let r = try CommandLineTests.run("relief-infer", [modelPath, raw, "--json", "--no-cache", "--outputs", logitsPath])
+        let logits = try [UInt8](Data(contentsOf: URL(fileURLWithPath: logitsPath)))
+        #expect(logits.count == 5 * 10 * 4)
         #expect(r.status == 0, "\(r.stderr)")
         let object = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
         let predictions = object?["predictions"] as? [[String: Any]] ?? []
