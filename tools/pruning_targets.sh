@@ -2,7 +2,9 @@
 # The schedules behind the MNIST targets, run from the recipes in bench/recipes, then exported,
 # checked through the sparse runtime, inspected, and written up in bench/results/pruning-targets.md.
 #   tools/pruning_targets.sh [lenet-300-100|lenet-5|report]   (default: both, then the report)
-# Environment: THREADS (default: all cores); RELIEF_BIN (already built release binaries).
+# Environment: THREADS (default: all cores); RELIEF_BIN (already built release binaries); NOTE (a
+# sentence for the document, e.g. what else ran on the machine). `tools/pruning_targets.sh report`
+# only writes the document from the runs already in runs/targets.
 # Runs land in runs/targets/; the dense starting points come from tools/train_mnist_baselines.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,5 +30,5 @@ if [ "$what" = all ] || [ "$what" = lenet-5 ]; then
   timed lenet-5-stage2 "$bin/relief-prune" --recipe bench/recipes/lenet-5-mnist-stage2.yaml \
     --from "$out/lenet-5-stage1/iteration-12.safetensors" --threads "$threads" -o "$out/lenet-5-stage2" --force
 fi
-python3 tools/pruning_targets_report.py "$out" "$bin" > bench/results/pruning-targets.md
+python3 tools/pruning_targets_report.py "$out" "$bin" "${NOTE:-}" > bench/results/pruning-targets.md
 cat bench/results/pruning-targets.md
