@@ -75,7 +75,7 @@ let package = Package(
         .executableTarget(name: "relief-prune", dependencies: ["ReliefPruning", "ReliefTraining", "ReliefData", "ReliefKernels", "ReliefCLISupport", cli]),
         .executableTarget(name: "relief-export", dependencies: ["ReliefExport", "ReliefRuntime", "ReliefONNX", "ReliefFormat", "ReliefTraining", "ReliefData", "ReliefKernels", "ReliefCLISupport", cli]),
         .executableTarget(name: "relief-neurons", dependencies: ["ReliefPruning", "ReliefTraining", "ReliefData", "ReliefKernels", "ReliefCLISupport", cli]),
-        .executableTarget(name: "relief-infer", dependencies: ["ReliefRuntime", "ReliefFormat", "ReliefKernels", "ReliefKernelsCHOLMOD", "ReliefData", "ReliefCLISupport", cli]),
+        .executableTarget(name: "relief-infer", dependencies: ["ReliefRuntime", "ReliefFormat", "ReliefKernels", "ReliefData", "ReliefCLISupport", cli]),
         .executableTarget(name: "relief-inspect", dependencies: ["ReliefFormat", "ReliefCLISupport", cli]),
         .executableTarget(name: "relief-bench", dependencies: ["ReliefRuntime", "ReliefKernelsCHOLMOD", "ReliefPruning", "ReliefExport", "ReliefFormat", "ReliefRandom", "ReliefTraining", "ReliefData", "ReliefKernels", "ReliefCLISupport", cli]),
         .executableTarget(name: "relief-data", dependencies: ["ReliefData", "ReliefFormat", "ReliefCLISupport", cli]),

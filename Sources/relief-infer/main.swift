@@ -4,7 +4,6 @@ import ReliefCLISupport
 import ReliefData
 import ReliefFormat
 import ReliefKernels
-import ReliefKernelsCHOLMOD
 import ReliefRuntime
 
 /// `relief-infer`: runs an .rlf model on inputs from a file with the sparse runtime.
@@ -31,7 +30,7 @@ struct ReliefInfer: ParsableCommand {
     @Argument(help: "The inputs: raw, IDX or PGM.") var inputs: String?
     @Option(help: "Raw inputs: u8 or f32.") var dtype: String = "u8"
     @Option(name: .customLong("top-k"), help: "Probabilities printed per input.") var topK = 3
-    @Option(help: "A kernel for every layer (\((KernelTable.builtIn + [CHOLMODKernel.entry]).map(\.name).joined(separator: ", ")), direct: convolutions without im2col), or auto.") var kernel = "auto"
+    @Option(help: "A kernel for every layer (\(KernelTable.builtIn.map(\.name).joined(separator: ", ")), direct: convolutions without im2col), or auto.") var kernel = "auto"
     @Option(name: .customLong("batch-size"), help: "Inputs run together.") var batchSize = 64
     @Option(help: "Threads per product.") var threads = 1
     @Option(help: "IDX labels of the inputs: print the accuracy.") var labels: String?
@@ -75,7 +74,9 @@ struct ReliefInfer: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let table = KernelTable.builtIn + [CHOLMODKernel.entry]
+            // CHOLMOD (GPL, and a long chain of shared libraries to load) stays out of this command;
+            // relief-bench has it.
+            let table = KernelTable.builtIn
             let file = try RLFReader.read(path: model)
             if report {
                 let size = (try? FileManager.default.attributesOfItem(atPath: model)[.size] as? Int) ?? 0
