@@ -32,7 +32,7 @@ for estimate in ["brute-force", "first-order", "second-order"]:
         r = json.load(open(os.path.join(run, "result.json")))
         e = json.load(open(os.path.join(run, "export.json")))
         runs, report = bench(os.path.join(run, "bench.json"))
-        shapes = " ".join("x".join(map(str, l["weightShape"])) for l in report["layers"]["1"])
+        shapes = " ".join("x".join(map(str, l["weightShape"])) for l in report["layers"]["1"] if l["weightShape"])
         print(f"| {estimate} | {'I' if algorithm == '1' else 'II'} | {r['removed']} of {r['hiddenNeurons']} ({100 * r['removedFraction']:.1f}%) | "
               f"{100 * r['testAccuracyAfter']:.2f}% | {100 * (r['testAccuracyAfter'] - r['testAccuracyBefore']):+.2f} pt | {r['seconds']:.1f} | "
               f"{e['fileBytes']:,} | {runs[('sparse', 1)]['medianMilliseconds'] * 1000:.1f} | {runs[('sparse', 64)]['medianMilliseconds'] * 1000:.1f} | {shapes} |")

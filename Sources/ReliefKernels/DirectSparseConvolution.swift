@@ -61,8 +61,86 @@ public final class DirectSparseConvolution: @unchecked Sendable {
     /// Multiply-adds for a batch: each nonzero touches (up to) every output pixel.
     public func multiplyAdds(batch: Int, outHeight: Int, outWidth: Int) -> Int { storedWeights * batch * outHeight * outWidth }
 
+    /// Scratch for a stride-1 convolution: the input zero-padded (plus a tail every shifted read may
+    /// reach) and one accumulator chunk per thread part.
+    public func scratchBytes(batch: Int, height h: Int, width w: Int) -> Int {
+        guard stride == (1, 1) else { return 0 }
+        return 4 * (paddedCount(batch: batch, height: h, width: w) + Self.chunk * RowPartitions.maxParts)
+    }
+
+    static let chunk = 2048
+
+    func paddedCount(batch: Int, height h: Int, width w: Int) -> Int {
+        let (hp, wp) = (h + 2 * padding.0, w + 2 * padding.1)
+        return inChannels * batch * hp * wp + (kernel.0 - 1) * wp + kernel.1
+    }
+
+    /// Stride 1: every surviving weight adds a shifted copy of a whole (padded) input channel, all
+    /// images at once, to an "extended" output laid out like the padded input; positions outside the
+    /// real output are computed and dropped. One long vector update per weight, in cache-sized chunks.
+    func runStrideOne(_ x: UnsafePointer<Float>, batch: Int, height h: Int, width w: Int, outHeight oh: Int, outWidth ow: Int,
+                      bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, threads: Int, scratch: UnsafeMutableRawPointer) {
+        let (hp, wp) = (h + 2 * padding.0, w + 2 * padding.1)
+        let planeP = hp * wp, channelP = batch * planeP
+        let padded = scratch.bindMemory(to: Float.self, capacity: paddedCount(batch: batch, height: h, width: w) + Self.chunk * RowPartitions.maxParts)
+        let source: UnsafePointer<Float>
+        // How far reads may go: garbage positions near the end of the last channel would read past
+        // an unpadded input, so reads are clipped there (valid outputs never reach that far).
+        let readable: Int
+        if padding == (0, 0) {
+            source = x
+            readable = inChannels * channelP
+        } else {
+            readable = paddedCount(batch: batch, height: h, width: w)
+            padded.update(repeating: 0, count: paddedCount(batch: batch, height: h, width: w))
+            for cb in 0..<(inChannels * batch) {
+                for r in 0..<h {
+                    (padded + cb * planeP + (r + padding.0) * wp + padding.1).update(from: x + cb * h * w + r * w, count: w)
+                }
+            }
+            source = UnsafePointer(padded)
+        }
+        let accumulators = padded + paddedCount(batch: batch, height: h, width: w)
+        let ranges = partitions.ranges(threads: threads, work: storedWeights * channelP)
+        Parallel.run(ranges) { range in
+            let part = ranges.firstIndex(of: range)!
+            let acc = accumulators + part * Self.chunk
+            for o in range {
+                let out = y + o * batch * oh * ow
+                let b0 = bias?[o] ?? 0
+                var e0 = 0
+                while e0 < channelP {
+                    let count = min(Self.chunk, channelP - e0)
+                    acc.update(repeating: b0, count: count)
+                    for k in Int(self.rowStart[o])..<Int(self.rowStart[o + 1]) {
+                        let offset = Int(self.channel[k]) * channelP + Int(self.tapY[k]) * wp + Int(self.tapX[k])
+                        let n = min(count, readable - (offset + e0))
+                        if n > 0 { Self.axpy(self.values[k], source + offset + e0, acc, count: n) }
+                    }
+                    // Keep the positions that are real outputs: row < oh, column < ow of each image.
+                    var e = e0
+                    while e < e0 + count {
+                        let b = e / planeP, r = e - b * planeP
+                        let oy = r / wp, ox = r - oy * wp
+                        let run = min(wp - ox, e0 + count - e)
+                        if oy < oh && ox < ow {
+                            let n = min(run, ow - ox)
+                            (out + (b * oh + oy) * ow + ox).update(from: acc + (e - e0), count: n)
+                        }
+                        e += run
+                    }
+                    e0 += count
+                }
+            }
+        }
+    }
+
     public func run(_ x: UnsafePointer<Float>, batch: Int, height h: Int, width w: Int, outHeight oh: Int, outWidth ow: Int,
-                    bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, threads: Int) {
+                    bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, threads: Int, scratch: UnsafeMutableRawPointer? = nil) {
+        if stride == (1, 1), let scratch {
+            runStrideOne(x, batch: batch, height: h, width: w, outHeight: oh, outWidth: ow, bias: bias, into: y, threads: threads, scratch: scratch)
+            return
+        }
         let plane = oh * ow
         Parallel.run(partitions.ranges(threads: threads, work: storedWeights * batch * plane)) { range in
             for o in range {

@@ -239,10 +239,13 @@ public final class InferenceModel: Sendable {
                     }
                 }
             }
+            let scratch = UnsafeMutableRawPointer.allocate(byteCount: max(1, direct.scratchBytes(batch: batch, height: h, width: w)), alignment: 64)
+            defer { scratch.deallocate() }
             let directTime = best {
                 x.withUnsafeBufferPointer { xp in
                     y.withUnsafeMutableBufferPointer { yp in
-                        direct.run(xp.baseAddress!, batch: batch, height: h, width: w, outHeight: oh, outWidth: ow, bias: nil, into: yp.baseAddress!, threads: 1)
+                        direct.run(xp.baseAddress!, batch: batch, height: h, width: w, outHeight: oh, outWidth: ow, bias: nil, into: yp.baseAddress!,
+                                   threads: 1, scratch: scratch)
                     }
                 }
             }

@@ -82,7 +82,11 @@ public struct InferenceReport: Codable, Sendable {
                                       gflops: sparseNodes[k] > 0 ? 2 * Double(executed) / sparseNodes[k] / 1e9 : 0,
                                       denseWeightBytes: 4 * w.kernel.rows * w.kernel.columns + biasBytes,
                                       residentWeightBytes: w.residentBytes + biasBytes))
-                default: break
+                default:
+                    // Operators without weights: their time, so the whole latency is accounted for.
+                    rows.append(Layer(name: node.name, op: node.op, weightShape: [], outputShape: node.outputShape, nonzeros: 0, density: 0,
+                                      kernel: "-", denseFLOPs: 0, executedFLOPs: 0, seconds: sparseNodes[k], denseSeconds: denseNodes[k],
+                                      gflops: 0, denseWeightBytes: 0, residentWeightBytes: 0))
                 }
             }
             layers[String(batch)] = rows
@@ -163,6 +167,10 @@ public struct InferenceReport: Codable, Sendable {
             out += "| layer | weight shape | nonzeros | density | kernel | dense MFLOPs | executed MFLOPs | µs | dense µs | speed-up | GFLOP/s | weight bytes dense | resident |\n"
             out += "|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n"
             for l in layers[batch]! {
+                if l.weightShape.isEmpty {
+                    out += String(format: "| %@ (%@) | - | | | | | | %.1f | %.1f | | | | |\n", l.name, l.op, 1e6 * l.seconds, 1e6 * l.denseSeconds)
+                    continue
+                }
                 out += String(format: "| %@ | %@ | %d | %.2f%% | %@ | %.3f | %.3f | %.1f | %.1f | %.2fx | %.2f | %@ | %@ |\n",
                               l.name, l.weightShape.map(String.init).joined(separator: "x"), l.nonzeros, 100 * l.density, l.kernel,
                               Double(l.denseFLOPs) / 1e6, Double(l.executedFLOPs) / 1e6, 1e6 * l.seconds, 1e6 * l.denseSeconds,

@@ -25,10 +25,13 @@ public final class InferenceSession {
         var im2col = 1, scratchBytes = 1
         for node in model.nodes {
             switch node.operation {
-            case let .convolution(w, g):
+            case let .convolution(w, _):
                 im2col = max(im2col, w.kernel.columns * maxBatch * node.pixels)
                 scratchBytes = max(scratchBytes, w.kernel.scratchBytes(n: maxBatch * node.pixels))
-                _ = g
+                if let d = w.direct {
+                    let s = node.input < 0 ? model.inputShape : model.nodes[node.input].outputShape
+                    scratchBytes = max(scratchBytes, d.scratchBytes(batch: maxBatch, height: s[1], width: s[2]))
+                }
             case let .linear(w):
                 scratchBytes = max(scratchBytes, w.kernel.scratchBytes(n: maxBatch))
             default: break
@@ -111,7 +114,7 @@ public final class InferenceSession {
             let n = batch * oh * ow
             if let direct = w.direct {
                 w.bias.withUnsafeBufferPointerOrNil { bias in
-                    direct.run(x, batch: batch, height: h, width: wd, outHeight: oh, outWidth: ow, bias: bias, into: y, threads: threads)
+                    direct.run(x, batch: batch, height: h, width: wd, outHeight: oh, outWidth: ow, bias: bias, into: y, threads: threads, scratch: scratch)
                 }
                 return
             }
@@ -129,15 +132,12 @@ public final class InferenceSession {
             let count = node.outputShape.reduce(1, *) * batch
             Elementwise.relu(x, y, count: count)
         case .flatten:
-            // [C][B][P] → [C·P][B]
+            // [C][B][P] → [C·P][B]: per channel, a [B][P] → [P][B] transpose in cache-sized tiles.
             if inP == 1 {
                 y.update(from: x, count: inC * batch)
             } else {
                 for c in 0..<inC {
-                    for b in 0..<batch {
-                        let from = x + (c * batch + b) * inP
-                        for p in 0..<inP { y[(c * inP + p) * batch + b] = from[p] }
-                    }
+                    Transpose.tiled(x + c * batch * inP, rows: batch, columns: inP, into: y + c * inP * batch)
                 }
             }
         case .softmax:
@@ -246,11 +246,78 @@ enum Elementwise {
     }
 }
 
+enum Transpose {
+    /// `out[j][i] = a[i][j]` for a row-major `rows x columns` matrix, in 16 x 16 tiles.
+    static func tiled(_ a: UnsafePointer<Float>, rows: Int, columns: Int, into out: UnsafeMutablePointer<Float>) {
+        let t = 16
+        var i0 = 0
+        while i0 < rows {
+            let i1 = min(i0 + t, rows)
+            var j0 = 0
+            while j0 < columns {
+                let j1 = min(j0 + t, columns)
+                for i in i0..<i1 {
+                    let row = a + i * columns
+                    for j in j0..<j1 { out[j * rows + i] = row[j] }
+                }
+                j0 = j1
+            }
+            i0 = i1
+        }
+    }
+}
+
 enum Pooling {
     static func run(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, planes: Int, height h: Int, width w: Int,
                     geometry g: InferenceModel.Geometry, outHeight oh: Int, outWidth ow: Int, max isMax: Bool) {
         let (kh, kw) = g.kernel, (sh, sw) = g.stride, (ph, pw) = g.padding
         let area = Float(kh * kw)
+        if ph == 0 && pw == 0 && kh == 2 && kw == 2 && sh == 2 && sw == 2 {
+            // The common 2x2 window, stride 2: sixteen inputs of two rows give eight outputs at once.
+            for plane in 0..<planes {
+                let from = x + plane * h * w, to = y + plane * oh * ow
+                for oy in 0..<oh {
+                    let r0 = UnsafeRawPointer(from + 2 * oy * w), r1 = UnsafeRawPointer(from + (2 * oy + 1) * w)
+                    let out = to + oy * ow
+                    var ox = 0
+                    while ox + 8 <= ow {
+                        let a = r0.loadUnaligned(fromByteOffset: 8 * ox, as: SIMD16<Float>.self)
+                        let b = r1.loadUnaligned(fromByteOffset: 8 * ox, as: SIMD16<Float>.self)
+                        let v = isMax ? pointwiseMax(pointwiseMax(a.evenHalf, a.oddHalf), pointwiseMax(b.evenHalf, b.oddHalf))
+                            : (a.evenHalf + a.oddHalf + b.evenHalf + b.oddHalf) * 0.25
+                        UnsafeMutableRawPointer(out + ox).storeBytes(of: v, as: SIMD8<Float>.self)
+                        ox += 8
+                    }
+                    let p0 = from + 2 * oy * w, p1 = from + (2 * oy + 1) * w
+                    while ox < ow {
+                        let (a, b, c, d) = (p0[2 * ox], p0[2 * ox + 1], p1[2 * ox], p1[2 * ox + 1])
+                        out[ox] = isMax ? Swift.max(Swift.max(a, b), Swift.max(c, d)) : (a + b + c + d) * 0.25
+                        ox += 1
+                    }
+                }
+            }
+            return
+        }
+        if ph == 0 && pw == 0 {
+            // No padding: every window lies inside the image, no bounds to check.
+            let scale = 1 / area
+            for plane in 0..<planes {
+                let from = x + plane * h * w, to = y + plane * oh * ow
+                for oy in 0..<oh {
+                    let top = from + oy * sh * w
+                    for ox in 0..<ow {
+                        let corner = top + ox * sw
+                        var acc: Float = isMax ? corner[0] : 0
+                        for ky in 0..<kh {
+                            let line = corner + ky * w
+                            for kx in 0..<kw { acc = isMax ? Swift.max(acc, line[kx]) : acc + line[kx] }
+                        }
+                        to[oy * ow + ox] = isMax ? acc : acc * scale
+                    }
+                }
+            }
+            return
+        }
         for plane in 0..<planes {
             let from = x + plane * h * w, to = y + plane * oh * ow
             for oy in 0..<oh {

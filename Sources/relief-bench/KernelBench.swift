@@ -95,11 +95,13 @@ struct KernelBench: ParsableCommand {
                                     }
                                 }
                                 let direct = DirectSparseConvolution(m, inChannels: 256, kernel: (3, 3), stride: (1, 1), padding: (1, 1))
+                                let directScratch = UnsafeMutableRawPointer.allocate(byteCount: max(1, direct.scratchBytes(batch: batch, height: 8, width: 8)), alignment: 64)
+                                defer { directScratch.deallocate() }
                                 let directTime = Self.time(seconds: seconds) {
                                     image.withUnsafeBufferPointer { xp in
                                         y.withUnsafeMutableBufferPointer { yp in
                                             direct.run(xp.baseAddress!, batch: batch, height: 8, width: 8, outHeight: 8, outWidth: 8,
-                                                       bias: nil, into: yp.baseAddress!, threads: t)
+                                                       bias: nil, into: yp.baseAddress!, threads: t, scratch: directScratch)
                                         }
                                     }
                                 }

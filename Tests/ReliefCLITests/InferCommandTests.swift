@@ -144,7 +144,10 @@ import Testing
         let runs = object?["runs"] as? [[String: Any]] ?? []
         #expect(Set(runs.compactMap { $0["plan"] as? String }) == ["sparse", "dense"])
         #expect(Set(runs.compactMap { $0["batch"] as? Int }) == [1, 64])
-        let layers = (object?["layers"] as? [String: [[String: Any]]])?["64"] ?? []
+        let all = (object?["layers"] as? [String: [[String: Any]]])?["64"] ?? []
+        // flatten and fc: every node is timed; fc carries the weights.
+        #expect(all.map { $0["name"] as? String } == ["flatten", "fc"])
+        let layers = all.filter { ($0["weightShape"] as? [Int])?.isEmpty == false }
         #expect(layers.count == 1 && layers[0]["nonzeros"] as? Int == weights.filter { $0 != 0 }.count)
         #expect(layers[0]["denseFLOPs"] as? Int == 2 * 7840 * 64)
         let bench = try CommandLineTests.run("relief-bench", ["model", modelPath, "--seconds", "0.01", "--batches", "1", "8"])

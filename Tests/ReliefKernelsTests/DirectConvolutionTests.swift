@@ -29,7 +29,7 @@ import Testing
             (4, 3, (3, 3), 8, 8, (1, 1), (1, 1), 2), (5, 2, (5, 5), 12, 9, (1, 1), (0, 0), 1),
             (3, 4, (3, 3), 9, 10, (2, 2), (1, 1), 3), (2, 1, (1, 1), 5, 5, (1, 1), (0, 0), 4),
             (6, 2, (3, 1), 2, 17, (1, 2), (0, 0), 2), (3, 2, (3, 3), 1, 1, (1, 1), (1, 1), 2),
-            (2, 3, (5, 5), 3, 3, (1, 1), (2, 2), 1),
+            (2, 3, (5, 5), 3, 3, (1, 1), (2, 2), 1), (7, 1, (5, 5), 28, 28, (1, 1), (0, 0), 5), (4, 6, (3, 3), 30, 20, (1, 1), (1, 1), 3),
         ]
         for (i, t) in cases.enumerated() {
             let seed = UInt64(i) &+ UInt64(density * 1000)
@@ -40,18 +40,24 @@ import Testing
             let (expected, oh, ow) = Self.reference(w, o: t.o, c: t.c, k: t.k, x: x, b: t.b, h: t.h, wd: t.w, stride: t.s, padding: t.p, bias: bias)
             let conv = DirectSparseConvolution(CSRMatrix(rows: t.o, columns: t.c * t.k.0 * t.k.1, dense: w), inChannels: t.c,
                                                kernel: t.k, stride: t.s, padding: t.p)
-            for threads in [1, 2] {
+            // Without scratch: the row-by-row path; with it (stride 1): the whole-plane path.
+            for (threads, planes) in [(1, false), (2, false), (1, true), (2, true)] {
                 var y = [Float](repeating: .nan, count: expected.count)
-                x.withUnsafeBufferPointer { xp in
-                    bias.withUnsafeBufferPointer { bp in
-                        y.withUnsafeMutableBufferPointer { yp in
-                            conv.run(xp.baseAddress!, batch: t.b, height: t.h, width: t.w, outHeight: oh, outWidth: ow,
-                                     bias: bp.baseAddress, into: yp.baseAddress!, threads: threads)
-                        }
+                let bytes = conv.scratchBytes(batch: t.b, height: t.h, width: t.w)
+                let scratch = planes && bytes > 0 ? UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64) : nil
+                defer { scratch?.deallocate() }
+                // The input exactly as large as it is, so a read past its end would be caught by ASan.
+                let input = UnsafeMutablePointer<Float>.allocate(capacity: x.count)
+                defer { input.deallocate() }
+                input.initialize(from: x, count: x.count)
+                bias.withUnsafeBufferPointer { bp in
+                    y.withUnsafeMutableBufferPointer { yp in
+                        conv.run(input, batch: t.b, height: t.h, width: t.w, outHeight: oh, outWidth: ow,
+                                 bias: bp.baseAddress, into: yp.baseAddress!, threads: threads, scratch: scratch)
                     }
                 }
                 let ok = zip(y, expected).allSatisfy { abs($0 - $1) <= 1e-4 * max(1, abs($1)) }
-                #expect(ok, "case \(i), seed \(seed), density \(density), threads \(threads)")
+                #expect(ok, "case \(i), seed \(seed), density \(density), threads \(threads), whole planes \(planes)")
             }
         }
     }

@@ -31,7 +31,7 @@ for name, rlf in models:
     rlf_bytes = os.path.getsize(rlf)
     onnx_bytes = os.path.getsize(os.path.join(work, name + ".onnx"))
     first = reports[0]
-    layers = first["layers"].get("64") or first["layers"][sorted(first["layers"], key=int)[-1]]
+    layers = [l for l in (first["layers"].get("64") or first["layers"][sorted(first["layers"], key=int)[-1]]) if l["weightShape"]]
     nnz = sum(l["nonzeros"] for l in layers)
     total = sum(l["weightShape"][0] * (l["denseWeightBytes"] // 4 // max(1, l["weightShape"][0])) for l in layers)
     model = {"name": name, "rlf": rlf, "rlfBytes": rlf_bytes, "onnxBytes": onnx_bytes, "sizeRatio": onnx_bytes / rlf_bytes,
