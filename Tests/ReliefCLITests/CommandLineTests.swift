@@ -33,7 +33,7 @@ import Testing
                    stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
     }
 
-    static let tools = ["relief-train", "relief-prune", "relief-export", "relief-infer", "relief-inspect", "relief-bench", "relief-data"]
+    static let tools = ["relief-train", "relief-prune", "relief-export", "relief-infer", "relief-inspect", "relief-bench", "relief-data", "relief-neurons"]
 
     @Test(arguments: tools)
     func helpWorks(tool: String) throws {
@@ -157,6 +157,37 @@ import Testing
         #expect(check?["samePredictions"] as? Int == 20)
         let file = try RLFReader.read(path: dir + "/m.rlf")
         #expect(file.metadata.provenance.method == "relief" && file.metadata.provenance.iterations == 2)
+        // The same schedule from a YAML recipe; a misspelt key is refused.
+        let yaml = "model: lenet-300-100\ndataset: mnist\niterations: 1\nretrainEpochs: 1\nbatchSize: 5\npruningSetSize: 20\n"
+        try yaml.write(toFile: dir + "/r.yaml", atomically: true, encoding: .utf8)
+        let fromYAML = try Self.run("relief-prune", ["--recipe", dir + "/r.yaml", "--data", dir, "--from", dir + "/t/checkpoint.safetensors",
+                                                     "-o", dir + "/y", "--threads", "1", "--json"])
+        #expect(fromYAML.status == 0, "\(fromYAML.stderr)")
+        try (yaml + "alpha_fc: 0.9\n").write(toFile: dir + "/bad.yaml", atomically: true, encoding: .utf8)
+        let badYAML = try Self.run("relief-prune", ["--recipe", dir + "/bad.yaml", "--data", dir, "-o", dir + "/z"])
+        #expect(badYAML.status == 2 && badYAML.stderr.contains("unknown key alpha_fc"), "\(badYAML.stderr)")
+
+        // ONNX out and back in: the same predictions through relief-infer.
+        let onnx = try Self.run("relief-export", [dir + "/m.rlf", "-o", dir + "/m.onnx"])
+        #expect(onnx.status == 0, "\(onnx.stderr)")
+        let back = try Self.run("relief-export", [dir + "/m.onnx", "-o", dir + "/back.rlf"])
+        #expect(back.status == 0, "\(back.stderr)")
+        let images = dir + "/mnist/t10k-images-idx3-ubyte"
+        let a = try Self.run("relief-infer", [dir + "/m.rlf", images, "--no-cache"])
+        let b = try Self.run("relief-infer", [dir + "/back.rlf", images, "--no-cache"])
+        #expect(a.status == 0 && !a.stdout.isEmpty && a.stdout == b.stdout, "\(a.stderr) \(b.stderr)")
+
+        // Whole-neuron pruning of the trained network, then export.
+        let neurons = try Self.run("relief-neurons", ["--from", dir + "/t/checkpoint.safetensors", "--data", dir, "--count", "10",
+                                                      "--ranking-set", "20", "-o", dir + "/n", "--json", "--threads", "1"])
+        #expect(neurons.status == 0, "\(neurons.stderr)")
+        let neuronResult = try JSONSerialization.jsonObject(with: Data(neurons.stdout.utf8)) as? [String: Any]
+        #expect(neuronResult?["removed"] as? Int == 10 && neuronResult?["hiddenNeurons"] as? Int == 400)
+        let trimmed = try Self.run("relief-export", [dir + "/n/checkpoint.safetensors", "-o", dir + "/n.rlf", "--check", "--data", dir])
+        #expect(trimmed.status == 0, "\(trimmed.stderr)")
+        let hidden = try RLFReader.read(path: dir + "/n.rlf").tensors.filter { $0.name.hasSuffix(".bias") }.map(\.count)
+        #expect(hidden.dropLast().reduce(0, +) <= 390, "\(hidden)")
+
         let missing = try Self.run("relief-export", [dir + "/none.safetensors", "-o", dir + "/x.rlf"])
         #expect(missing.status == 2 && missing.stderr.contains("no such file"))
         #expect(!FileManager.default.fileExists(atPath: dir + "/x.rlf"))
