@@ -7,8 +7,6 @@ public enum ReliefExit {
     public static let success: Int32 = 0
     /// A file or data set was missing, unreadable or invalid.
     public static let badInput: Int32 = 2
-    /// The command exists but its feature has not been built yet.
-    public static let notBuilt: Int32 = 69
     // swift-argument-parser itself exits 64 on a usage error.
 }
 
@@ -22,12 +20,6 @@ public func reportingErrors<T>(_ body: () throws -> T) throws -> T {
         printError("error: \(error)")
         throw ExitCode(ReliefExit.badInput)
     }
-}
-
-/// Says plainly that a command is not built yet, and fails with `ReliefExit.notBuilt`.
-public func notBuiltYet(_ what: String, issue: Int) -> ExitCode {
-    printError("error: \(what) is not built yet (tracked in issue \(issue)); this command does nothing else for now.")
-    return ExitCode(ReliefExit.notBuilt)
 }
 
 /// One line on standard error.
