@@ -44,6 +44,9 @@ let package = Package(
         .systemLibrary(name: "CCXSparse", providers: [.apt(["libsuitesparse-dev"])]),
         .systemLibrary(name: "CCHOLMOD", providers: [.apt(["libsuitesparse-dev"])]),
 
+        // AVX2+FMA variants of the hottest kernel loops, chosen at run time (C: Swift has no per-function target).
+        .target(name: "CReliefSIMD", cSettings: [.unsafeFlags(["-O3"])]),
+
         // Seeded random numbers for tests, benchmarks and (later) training.
         .target(name: "ReliefRandom"),
         // The .rlf model format. Knows nothing of kernels, runtime or training.
@@ -51,7 +54,7 @@ let package = Package(
         // Data set readers (IDX, CIFAR binary) and the registry of known data sets.
         .target(name: "ReliefData", dependencies: ["CZlib"]),
         // Compute kernels: dense OpenBLAS and sparse (CSR, CXSparse).
-        .target(name: "ReliefKernels", dependencies: ["ReliefFormat", "CBLAS", "CCXSparse"], swiftSettings: optimizedEvenInDebug),
+        .target(name: "ReliefKernels", dependencies: ["ReliefFormat", "CBLAS", "CCXSparse", "CReliefSIMD"], swiftSettings: optimizedEvenInDebug),
         // CHOLMOD-backed kernels live apart: CHOLMOD's MatrixOps module is GPL-2.0+.
         .target(name: "ReliefKernelsCHOLMOD", dependencies: ["ReliefFormat", "ReliefKernels", "CCHOLMOD"]),
         // The training engine: layers with forward and backward passes, optimisers, the model zoo,

@@ -54,6 +54,22 @@ import Testing
         }
     }
 
+    /// The portable Swift loops of the CSR kernel, which machines without AVX2+FMA run (this one may not).
+    @Test(arguments: [0.0, 0.05, 0.5, 1.0])
+    func portableCSRMatchesTheReference(density: Double) {
+        for (rows, columns) in [(3, 7), (9, 64), (33, 129), (300, 784)] {
+            for n in [1, 7, 8, 33, 64, 100] {
+                var g = SeededGenerator(seed: UInt64(rows * 1000 + n) &+ UInt64(density * 100))
+                let w = RandomWeights.sparse(rows: rows, columns: columns, density: density, std: 1, using: &g)
+                let x = (0..<(columns * n)).map { _ in g.normal() }
+                let bias = (0..<rows).map { _ in g.normal() }
+                let kernel = CSRKernel16(CSRMatrix(rows: rows, columns: columns, dense: w), portable: true)
+                let y = kernel.multiply(x, n: n, bias: bias, threads: 2)
+                #expect(Self.close(y, Self.reference(w, rows: rows, columns: columns, x: x, n: n, bias: bias)), "\(rows)x\(columns), n \(n), density \(density)")
+            }
+        }
+    }
+
     @Test func emptyRowsColumnsAndSingleNonzeros() {
         // Rows 0, 2 and 4 empty, columns 1 and 3 empty; then one nonzero at each corner.
         let rows = 5, columns = 70
