@@ -50,7 +50,7 @@ public final class BitmaskKernel: WeightKernel, @unchecked Sendable {
     func strip(_ block: UnsafePointer<Float>, column j: Int, _ n: Int, _ bias: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>) {
         let raw = UnsafeRawPointer(block)
         for r in 0..<rows {
-            var a0 = SIMD8<Float>(repeating: bias?[r] ?? 0), a1 = a0, a2 = a0, a3 = a0
+            var tile = Tile32(bias?[r] ?? 0)
             var k = Int(rowStart[r])
             let rowBits = bits + r * wordsPerRow
             for w in 0..<wordsPerRow {
@@ -58,20 +58,11 @@ public final class BitmaskKernel: WeightKernel, @unchecked Sendable {
                 while word != 0 {
                     let c = w << 6 | word.trailingZeroBitCount
                     word &= word &- 1
-                    let v = SIMD8<Float>(repeating: values[k])
+                    tile.add(values[k], raw + c * 128)
                     k += 1
-                    let p = raw + c * 128
-                    a0 += v * p.loadUnaligned(as: SIMD8<Float>.self)
-                    a1 += v * p.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
-                    a2 += v * p.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self)
-                    a3 += v * p.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self)
                 }
             }
-            let out = UnsafeMutableRawPointer(y + r * n + j)
-            out.storeBytes(of: a0, as: SIMD8<Float>.self)
-            out.storeBytes(of: a1, toByteOffset: 32, as: SIMD8<Float>.self)
-            out.storeBytes(of: a2, toByteOffset: 64, as: SIMD8<Float>.self)
-            out.storeBytes(of: a3, toByteOffset: 96, as: SIMD8<Float>.self)
+            tile.store(y + r * n + j)
         }
     }
 
@@ -121,7 +112,7 @@ public final class BitmaskKernel: WeightKernel, @unchecked Sendable {
         var j = first
         while j + 32 <= n {
             for r in range {
-                var a0 = SIMD8<Float>(repeating: bias?[r] ?? 0), a1 = a0, a2 = a0, a3 = a0
+                var tile = Tile32(bias?[r] ?? 0)
                 var k = Int(rowStart[r])
                 let rowBits = bits + r * wordsPerRow
                 for w in 0..<wordsPerRow {
@@ -129,20 +120,11 @@ public final class BitmaskKernel: WeightKernel, @unchecked Sendable {
                     while word != 0 {
                         let c = w << 6 | word.trailingZeroBitCount
                         word &= word &- 1
-                        let v = SIMD8<Float>(repeating: values[k])
+                        tile.add(values[k], raw + (c * n + j) * 4)
                         k += 1
-                        let p = raw + (c * n + j) * 4
-                        a0 += v * p.loadUnaligned(as: SIMD8<Float>.self)
-                        a1 += v * p.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
-                        a2 += v * p.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self)
-                        a3 += v * p.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self)
                     }
                 }
-                let out = UnsafeMutableRawPointer(y + r * n + j)
-                out.storeBytes(of: a0, as: SIMD8<Float>.self)
-                out.storeBytes(of: a1, toByteOffset: 32, as: SIMD8<Float>.self)
-                out.storeBytes(of: a2, toByteOffset: 64, as: SIMD8<Float>.self)
-                out.storeBytes(of: a3, toByteOffset: 96, as: SIMD8<Float>.self)
+                tile.store(y + r * n + j)
             }
             j += 32
         }

@@ -137,20 +137,11 @@ public class CSRKernel<Index: FixedWidthInteger & UnsignedInteger & Sendable>: W
     func strip(_ block: UnsafePointer<Float>, column j: Int, _ n: Int, _ bias: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>) {
         let raw = UnsafeRawPointer(block)
         for r in 0..<rows {
-            var a0 = SIMD8<Float>(repeating: bias?[r] ?? 0), a1 = a0, a2 = a0, a3 = a0
+            var tile = Tile32(bias?[r] ?? 0)
             for k in Int(rowStart[r])..<Int(rowStart[r + 1]) {
-                let w = SIMD8<Float>(repeating: values[k])
-                let p = raw + Int(columnIndex[k]) * 128
-                a0 += w * p.loadUnaligned(as: SIMD8<Float>.self)
-                a1 += w * p.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
-                a2 += w * p.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self)
-                a3 += w * p.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self)
+                tile.add(values[k], raw + Int(columnIndex[k]) * 128)
             }
-            let out = UnsafeMutableRawPointer(y + r * n + j)
-            out.storeBytes(of: a0, as: SIMD8<Float>.self)
-            out.storeBytes(of: a1, toByteOffset: 32, as: SIMD8<Float>.self)
-            out.storeBytes(of: a2, toByteOffset: 64, as: SIMD8<Float>.self)
-            out.storeBytes(of: a3, toByteOffset: 96, as: SIMD8<Float>.self)
+            tile.store(y + r * n + j)
         }
     }
 
@@ -204,20 +195,11 @@ public class CSRKernel<Index: FixedWidthInteger & UnsignedInteger & Sendable>: W
         while j + 32 <= n {
             for r in range {
                 let start = Int(rowStart[r]), end = Int(rowStart[r + 1])
-                var a0 = SIMD8<Float>(repeating: bias?[r] ?? 0), a1 = a0, a2 = a0, a3 = a0
+                var tile = Tile32(bias?[r] ?? 0)
                 for k in start..<end {
-                    let w = SIMD8<Float>(repeating: values[k])
-                    let p = raw + (Int(columnIndex[k]) * n + j) * 4
-                    a0 += w * p.loadUnaligned(as: SIMD8<Float>.self)
-                    a1 += w * p.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
-                    a2 += w * p.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self)
-                    a3 += w * p.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self)
+                    tile.add(values[k], raw + (Int(columnIndex[k]) * n + j) * 4)
                 }
-                let out = UnsafeMutableRawPointer(y + r * n + j)
-                out.storeBytes(of: a0, as: SIMD8<Float>.self)
-                out.storeBytes(of: a1, toByteOffset: 32, as: SIMD8<Float>.self)
-                out.storeBytes(of: a2, toByteOffset: 64, as: SIMD8<Float>.self)
-                out.storeBytes(of: a3, toByteOffset: 96, as: SIMD8<Float>.self)
+                tile.store(y + r * n + j)
             }
             j += 32
         }

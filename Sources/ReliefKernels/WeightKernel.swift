@@ -89,6 +89,34 @@ public enum KernelTable {
     public static let builtIn: [KernelEntry] = [dense, csr, bitmask, cxsparse]
 }
 
+/// One 32-column tile of an output row in four SIMD registers: what every CSR and bitmask loop
+/// accumulates, one weight times 32 consecutive values of a row of X at a time.
+struct Tile32 {
+    var a0: SIMD8<Float>, a1: SIMD8<Float>, a2: SIMD8<Float>, a3: SIMD8<Float>
+
+    @inline(__always) init(_ start: Float) {
+        a0 = SIMD8(repeating: start)
+        (a1, a2, a3) = (a0, a0, a0)
+    }
+
+    /// `tile += w · p[0..<32]`.
+    @inline(__always) mutating func add(_ w: Float, _ p: UnsafeRawPointer) {
+        let v = SIMD8<Float>(repeating: w)
+        a0 += v * p.loadUnaligned(as: SIMD8<Float>.self)
+        a1 += v * p.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+        a2 += v * p.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self)
+        a3 += v * p.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self)
+    }
+
+    @inline(__always) func store(_ out: UnsafeMutablePointer<Float>) {
+        let o = UnsafeMutableRawPointer(out)
+        o.storeBytes(of: a0, as: SIMD8<Float>.self)
+        o.storeBytes(of: a1, toByteOffset: 32, as: SIMD8<Float>.self)
+        o.storeBytes(of: a2, toByteOffset: 64, as: SIMD8<Float>.self)
+        o.storeBytes(of: a3, toByteOffset: 96, as: SIMD8<Float>.self)
+    }
+}
+
 /// Wide products (convolutions after im2col: X has batch x pixels columns, often a power of two) are
 /// run strip by strip: 32 columns of X are packed into a contiguous `columns x 32` block first, so
 /// the rows of W read it without the large power-of-two stride that defeats caches and the TLB.
