@@ -9,31 +9,6 @@ int relief_simd_avx2_fma(void) {
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 
-RELIEF_AVX2 void relief_csr_vector_u16(const uint32_t *row_start, const uint16_t *cols, const float *vals,
-                                       const float *x, const float *bias, float *y, int64_t row_begin, int64_t row_end) {
-    for (int64_t r = row_begin; r < row_end; r++) {
-        int64_t k = row_start[r], end = row_start[r + 1];
-        __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-        for (; k + 16 <= end; k += 16) {
-            __m256i i0 = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(cols + k)));
-            __m256i i1 = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(cols + k + 8)));
-            acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(vals + k), _mm256_i32gather_ps(x, i0, 4), acc0);
-            acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(vals + k + 8), _mm256_i32gather_ps(x, i1, 4), acc1);
-        }
-        for (; k + 8 <= end; k += 8) {
-            __m256i i0 = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(cols + k)));
-            acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(vals + k), _mm256_i32gather_ps(x, i0, 4), acc0);
-        }
-        __m256 acc = _mm256_add_ps(acc0, acc1);
-        __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
-        s = _mm_hadd_ps(s, s);
-        s = _mm_hadd_ps(s, s);
-        float sum = _mm_cvtss_f32(s);
-        for (; k < end; k++) sum += vals[k] * x[cols[k]];
-        y[r] = (bias ? bias[r] : 0.0f) + sum;
-    }
-}
-
 RELIEF_AVX2 void relief_csr_strip32_u16(const uint32_t *row_start, const uint16_t *cols, const float *vals,
                                         const float *x, int64_t x_stride, int64_t x_offset, const float *bias,
                                         float *y, int64_t y_stride, int64_t j, int64_t row_begin, int64_t row_end) {
@@ -57,10 +32,6 @@ RELIEF_AVX2 void relief_csr_strip32_u16(const uint32_t *row_start, const uint16_
 
 #else
 int relief_simd_avx2_fma(void) { return 0; }
-void relief_csr_vector_u16(const uint32_t *row_start, const uint16_t *cols, const float *vals,
-                           const float *x, const float *bias, float *y, int64_t row_begin, int64_t row_end) {
-    (void)row_start; (void)cols; (void)vals; (void)x; (void)bias; (void)y; (void)row_begin; (void)row_end;
-}
 void relief_csr_strip32_u16(const uint32_t *row_start, const uint16_t *cols, const float *vals,
                             const float *x, int64_t x_stride, int64_t x_offset, const float *bias,
                             float *y, int64_t y_stride, int64_t j, int64_t row_begin, int64_t row_end) {

@@ -51,33 +51,32 @@ public final class BitmaskKernel: WeightKernel, @unchecked Sendable {
         let raw = UnsafeRawPointer(block)
         for r in 0..<rows {
             var tile = Tile32(bias?[r] ?? 0)
-            var k = Int(rowStart[r])
-            let rowBits = bits + r * wordsPerRow
-            for w in 0..<wordsPerRow {
-                var word = rowBits[w]
-                while word != 0 {
-                    let c = w << 6 | word.trailingZeroBitCount
-                    word &= word &- 1
-                    tile.add(values[k], raw + c * 128)
-                    k += 1
-                }
-            }
+            forEachNonzero(ofRow: r) { c, k in tile.add(values[k], raw + c * 128) }
             tile.store(y + r * n + j)
         }
     }
 
     public func multiply(_ x: UnsafePointer<Float>, n: Int, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>,
                          scratch: UnsafeMutableRawPointer?, threads: Int) {
-        if n >= Strips.minimumColumns, let scratch {
-            Strips.run(x: x, n: n, columns: columns, threads: threads, scratch: scratch) { s, block in
-                self.strip(block, column: s * Strips.width, n, bias, y)
+        sparseProduct(x: x, n: n, rows: rows, columns: columns, threads: threads, scratch: scratch, partitions: partitions,
+                      work: storedWeights * n + rows * wordsPerRow,
+                      strip: { block, j in self.strip(block, column: j, n, bias, y) },
+                      matrix: { range, j in self.matrix(range, x, n, bias, y, from: j) },
+                      vector: { range in self.vector(range, x, bias, y) })
+    }
+
+    /// Calls `body(column, value index)` for each nonzero of row `r`, in column order.
+    @inline(__always)
+    func forEachNonzero(ofRow r: Int, _ body: (Int, Int) -> Void) {
+        var k = Int(rowStart[r])
+        let rowBits = bits + r * wordsPerRow
+        for w in 0..<wordsPerRow {
+            var word = rowBits[w]
+            while word != 0 {
+                body(w << 6 | word.trailingZeroBitCount, k)
+                word &= word &- 1
+                k += 1
             }
-            let done = n / Strips.width * Strips.width
-            if done < n { matrix(0..<rows, x, n, bias, y, from: done) }
-            return
-        }
-        Parallel.run(partitions.ranges(threads: threads, work: storedWeights * n + rows * wordsPerRow)) { range in
-            if n == 1 { self.vector(range, x, bias, y) } else { self.matrix(range, x, n, bias, y) }
         }
     }
 
@@ -113,17 +112,7 @@ public final class BitmaskKernel: WeightKernel, @unchecked Sendable {
         while j + 32 <= n {
             for r in range {
                 var tile = Tile32(bias?[r] ?? 0)
-                var k = Int(rowStart[r])
-                let rowBits = bits + r * wordsPerRow
-                for w in 0..<wordsPerRow {
-                    var word = rowBits[w]
-                    while word != 0 {
-                        let c = w << 6 | word.trailingZeroBitCount
-                        word &= word &- 1
-                        tile.add(values[k], raw + (c * n + j) * 4)
-                        k += 1
-                    }
-                }
+                forEachNonzero(ofRow: r) { c, k in tile.add(values[k], raw + (c * n + j) * 4) }
                 tile.store(y + r * n + j)
             }
             j += 32
@@ -131,31 +120,15 @@ public final class BitmaskKernel: WeightKernel, @unchecked Sendable {
         while j < n {
             let width = n - j >= 8 ? 8 : 1
             for r in range {
-                var k = Int(rowStart[r])
-                let rowBits = bits + r * wordsPerRow
                 if width == 8 {
                     var a0 = SIMD8<Float>(repeating: bias?[r] ?? 0)
-                    for w in 0..<wordsPerRow {
-                        var word = rowBits[w]
-                        while word != 0 {
-                            let c = w << 6 | word.trailingZeroBitCount
-                            word &= word &- 1
-                            a0 += SIMD8<Float>(repeating: values[k]) * (raw + (c * n + j) * 4).loadUnaligned(as: SIMD8<Float>.self)
-                            k += 1
-                        }
+                    forEachNonzero(ofRow: r) { c, k in
+                        a0 += SIMD8<Float>(repeating: values[k]) * (raw + (c * n + j) * 4).loadUnaligned(as: SIMD8<Float>.self)
                     }
                     UnsafeMutableRawPointer(y + r * n + j).storeBytes(of: a0, as: SIMD8<Float>.self)
                 } else {
                     var s = bias?[r] ?? 0
-                    for w in 0..<wordsPerRow {
-                        var word = rowBits[w]
-                        while word != 0 {
-                            let c = w << 6 | word.trailingZeroBitCount
-                            word &= word &- 1
-                            s += values[k] * x[c * n + j]
-                            k += 1
-                        }
-                    }
+                    forEachNonzero(ofRow: r) { c, k in s += values[k] * x[c * n + j] }
                     y[r * n + j] = s
                 }
             }

@@ -30,47 +30,32 @@ public final class CSRKernel16: CSRKernel<UInt16>, @unchecked Sendable {
             multiplyAVX2(x, n: n, bias: bias, into: y, scratch: scratch, threads: threads)
             return
         }
-        if n >= Strips.minimumColumns, let scratch {
-            Strips.run(x: x, n: n, columns: columns, threads: threads, scratch: scratch) { s, block in
-                self.strip(block, column: s * Strips.width, n, bias, y)
-            }
-            // Columns after the last full strip.
-            let done = n / Strips.width * Strips.width
-            if done < n { matrix(0..<rows, x, n, bias, y, from: done) }
-            return
-        }
-        Parallel.run(partitions.ranges(threads: threads, work: storedWeights * n + rows * n)) { range in
-            if n == 1 { self.vector(range, x, bias, y) } else { self.matrix(range, x, n, bias, y) }
-        }
+        sparseProduct(x: x, n: n, rows: rows, columns: columns, threads: threads, scratch: scratch, partitions: partitions,
+                      work: storedWeights * n + rows * n,
+                      strip: { block, j in self.strip(block, column: j, n, bias, y) },
+                      matrix: { range, j in self.matrix(range, x, n, bias, y, from: j) },
+                      vector: { range in self.vector(range, x, bias, y) })
     }
 }
 
 extension CSRKernel16 {
-    /// The same loops as the Swift path, with AVX2 gathers and FMA (C, `CReliefSIMD`).
+    /// The Swift path's loops with the 32-column strip in C with AVX2 + FMA (`CReliefSIMD`).
     func multiplyAVX2(_ x: UnsafePointer<Float>, n: Int, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>,
                       scratch: UnsafeMutableRawPointer?, threads: Int) {
         let (starts, cols, vals) = (UnsafePointer(rowStart), UnsafePointer(columnIndex), UnsafePointer(values))
-        if n >= Strips.minimumColumns, let scratch {
-            Strips.run(x: x, n: n, columns: columns, threads: threads, scratch: scratch) { s, block in
-                relief_csr_strip32_u16(starts, cols, vals, block, 32, 0, bias, y, Int64(n), Int64(s * Strips.width), 0, Int64(rows))
-            }
-            let done = n / Strips.width * Strips.width
-            if done < n { matrix(0..<rows, x, n, bias, y, from: done) }
-            return
-        }
-        Parallel.run(partitions.ranges(threads: threads, work: storedWeights * n + rows * n)) { range in
-            if n == 1 {
-                relief_csr_vector_u16(starts, cols, vals, x, bias, y, Int64(range.lowerBound), Int64(range.upperBound))
-                return
-            }
-            var j = 0
-            while j + 32 <= n {
-                relief_csr_strip32_u16(starts, cols, vals, x, Int64(n), Int64(j), bias, y, Int64(n), Int64(j),
-                                       Int64(range.lowerBound), Int64(range.upperBound))
-                j += 32
-            }
-            if j < n { self.matrix(range, x, n, bias, y, from: j) }
-        }
+        sparseProduct(x: x, n: n, rows: rows, columns: columns, threads: threads, scratch: scratch, partitions: partitions,
+                      work: storedWeights * n + rows * n,
+                      strip: { block, j in relief_csr_strip32_u16(starts, cols, vals, block, 32, 0, bias, y, Int64(n), Int64(j), 0, Int64(self.rows)) },
+                      matrix: { range, first in
+                          var j = first
+                          while j + 32 <= n {
+                              relief_csr_strip32_u16(starts, cols, vals, x, Int64(n), Int64(j), bias, y, Int64(n), Int64(j),
+                                                     Int64(range.lowerBound), Int64(range.upperBound))
+                              j += 32
+                          }
+                          if j < n { self.matrix(range, x, n, bias, y, from: j) }
+                      },
+                      vector: { range in self.vector(range, x, bias, y) })
     }
 }
 
@@ -78,18 +63,11 @@ extension CSRKernel16 {
 public final class CSRKernel32: CSRKernel<UInt32>, @unchecked Sendable {
     override public func multiply(_ x: UnsafePointer<Float>, n: Int, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>,
                                   scratch: UnsafeMutableRawPointer?, threads: Int) {
-        if n >= Strips.minimumColumns, let scratch {
-            Strips.run(x: x, n: n, columns: columns, threads: threads, scratch: scratch) { s, block in
-                self.strip(block, column: s * Strips.width, n, bias, y)
-            }
-            // Columns after the last full strip.
-            let done = n / Strips.width * Strips.width
-            if done < n { matrix(0..<rows, x, n, bias, y, from: done) }
-            return
-        }
-        Parallel.run(partitions.ranges(threads: threads, work: storedWeights * n + rows * n)) { range in
-            if n == 1 { self.vector(range, x, bias, y) } else { self.matrix(range, x, n, bias, y) }
-        }
+        sparseProduct(x: x, n: n, rows: rows, columns: columns, threads: threads, scratch: scratch, partitions: partitions,
+                      work: storedWeights * n + rows * n,
+                      strip: { block, j in self.strip(block, column: j, n, bias, y) },
+                      matrix: { range, j in self.matrix(range, x, n, bias, y, from: j) },
+                      vector: { range in self.vector(range, x, bias, y) })
     }
 }
 
@@ -147,18 +125,11 @@ public class CSRKernel<Index: FixedWidthInteger & UnsignedInteger & Sendable>: W
 
     public func multiply(_ x: UnsafePointer<Float>, n: Int, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>,
                          scratch: UnsafeMutableRawPointer?, threads: Int) {
-        if n >= Strips.minimumColumns, let scratch {
-            Strips.run(x: x, n: n, columns: columns, threads: threads, scratch: scratch) { s, block in
-                self.strip(block, column: s * Strips.width, n, bias, y)
-            }
-            // Columns after the last full strip.
-            let done = n / Strips.width * Strips.width
-            if done < n { matrix(0..<rows, x, n, bias, y, from: done) }
-            return
-        }
-        Parallel.run(partitions.ranges(threads: threads, work: storedWeights * n + rows * n)) { range in
-            if n == 1 { self.vector(range, x, bias, y) } else { self.matrix(range, x, n, bias, y) }
-        }
+        sparseProduct(x: x, n: n, rows: rows, columns: columns, threads: threads, scratch: scratch, partitions: partitions,
+                      work: storedWeights * n + rows * n,
+                      strip: { block, j in self.strip(block, column: j, n, bias, y) },
+                      matrix: { range, j in self.matrix(range, x, n, bias, y, from: j) },
+                      vector: { range in self.vector(range, x, bias, y) })
     }
 
     @inline(__always)

@@ -151,6 +151,26 @@ enum Strips {
     }
 }
 
+/// The shape every CSR and bitmask product shares: a wide X goes strip by strip through packed
+/// blocks (the columns after the last full strip row by row); otherwise rows are split over threads,
+/// one column (`vector`) or several (`matrix`, from a first column).
+@inline(__always)
+func sparseProduct(x: UnsafePointer<Float>, n: Int, rows: Int, columns: Int, threads: Int, scratch: UnsafeMutableRawPointer?,
+                   partitions: RowPartitions, work: Int,
+                   strip: (_ block: UnsafePointer<Float>, _ firstColumn: Int) -> Void,
+                   matrix: (_ rows: Range<Int>, _ firstColumn: Int) -> Void,
+                   vector: (_ rows: Range<Int>) -> Void) {
+    if n >= Strips.minimumColumns, let scratch {
+        Strips.run(x: x, n: n, columns: columns, threads: threads, scratch: scratch) { s, block in strip(block, s * Strips.width) }
+        let done = n / Strips.width * Strips.width
+        if done < n { matrix(0..<rows, done) }
+        return
+    }
+    Parallel.run(partitions.ranges(threads: threads, work: work)) { range in
+        if n == 1 { vector(range) } else { matrix(range, 0) }
+    }
+}
+
 /// Splits `count` rows into `parts` ranges of about equal work, given cumulative work per row.
 @inline(__always)
 func balancedRanges(rows: Int, parts: Int, cumulative: (Int) -> Int) -> [Range<Int>] {

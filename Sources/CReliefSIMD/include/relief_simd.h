@@ -11,10 +11,6 @@
 /// 1 when the CPU has AVX2 and FMA (and this build has the variants), else 0.
 int relief_simd_avx2_fma(void);
 
-/// y[r] = bias[r] + sum_k vals[k] * x[cols[k]] for rows [row_begin, row_end); bias may be NULL.
-void relief_csr_vector_u16(const uint32_t *row_start, const uint16_t *cols, const float *vals,
-                           const float *x, const float *bias, float *y, int64_t row_begin, int64_t row_end);
-
 /// One 32-column strip: y[r][j..j+32) = bias[r] + sum_k vals[k] * x[cols[k] * x_stride + x_offset ..+32)
 /// for rows [row_begin, row_end); y rows are y_stride apart. x may be a packed strip (x_stride 32).
 void relief_csr_strip32_u16(const uint32_t *row_start, const uint16_t *cols, const float *vals,
