@@ -30,8 +30,46 @@ RELIEF_AVX2 void relief_csr_strip32_u16(const uint32_t *row_start, const uint16_
     }
 }
 
+RELIEF_AVX2 static inline __m256 relief_sell8_slot(const uint32_t *block_column, const uint8_t *lanes, const float *values,
+                                                    const float *x, int64_t t, __m256 acc) {
+    __m256i lane = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(lanes + 8 * t)));
+    __m256 xs = _mm256_permutevar8x32_ps(_mm256_loadu_ps(x + block_column[t]), lane);
+    return _mm256_fmadd_ps(_mm256_loadu_ps(values + 8 * t), xs, acc);
+}
+
+RELIEF_AVX2 void relief_sell8_gemv(const uint32_t *slice_start, const uint32_t *block_column, const uint8_t *lanes, const float *values,
+                                   const float *x, const float *bias, float *y, int64_t rows, int64_t slice_begin, int64_t slice_end) {
+    for (int64_t s = slice_begin; s < slice_end; s++) {
+        // Four accumulators: one FMA chain would wait on its own latency every slot.
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        int64_t t = slice_start[s], end = slice_start[s + 1];
+        for (; t + 4 <= end; t += 4) {
+            a0 = relief_sell8_slot(block_column, lanes, values, x, t, a0);
+            a1 = relief_sell8_slot(block_column, lanes, values, x, t + 1, a1);
+            a2 = relief_sell8_slot(block_column, lanes, values, x, t + 2, a2);
+            a3 = relief_sell8_slot(block_column, lanes, values, x, t + 3, a3);
+        }
+        for (; t < end; t++) a0 = relief_sell8_slot(block_column, lanes, values, x, t, a0);
+        __m256 sum = _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3));
+        int64_t first = 8 * s, count = rows - first < 8 ? rows - first : 8;
+        if (count == 8) {
+            if (bias) sum = _mm256_add_ps(sum, _mm256_loadu_ps(bias + first));
+            _mm256_storeu_ps(y + first, sum);
+        } else {
+            float out[8];
+            _mm256_storeu_ps(out, sum);
+            for (int64_t i = 0; i < count; i++) y[first + i] = out[i] + (bias ? bias[first + i] : 0.0f);
+        }
+    }
+}
+
 #else
 int relief_simd_avx2_fma(void) { return 0; }
+void relief_sell8_gemv(const uint32_t *slice_start, const uint32_t *block_column, const uint8_t *lanes, const float *values,
+                       const float *x, const float *bias, float *y, int64_t rows, int64_t slice_begin, int64_t slice_end) {
+    (void)slice_start; (void)block_column; (void)lanes; (void)values; (void)x; (void)bias; (void)y; (void)rows;
+    (void)slice_begin; (void)slice_end;
+}
 void relief_csr_strip32_u16(const uint32_t *row_start, const uint16_t *cols, const float *vals,
                             const float *x, int64_t x_stride, int64_t x_offset, const float *bias,
                             float *y, int64_t y_stride, int64_t j, int64_t row_begin, int64_t row_end) {

@@ -59,12 +59,17 @@ public struct KernelEntry: Sendable {
     /// False for backends that only exist for comparison (slow, or converting to double): the
     /// runtime's automatic choice skips them; `--kernel NAME` still forces them.
     public let automatic: Bool
+    /// The widest product (columns of X) the automatic choice tries this kernel on: matrix-vector
+    /// kernels that loop over columns are not worth timing on a convolution's thousands.
+    public let automaticColumns: Int
     public let make: @Sendable (CSRMatrix) -> any WeightKernel
 
-    public init(name: String, summary: String, automatic: Bool, make: @escaping @Sendable (CSRMatrix) -> any WeightKernel) {
+    public init(name: String, summary: String, automatic: Bool, automaticColumns: Int = .max,
+                make: @escaping @Sendable (CSRMatrix) -> any WeightKernel) {
         self.name = name
         self.summary = summary
         self.automatic = automatic
+        self.automaticColumns = automaticColumns
         self.make = make
     }
 }
@@ -81,12 +86,16 @@ public enum KernelTable {
     public static let bitmask = KernelEntry(name: "bitmask", summary: "one bit per weight plus packed nonzeros, SIMD over the batch", automatic: true) {
         BitmaskKernel($0)
     }
+    public static let sell8 = KernelEntry(name: "sell8", summary: "batch-1 sliced ELLPACK: 8-row slices, x's 8-column blocks permuted in a register",
+                                          automatic: true, automaticColumns: 8) {
+        Sell8Kernel($0)
+    }
     public static let cxsparse = KernelEntry(name: "cxsparse", summary: "CXSparse cs_di_gaxpy per column, in double precision", automatic: false) {
         CXSparseKernel($0)
     }
 
     /// Every kernel this module provides, in a fixed order.
-    public static let builtIn: [KernelEntry] = [dense, csr, bitmask, cxsparse]
+    public static let builtIn: [KernelEntry] = [dense, csr, bitmask, sell8, cxsparse]
 }
 
 /// One 32-column tile of an output row in four SIMD registers: what every CSR and bitmask loop

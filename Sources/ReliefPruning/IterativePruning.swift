@@ -35,6 +35,11 @@ public struct PruningRecipe: Codable, Sendable, Equatable {
     public var batchSize: Int = 120
     public var seed: UInt64 = 1
     public var trainLimit: Int = 0
+    /// When retraining stops: after `retrainEpochs` (`fixed`), or as soon as the network's flow is
+    /// within `stopEpsilon` of the dense network's (Information Consistent Pruning), at the latest
+    /// after `retrainEpochs`.
+    public var stopCriterion: StopCriterion = .fixed
+    public var stopEpsilon: Double = 1.0
 
     /// A recipe with the authors' settings for the model's family: LeNets Adam lr 1e-3 with α_conv 0.9,
     /// α_fc 0.95; VGG the same optimiser with α 0.95 / 0.95; ResNets SGD lr 0.1 with α_conv 0.95, α_fc 0.99.
@@ -76,6 +81,8 @@ public struct PruningRecipe: Codable, Sendable, Equatable {
         batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? d.batchSize
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
         trainLimit = try c.decodeIfPresent(Int.self, forKey: .trainLimit) ?? d.trainLimit
+        stopCriterion = try c.decodeIfPresent(StopCriterion.self, forKey: .stopCriterion) ?? d.stopCriterion
+        stopEpsilon = try c.decodeIfPresent(Double.self, forKey: .stopEpsilon) ?? d.stopEpsilon
     }
 
     public func validate() throws(PruningError) {
@@ -85,6 +92,10 @@ public struct PruningRecipe: Codable, Sendable, Equatable {
             throw .invalidOption("alpha values must be in (0, 1], found \(alphaConvolution) and \(alphaLinear)")
         }
         guard keepFraction > 0, keepFraction <= 1 else { throw .invalidOption("keep fraction must be in (0, 1], found \(keepFraction)") }
+        guard stopEpsilon > 0, stopEpsilon.isFinite else { throw .invalidOption("the stop epsilon must be a positive number, found \(stopEpsilon)") }
+        guard stopCriterion == .fixed || retrainEpochs >= 1 else {
+            throw .invalidOption("the \(stopCriterion.rawValue) stop criterion needs an epoch budget: retrain epochs must be at least 1")
+        }
         guard pruningSetSize >= 1 else { throw .invalidOption("the pruning set needs at least one image") }
         if let t = targetFractions {
             guard t.count >= iterations, t.allSatisfy({ $0 > 0 && $0 <= 1 }) else {
@@ -122,6 +133,13 @@ public struct IterationRecord: Codable, Sendable, Equatable {
     /// Test accuracy of the best retraining epoch (the weights kept).
     public var accuracy: Double
     public var seconds: Double
+    /// Retraining epochs run (fewer than the recipe's when a stop criterion ended them early).
+    public var epochs: Int? = nil
+    /// The network's flow at the end of the iteration (iteration 0: the dense network's F_0), under
+    /// the run's stop criterion; nil with `fixed`.
+    public var flow: [Double]? = nil
+    /// ‖F_t − F_0‖₂ after each retraining epoch.
+    public var flowDistances: [Double]? = nil
 }
 
 /// Prune, retrain, repeat.
@@ -131,6 +149,11 @@ public final class IterativePruning {
     let dataset: Dataset
     let pipeline: InputPipeline
     let pruningSet: Tensor
+    /// Measures the flow on the pruning set's images and labels (nil with the fixed criterion).
+    let flowMeter: FlowMeter?
+    /// The dense network's flow F_0, measured by `currentRecord(iteration: 0)` or restored from a
+    /// run's first record when resuming.
+    public var referenceFlow: [Double]?
     /// Values at initialisation, for rewinding.
     let initialValues: [String: [Float]]
 
@@ -145,7 +168,10 @@ public final class IterativePruning {
         // A fixed, seeded pruning set of training images, the same in every iteration.
         let loader = BatchLoader(set: dataset.train, batchSize: min(recipe.pruningSetSize, dataset.train.count),
                                  pipeline: pipeline, shuffle: true, seed: recipe.seed &+ 0x5EED)
-        pruningSet = loader.batch(0, order: loader.order(epoch: 0), epoch: 0, training: false).0
+        let (images, labels) = loader.batch(0, order: loader.order(epoch: 0), epoch: 0, training: false)
+        pruningSet = images
+        flowMeter = recipe.stopCriterion == .fixed ? nil
+            : FlowMeter(criterion: recipe.stopCriterion, images: images, labels: labels, batchSize: recipe.batchSize)
     }
 
     /// Test accuracy of the model as it stands.
@@ -156,12 +182,18 @@ public final class IterativePruning {
         } catch { throw .invalidOption("\(error)") }
     }
 
-    /// The model as it stands, as the record of iteration `iteration` (0: the starting point).
+    /// The model as it stands, as the record of iteration `iteration` (0: the starting point, whose
+    /// flow becomes the reference F_0 of the stop criterion).
     public func currentRecord(iteration: Int) throws(PruningError) -> IterationRecord {
         let remaining = RemainingWeights(model)
         let a = try accuracy()
-        return IterationRecord(iteration: iteration, remainingFraction: remaining.fraction, remainingWeights: remaining.remaining,
-                               totalWeights: remaining.total, layers: remaining.layers, prunedAccuracy: a, accuracy: a, seconds: 0)
+        var record = IterationRecord(iteration: iteration, remainingFraction: remaining.fraction, remainingWeights: remaining.remaining,
+                                     totalWeights: remaining.total, layers: remaining.layers, prunedAccuracy: a, accuracy: a, seconds: 0)
+        if let flowMeter {
+            record.flow = try flowMeter.flow(of: model)
+            if iteration == 0 { referenceFlow = record.flow }
+        }
+        return record
     }
 
     /// One iteration: prune, optionally rewind, retrain keeping the best epoch.
@@ -185,6 +217,8 @@ public final class IterativePruning {
         }
         let prunedAccuracy = try accuracy()
         var best = (accuracy: prunedAccuracy, values: model.parameters.map(\.value))
+        var epochs = 0
+        var distances: [Double] = []
         if recipe.retrainEpochs > 0 {
             let trainer: Trainer
             do {
@@ -192,16 +226,31 @@ public final class IterativePruning {
             } catch { throw .invalidOption("\(error)") }
             // Rewinding starts from initial weights: the pruned model's accuracy is no benchmark to keep.
             if recipe.rewind { best.accuracy = -1 }
+            if flowMeter != nil && referenceFlow == nil {
+                throw .stateMismatch("the \(recipe.stopCriterion.rawValue) stop criterion needs the dense network's flow: record iteration 0 first")
+            }
             for epoch in 0..<recipe.retrainEpochs {
                 let record = trainer.runEpoch { done, count, _, accuracy in progress(epoch, done, count, accuracy) }
+                epochs += 1
                 if record.testAccuracy > best.accuracy { best = (record.testAccuracy, model.parameters.map(\.value)) }
+                if let flowMeter, let referenceFlow {
+                    let d = FlowMeter.distance(try flowMeter.flow(of: model), referenceFlow)
+                    distances.append(d)
+                    if d < recipe.stopEpsilon { break }
+                }
             }
             for (p, v) in zip(model.parameters, best.values) { p.value = v }
         }
         let remaining = RemainingWeights(model)
-        return IterationRecord(iteration: iteration, remainingFraction: remaining.fraction, remainingWeights: remaining.remaining,
-                               totalWeights: remaining.total, layers: remaining.layers, prunedAccuracy: prunedAccuracy,
-                               accuracy: max(best.accuracy, 0), seconds: Date().timeIntervalSince(start))
+        var record = IterationRecord(iteration: iteration, remainingFraction: remaining.fraction, remainingWeights: remaining.remaining,
+                                     totalWeights: remaining.total, layers: remaining.layers, prunedAccuracy: prunedAccuracy,
+                                     accuracy: max(best.accuracy, 0), seconds: Date().timeIntervalSince(start))
+        record.epochs = epochs
+        if let flowMeter {
+            record.flow = try flowMeter.flow(of: model)
+            record.flowDistances = distances
+        }
+        return record
     }
 
     /// The model's state as a checkpoint, with the recipe and iteration in its metadata.

@@ -280,8 +280,10 @@ public final class InferenceModel: Sendable {
         if let name = cached[l.name], let entry = candidates.first(where: { $0.name == name }) {
             return WeightedLayer(kernel: entry.make(m), bias: bias, weightShape: w.shape, candidateSeconds: [:], nnz: m.nnz, csr: m, layerName: l.name)
         }
-        // Time each candidate on this layer's product size; keep the fastest.
+        // Time each candidate meant for this product size; keep the fastest.
         let n = batch * pixels
+        let sized = candidates.filter { n <= $0.automaticColumns }
+        let candidates = sized.isEmpty ? candidates : sized
         var x = [Float](repeating: 0, count: columns * n)
         for i in x.indices { x[i] = Float((i &* 2_654_435_761) % 1000) / 1000 - 0.5 }
         var y = [Float](repeating: 0, count: rows * n)

@@ -42,6 +42,10 @@ struct ReliefPrune: ParsableCommand {
     @Option(name: .customLong("batch-size")) var batchSize = 120
     @Option var seed: UInt64 = 1
     @Option(name: .customLong("train-limit")) var trainLimit = 0
+    @Option(name: .customLong("stop-criterion"), help: "When retraining stops: fixed (--retrain-epochs), or information / gradient: Information Consistent Pruning, as soon as the network's flow is within --stop-epsilon of the dense network's (at the latest after --retrain-epochs).")
+    var stopCriterion = "fixed"
+    @Option(name: .customLong("stop-epsilon"), help: "ε of the information / gradient stop criterion: retraining stops once ‖F_t − F_0‖₂ < ε.")
+    var stopEpsilon = 1.0
     @Option(help: "A JSON or YAML recipe file; replaces the options above.") var recipe: String?
     @Option(help: "A relief-train checkpoint to start from.") var from: String?
     @Option(name: .customLong("pretrain-epochs"), help: "Without --from: train this long first.") var pretrainEpochs = 0
@@ -88,6 +92,11 @@ struct ReliefPrune: ParsableCommand {
         r.batchSize = batchSize
         r.seed = seed
         r.trainLimit = trainLimit
+        guard let criterion = StopCriterion(rawValue: stopCriterion) else {
+            throw ValidationError("unknown --stop-criterion \(stopCriterion); known: \(StopCriterion.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        r.stopCriterion = criterion
+        r.stopEpsilon = stopEpsilon
         return r
     }
 
@@ -149,6 +158,10 @@ struct ReliefPrune: ParsableCommand {
                 throw ValidationError("start from a trained model: --from CHECKPOINT, or --pretrain-epochs N")
             }
             let pruning = try IterativePruning(recipe: recipe, model: net, dataset: d, initialValues: initial)
+            if recipe.stopCriterion != .fixed, let first = history.first {
+                guard let flow = first.flow else { throw PruningError.stateMismatch("\(folder)/log.jsonl holds no dense-network flow for the stop criterion") }
+                pruning.referenceFlow = flow
+            }
             if history.isEmpty {
                 let start = try pruning.currentRecord(iteration: 0)
                 history = [start]
@@ -164,20 +177,21 @@ struct ReliefPrune: ParsableCommand {
                 bar.finish()
                 history.append(record)
                 try Self.record(record, pruning: pruning, history: history, folder: folder)
-                printError(String(format: "iteration %d: %.3f%% of weights remain (%d of %d), accuracy %.2f%% after pruning, %.2f%% after retraining, %.1f s",
+                printError(String(format: "iteration %d: %.3f%% of weights remain (%d of %d), accuracy %.2f%% after pruning, %.2f%% after retraining, %d epochs, %.1f s",
                                   k, 100 * record.remainingFraction, record.remainingWeights, record.totalWeights,
-                                  100 * record.prunedAccuracy, 100 * record.accuracy, record.seconds))
+                                  100 * record.prunedAccuracy, 100 * record.accuracy, record.epochs ?? 0, record.seconds)
+                           + (record.flowDistances.map { "; ‖F − F₀‖ per epoch: " + $0.map { String(format: "%.4g", $0) }.joined(separator: ", ") } ?? ""))
             }
             let result = Result(recipe: recipe, history: history, finalCheckpoint: folder + "/iteration-\(history.last!.iteration).safetensors")
             try encoder.encode(result).write(to: URL(fileURLWithPath: folder + "/result.json"), options: .atomic)
             return result
         }
         if json { return try printJSON(result) }
-        print("| iteration | remaining weights | accuracy after pruning | accuracy after retraining | seconds |")
-        print("|---:|---:|---:|---:|---:|")
+        print("| iteration | remaining weights | accuracy after pruning | accuracy after retraining | epochs | seconds |")
+        print("|---:|---:|---:|---:|---:|---:|")
         for r in result.history {
-            print(String(format: "| %d | %.3f%% | %.2f%% | %.2f%% | %.1f |", r.iteration, 100 * r.remainingFraction,
-                         100 * r.prunedAccuracy, 100 * r.accuracy, r.seconds))
+            print(String(format: "| %d | %.3f%% | %.2f%% | %.2f%% | %d | %.1f |", r.iteration, 100 * r.remainingFraction,
+                         100 * r.prunedAccuracy, 100 * r.accuracy, r.epochs ?? 0, r.seconds))
         }
         print("final checkpoint: \(result.finalCheckpoint)")
     }

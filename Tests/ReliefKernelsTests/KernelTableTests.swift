@@ -54,18 +54,22 @@ import Testing
         }
     }
 
-    /// The portable Swift loops of the CSR kernel, which machines without AVX2+FMA run (this one may not).
+    /// The portable Swift loops of the CSR and sell8 kernels, which machines without AVX2+FMA run
+    /// (this one may not).
     @Test(arguments: [0.0, 0.05, 0.5, 1.0])
-    func portableCSRMatchesTheReference(density: Double) {
+    func portableLoopsMatchTheReference(density: Double) {
         for (rows, columns) in [(3, 7), (9, 64), (33, 129), (300, 784)] {
             for n in [1, 7, 8, 33, 64, 100] {
                 var g = SeededGenerator(seed: UInt64(rows * 1000 + n) &+ UInt64(density * 100))
                 let w = RandomWeights.sparse(rows: rows, columns: columns, density: density, std: 1, using: &g)
                 let x = (0..<(columns * n)).map { _ in g.normal() }
                 let bias = (0..<rows).map { _ in g.normal() }
-                let kernel = CSRKernel16(CSRMatrix(rows: rows, columns: columns, dense: w), portable: true)
-                let y = kernel.multiply(x, n: n, bias: bias, threads: 2)
-                #expect(Self.close(y, Self.reference(w, rows: rows, columns: columns, x: x, n: n, bias: bias)), "\(rows)x\(columns), n \(n), density \(density)")
+                let m = CSRMatrix(rows: rows, columns: columns, dense: w)
+                let expected = Self.reference(w, rows: rows, columns: columns, x: x, n: n, bias: bias)
+                for kernel in [CSRKernel16(m, portable: true), Sell8Kernel(m, portable: true)] as [any WeightKernel] {
+                    let y = kernel.multiply(x, n: n, bias: bias, threads: 2)
+                    #expect(Self.close(y, expected), "\(kernel.name) \(rows)x\(columns), n \(n), density \(density)")
+                }
             }
         }
     }
@@ -90,6 +94,23 @@ import Testing
             let w = RandomWeights.sparse(rows: rows, columns: columns, density: density, std: 1, using: &g)
             for threads in [2, 3] { Self.check(w, rows: rows, columns: columns, n: n, seed: UInt64(rows * n), threads: threads) }
         }
+    }
+
+    /// sell8 pads each slice's rows to the longest row in every 8-column block: here row 0 has two
+    /// nonzeros in block 0 and row 1 one in block 1, so slice 0 keeps 3 slots of 8 lanes.
+    @Test func sell8PadsSlicesToTheLongestRowPerBlock() {
+        var w = [Float](repeating: 0, count: 2 * 16)
+        (w[0], w[1], w[16 + 9]) = (1, 2, 3)
+        let kernel = Sell8Kernel(CSRMatrix(rows: 2, columns: 16, dense: w))
+        #expect(kernel.slots == 3)
+        #expect(kernel.residentBytes == 4 * 2 + 3 * (4 + 8 + 32))
+        #expect(kernel.multiplyAdds(n: 1) == 24)
+        let x = (0..<16).map { Float($0 + 1) }
+        let y: [Float] = kernel.multiply(x, n: 1, bias: [0.5, -1])
+        #expect(y == [5.5, 29])  // 0.5 + 1·1 + 2·2 and −1 + 3·10
+        // All-zero and 100% dense blocks: no slots, and exactly one slot per row of 8 nonzeros.
+        #expect(Sell8Kernel(CSRMatrix(rows: 9, columns: 8, dense: [Float](repeating: 0, count: 72))).slots == 0)
+        #expect(Sell8Kernel(CSRMatrix(rows: 9, columns: 8, dense: [Float](repeating: 1, count: 72))).slots == 2 * 8)
     }
 
     @Test func residentBytesReflectTheStorage() {

@@ -17,4 +17,14 @@ void relief_csr_strip32_u16(const uint32_t *row_start, const uint16_t *cols, con
                             const float *x, int64_t x_stride, int64_t x_offset, const float *bias,
                             float *y, int64_t y_stride, int64_t j, int64_t row_begin, int64_t row_end);
 
+/// Sliced-ELLPACK product for one column of X (the `sell8` kernel): rows in slices of 8, one SIMD lane
+/// per row. Slot t of slice s (slots slice_start[s] ..< slice_start[s+1]) holds 8 values (one per
+/// row, 0 for padding) whose columns all lie in the 8-column block starting at block_column[t]; lane
+/// i's column is block_column[t] + lanes[8t + i] (0...7). The block of x is loaded once and permuted
+/// in the register, so no lane is gathered from memory. x must be readable up to the last block's
+/// end (pad it to a multiple of 8). Writes y[r] = bias[r] + sum for rows 8s .. of slices
+/// [slice_begin, slice_end), never past `rows`.
+void relief_sell8_gemv(const uint32_t *slice_start, const uint32_t *block_column, const uint8_t *lanes, const float *values,
+                       const float *x, const float *bias, float *y, int64_t rows, int64_t slice_begin, int64_t slice_end);
+
 #endif
