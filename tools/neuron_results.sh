@@ -26,6 +26,16 @@ for estimate in brute-force first-order second-order; do
     "$bin/relief-bench" model "$run/model.rlf" --batches 1 64 --seconds 0.5 --json > "$run/bench.json"
   done
 done
+# Brute force with re-ranking under stricter stops on the ranking set (STRICT_DROPS, points), to see how
+# much of the 0.5-point budget the test set keeps at each.
+strict=${STRICT_DROPS:-0.4 0.3}
+for drop in $strict; do
+  run="$out/brute-force-2-drop-$drop"
+  "$bin/relief-neurons" --from runs/lenet-300-100-mnist/checkpoint.safetensors --estimate brute-force --algorithm 2 \
+    --max-drop "$drop" --ranking-set "$ranking" --threads "$threads" -o "$run" > /dev/null
+  "$bin/relief-export" "$run/checkpoint.safetensors" -o "$run/model.rlf" --check --json > "$run/export.json"
+  "$bin/relief-bench" model "$run/model.rlf" --batches 1 64 --seconds 0.5 --json > "$run/bench.json"
+done
 "$bin/relief-export" runs/lenet-300-100-mnist/checkpoint.safetensors -o "$out/dense.rlf" --json > "$out/dense-export.json"
 "$bin/relief-bench" model "$out/dense.rlf" --batches 1 64 --seconds 0.5 --json > "$out/dense-bench.json"
 # NNrelief alone against NNrelief after brute-force neuron pruning (Algorithm II), the same schedule.
@@ -36,5 +46,5 @@ for start in dense neurons; do
   "$bin/relief-prune" --model lenet-300-100 --dataset mnist --from "$from" --iterations "$iterations" --retrain-epochs "$epochs" \
     --milestones $((epochs * 2 / 3 + 1)) --threads "$threads" -o "$out/relief-from-$start" --force > /dev/null 2>&1
 done
-python3 tools/neuron_report.py "$out" "$ranking" "$iterations" "$epochs" > bench/results/neurons-lenet-300-100-mnist.md
+python3 tools/neuron_report.py "$out" "$ranking" "$iterations" "$epochs" "$strict" > bench/results/neurons-lenet-300-100-mnist.md
 cat bench/results/neurons-lenet-300-100-mnist.md

@@ -167,6 +167,21 @@ import Testing
         let badYAML = try Self.run("relief-prune", ["--recipe", dir + "/bad.yaml", "--data", dir, "-o", dir + "/z"])
         #expect(badYAML.status == 2 && badYAML.stderr.contains("unknown key alpha_fc"), "\(badYAML.stderr)")
 
+        // Retraining stopped by the gradient criterion (a huge ε: one epoch of three), resumed from the logged F₀;
+        // an unknown criterion is refused.
+        let icp = ["--model", "lenet-300-100", "--dataset", "mnist", "--data", dir, "--from", dir + "/t/checkpoint.safetensors",
+                   "--retrain-epochs", "3", "--batch-size", "5", "--pruning-set", "20", "-o", dir + "/g", "--threads", "1",
+                   "--stop-criterion", "gradient", "--stop-epsilon", "1e9"]
+        let stopped = try Self.run("relief-prune", icp + ["--iterations", "1"])
+        #expect(stopped.status == 0 && stopped.stderr.contains("1 epochs"), "\(stopped.stderr)")
+        let stoppedResumed = try Self.run("relief-prune", icp + ["--iterations", "2", "--resume", "--json"])
+        #expect(stoppedResumed.status == 0, "\(stoppedResumed.stderr)")
+        let icpHistory = (try JSONSerialization.jsonObject(with: Data(stoppedResumed.stdout.utf8)) as? [String: Any])?["history"] as? [[String: Any]]
+        #expect(icpHistory?.compactMap { $0["epochs"] as? Int } == [1, 1])
+        #expect((icpHistory?.first?["flow"] as? [Double])?.count == 3)
+        let unknown = try Self.run("relief-prune", icp + ["--stop-criterion", "sometimes", "-o", dir + "/u"])
+        #expect(unknown.status == 2 && unknown.stderr.contains("information"), "\(unknown.stderr)")
+
         // ONNX out and back in: the same predictions through relief-infer.
         let onnx = try Self.run("relief-export", [dir + "/m.rlf", "-o", dir + "/m.onnx"])
         #expect(onnx.status == 0, "\(onnx.stderr)")
