@@ -42,6 +42,13 @@ for entry in "${models[@]}"; do
   name=${entry%%=*}; rlf=${entry#*=}
   echo "== $name ($rlf)"
   "$bin/relief-export" "$rlf" -o "$work/$name.onnx" >/dev/null
+  # The NNrelief models also against the dense ONNX of their full architecture (the file a framework
+  # writes for the pruned model, zeros and disconnected units included): the dense starting point's export.
+  full=""
+  case $name in lenet-300-100-relief) full=runs/lenet-300-100-mnist/checkpoint.safetensors ;;
+                lenet-5-relief) full=runs/lenet-5-mnist/checkpoint.safetensors ;; esac
+  rm -f "$work/$name.full.onnx"
+  if [ -n "$full" ] && [ -f "$full" ]; then "$bin/relief-export" "$full" -o "$work/$name.full.onnx" >/dev/null; fi
   shape=$(python3 tools/peers/prepare.py "$bin" "$rlf" "$work/$name")
   "$bin/relief-infer" "$rlf" "$work/$name.u8" --outputs "$work/$name.ref" --no-cache > /dev/null
   "$bin/relief-bench" model "$rlf" --batches $batches --threads $threads --seconds "$seconds" --json > "$work/$name.relief.json"

@@ -1,3 +1,4 @@
+import CReliefSIMD
 import ReliefFormat
 
 /// A convolution computed straight from its sparse kernels, without im2col: every surviving weight
@@ -12,19 +13,27 @@ public final class DirectSparseConvolution: @unchecked Sendable {
     public let outChannels: Int, inChannels: Int
     public let kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int)
     public let storedWeights: Int
+    /// Only the portable Swift loops, even where AVX2 is available (tests check both paths).
+    public let portable: Bool
     /// Per nonzero: the input channel and tap, and the weight; grouped by filter.
     let rowStart: UnsafeMutablePointer<UInt32>
     let channel: UnsafeMutablePointer<UInt32>
     let tapY: UnsafeMutablePointer<UInt16>
     let tapX: UnsafeMutablePointer<UInt16>
     let values: UnsafeMutablePointer<Float>
+    /// The same nonzeros in the stride-phase layout of the whole-plane path: input plane
+    /// `channel · sy·sx + phase` and the shift (ky / sy, kx / sx) within it (stride 1: as above).
+    let plane: UnsafeMutablePointer<UInt32>
+    let shiftY: UnsafeMutablePointer<UInt16>
+    let shiftX: UnsafeMutablePointer<UInt16>
     let partitions: RowPartitions
 
     /// `m` is the `[O, C·kh·kw]` weight matrix (columns ordered channel, then tap row, then tap column).
-    public init(_ m: CSRMatrix, inChannels: Int, kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int)) {
+    public init(_ m: CSRMatrix, inChannels: Int, kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int), portable: Bool = false) {
         precondition(m.columns == inChannels * kernel.0 * kernel.1, "weight columns do not match C x kh x kw")
         precondition(kernel.0 <= Int(UInt16.max) && kernel.1 <= Int(UInt16.max), "kernel too large")
         outChannels = m.rows
+        self.portable = portable
         self.inChannels = inChannels
         self.kernel = kernel
         self.stride = stride
@@ -35,14 +44,22 @@ public final class DirectSparseConvolution: @unchecked Sendable {
         tapY = .allocate(capacity: max(m.nnz, 1))
         tapX = .allocate(capacity: max(m.nnz, 1))
         values = .allocate(capacity: max(m.nnz, 1))
+        plane = .allocate(capacity: max(m.nnz, 1))
+        shiftY = .allocate(capacity: max(m.nnz, 1))
+        shiftX = .allocate(capacity: max(m.nnz, 1))
         for r in 0...m.rows { rowStart[r] = UInt32(m.rowPointers[r]) }
         let area = kernel.0 * kernel.1
+        let (sy, sx) = (max(stride.0, 1), max(stride.1, 1))
         for k in 0..<m.nnz {
             let col = Int(m.columnIndices[k])
-            channel[k] = UInt32(col / area)
-            tapY[k] = UInt16(col % area / kernel.1)
-            tapX[k] = UInt16(col % kernel.1)
+            let (c, ky, kx) = (col / area, col % area / kernel.1, col % kernel.1)
+            channel[k] = UInt32(c)
+            tapY[k] = UInt16(ky)
+            tapX[k] = UInt16(kx)
             values[k] = m.values[k]
+            plane[k] = UInt32(c * sy * sx + (ky % sy) * sx + kx % sx)
+            shiftY[k] = UInt16(ky / sy)
+            shiftX[k] = UInt16(kx / sx)
         }
         let starts = rowStart
         partitions = RowPartitions(rows: m.rows) { Int(starts[$0]) + $0 }
@@ -54,91 +71,162 @@ public final class DirectSparseConvolution: @unchecked Sendable {
         tapY.deallocate()
         tapX.deallocate()
         values.deallocate()
+        plane.deallocate()
+        shiftY.deallocate()
+        shiftX.deallocate()
     }
 
-    public var residentBytes: Int { 4 * (outChannels + 1) + (4 + 2 + 2 + 4) * storedWeights }
+    public var residentBytes: Int { 4 * (outChannels + 1) + (4 + 2 + 2 + 4 + 4 + 2 + 2) * storedWeights }
 
     /// Multiply-adds for a batch: each nonzero touches (up to) every output pixel.
     public func multiplyAdds(batch: Int, outHeight: Int, outWidth: Int) -> Int { storedWeights * batch * outHeight * outWidth }
 
-    /// Scratch for a stride-1 convolution: the input zero-padded (plus a tail every shifted read may
-    /// reach) and one accumulator chunk per thread part.
+    /// Scratch for the whole-plane path: the input zero-padded and split into stride phases (plus a
+    /// tail every shifted read may reach) and one accumulator chunk per thread part.
     public func scratchBytes(batch: Int, height h: Int, width w: Int) -> Int {
-        guard stride == (1, 1) else { return 0 }
-        return 4 * (paddedCount(batch: batch, height: h, width: w) + Self.chunk * RowPartitions.maxParts)
+        4 * (paddedCount(batch: batch, height: h, width: w) + Self.chunk * RowPartitions.maxParts)
     }
 
     static let chunk = 2048
 
-    func paddedCount(batch: Int, height h: Int, width w: Int) -> Int {
-        let (hp, wp) = (h + 2 * padding.0, w + 2 * padding.1)
-        return inChannels * batch * hp * wp + (kernel.0 - 1) * wp + kernel.1
+    /// Rows and columns of one stride-phase plane of the padded input.
+    func phasePlane(height h: Int, width w: Int) -> (rows: Int, columns: Int) {
+        let (sy, sx) = (max(stride.0, 1), max(stride.1, 1))
+        return ((h + 2 * padding.0 + sy - 1) / sy, (w + 2 * padding.1 + sx - 1) / sx)
     }
 
-    /// Stride 1: every surviving weight adds a shifted copy of a whole (padded) input channel, all
+    func paddedCount(batch: Int, height h: Int, width w: Int) -> Int {
+        let (hq, wq) = phasePlane(height: h, width: w)
+        let (sy, sx) = (max(stride.0, 1), max(stride.1, 1))
+        return inChannels * sy * sx * batch * hq * wq + (kernel.0 - 1) / sy * wq + (kernel.1 - 1) / sx + 1
+    }
+
+    /// Whole planes: every surviving weight adds a shifted copy of a whole (padded) input channel, all
     /// images at once, to an "extended" output laid out like the padded input; positions outside the
-    /// real output are computed and dropped. One long vector update per weight, in cache-sized chunks.
-    func runStrideOne(_ x: UnsafePointer<Float>, batch: Int, height h: Int, width w: Int, outHeight oh: Int, outWidth ow: Int,
-                      bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, threads: Int, scratch: UnsafeMutableRawPointer) {
-        let (hp, wp) = (h + 2 * padding.0, w + 2 * padding.1)
-        let planeP = hp * wp, channelP = batch * planeP
+    /// real output are computed and dropped. A stride (sy, sx) is first taken apart into sy·sx phase
+    /// planes (padded row r·sy + py, column q·sx + px of the input at row r, column q of phase
+    /// (py, px)), in which the strided convolution is a stride-1 one: tap (ky, kx) reads phase
+    /// (ky mod sy, kx mod sx) shifted by (ky / sy, kx / sx). With AVX2 + FMA, tiles of 64 positions
+    /// stay in registers while every weight of the filter adds its window (`relief_conv_filter_tile`);
+    /// otherwise one long vector update per weight, in cache-sized chunks.
+    func runPlanes(_ x: UnsafePointer<Float>, batch: Int, height h: Int, width w: Int, outHeight oh: Int, outWidth ow: Int,
+                      bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, threads: Int, scratch: UnsafeMutableRawPointer,
+                      relu: Bool) {
+        let (sy, sx) = (max(stride.0, 1), max(stride.1, 1))
+        let wp = w + 2 * padding.1
+        let (hq, wq) = phasePlane(height: h, width: w)
+        let planeP = hq * wq, channelP = batch * planeP
         let padded = scratch.bindMemory(to: Float.self, capacity: paddedCount(batch: batch, height: h, width: w) + Self.chunk * RowPartitions.maxParts)
         let source: UnsafePointer<Float>
         // How far reads may go: garbage positions near the end of the last channel would read past
         // an unpadded input, so reads are clipped there (valid outputs never reach that far).
         let readable: Int
-        if padding == (0, 0) {
+        if padding == (0, 0) && (sy, sx) == (1, 1) {
             source = x
             readable = inChannels * channelP
-        } else {
+        } else if (sy, sx) != (1, 1) {
             readable = paddedCount(batch: batch, height: h, width: w)
-            padded.update(repeating: 0, count: paddedCount(batch: batch, height: h, width: w))
-            for cb in 0..<(inChannels * batch) {
-                for r in 0..<h {
-                    (padded + cb * planeP + (r + padding.0) * wp + padding.1).update(from: x + cb * h * w + r * w, count: w)
+            padded.update(repeating: 0, count: readable)
+            for c in 0..<inChannels {
+                for b in 0..<batch {
+                    for r in 0..<h {
+                        let rp = r + padding.0
+                        let src = x + ((c * batch + b) * h + r) * w
+                        for px in 0..<sx {
+                            // Input columns q with (q + left) mod sx == px, into phase (rp mod sx, px).
+                            var q = ((px - padding.1) % sx + sx) % sx
+                            // Column (q + left) / sx of the phase, one further for each step of sx.
+                            var dst = padded + (((c * sy + rp % sy) * sx + px) * batch + b) * planeP + (rp / sy) * wq + (q + padding.1) / sx
+                            while q < w {
+                                dst.pointee = src[q]
+                                dst += 1
+                                q += sx
+                            }
+                        }
+                    }
                 }
             }
             source = UnsafePointer(padded)
+        } else {
+            readable = paddedCount(batch: batch, height: h, width: w)
+            // Only the borders are zeroed: the interior is overwritten by the copy anyway.
+            let (top, left) = padding
+            for cb in 0..<(inChannels * batch) {
+                let plane = padded + cb * planeP
+                plane.update(repeating: 0, count: top * wp + left)
+                for r in 0..<h {
+                    let row = plane + (r + top) * wp + left
+                    row.update(from: x + cb * h * w + r * w, count: w)
+                    // The right border of this row and the left border of the next are contiguous.
+                    (row + w).update(repeating: 0, count: r + 1 < h ? 2 * left : left)
+                }
+                (plane + (h + top) * wp).update(repeating: 0, count: top * wp)
+            }
+            let tail = inChannels * batch * planeP
+            (padded + tail).update(repeating: 0, count: readable - tail)
+            source = UnsafePointer(padded)
         }
         let accumulators = padded + paddedCount(batch: batch, height: h, width: w)
-        let ranges = partitions.ranges(threads: threads, work: storedWeights * channelP)
+        // Extended positions past the last image's last real output are never kept: stopping there
+        // also keeps every shifted read inside the (padded) input.
+        guard batch > 0, oh > 0, ow > 0 else { return }
+        let extended = (batch - 1) * planeP + (oh - 1) * wq + ow
+        let vectorised = SIMDSupport.avx2FMA && !portable
+        // Chunks of positions outside, filters inside: every filter reads the same windows of the
+        // input channels, so a chunk's windows (about 128 KiB over all channels) stay in L2 while
+        // all filters use them, instead of each filter streaming the whole input from L3.
+        let chunk = max(256, min(Self.chunk, (1 << 17) / (4 * max(inChannels * sy * sx, 1)))) / 64 * 64
+        let chunks = (extended + chunk - 1) / chunk
+        let parts = storedWeights * channelP < 1 << 20 ? 1 : min(max(threads, 1), RowPartitions.maxParts, chunks)
+        let ranges = (0..<parts).map { p in (chunks * p / parts)..<(chunks * (p + 1) / parts) }
         Parallel.run(ranges) { range in
             let part = ranges.firstIndex(of: range)!
             let acc = accumulators + part * Self.chunk
-            for o in range {
-                let out = y + o * batch * oh * ow
-                let b0 = bias?[o] ?? 0
-                var e0 = 0
-                while e0 < channelP {
-                    let count = min(Self.chunk, channelP - e0)
-                    acc.update(repeating: b0, count: count)
-                    for k in Int(self.rowStart[o])..<Int(self.rowStart[o + 1]) {
-                        let offset = Int(self.channel[k]) * channelP + Int(self.tapY[k]) * wp + Int(self.tapX[k])
-                        let n = min(count, readable - (offset + e0))
-                        if n > 0 { Self.axpy(self.values[k], source + offset + e0, acc, count: n) }
+            for c in range {
+                let e0 = c * chunk, count = min(chunk, extended - e0)
+                for o in 0..<self.outChannels {
+                    let b0 = bias?[o] ?? 0
+                    if vectorised {
+                        relief_conv_filter_tile(self.plane, self.shiftY, self.shiftX, self.values, Int64(self.rowStart[o]), Int64(self.rowStart[o + 1]),
+                                                source, Int64(channelP), Int64(wq), b0, Int64(e0), Int64(count), acc)
+                    } else {
+                        acc.update(repeating: b0, count: count)
+                        for k in Int(self.rowStart[o])..<Int(self.rowStart[o + 1]) {
+                            let offset = Int(self.plane[k]) * channelP + Int(self.shiftY[k]) * wq + Int(self.shiftX[k])
+                            let n = min(count, readable - (offset + e0))
+                            if n > 0 { Self.axpy(self.values[k], source + offset + e0, acc, count: n) }
+                        }
                     }
                     // Keep the positions that are real outputs: row < oh, column < ow of each image.
+                    let out = y + o * batch * oh * ow
                     var e = e0
                     while e < e0 + count {
                         let b = e / planeP, r = e - b * planeP
-                        let oy = r / wp, ox = r - oy * wp
-                        let run = min(wp - ox, e0 + count - e)
+                        let oy = r / wq, ox = r - oy * wq
+                        let run = min(wq - ox, e0 + count - e)
                         if oy < oh && ox < ow {
                             let n = min(run, ow - ox)
-                            (out + (b * oh + oy) * ow + ox).update(from: acc + (e - e0), count: n)
+                            let dst = out + (b * oh + oy) * ow + ox, src = acc + (e - e0)
+                            if relu {
+                                for i in 0..<n { dst[i] = max(src[i], 0) }
+                            } else {
+                                dst.update(from: src, count: n)
+                            }
                         }
                         e += run
                     }
-                    e0 += count
                 }
             }
         }
     }
 
+    /// The convolution of `x` into `y`; with `relu`, max(0, ·) of it (a ReLU fused into the writes).
     public func run(_ x: UnsafePointer<Float>, batch: Int, height h: Int, width w: Int, outHeight oh: Int, outWidth ow: Int,
-                    bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, threads: Int, scratch: UnsafeMutableRawPointer? = nil) {
-        if stride == (1, 1), let scratch {
-            runStrideOne(x, batch: batch, height: h, width: w, outHeight: oh, outWidth: ow, bias: bias, into: y, threads: threads, scratch: scratch)
+                    bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, threads: Int, scratch: UnsafeMutableRawPointer? = nil,
+                    relu: Bool = false) {
+        if let scratch {
+            runPlanes(x, batch: batch, height: h, width: w, outHeight: oh, outWidth: ow, bias: bias, into: y, threads: threads,
+                         scratch: scratch, relu: relu)
             return
         }
         let plane = oh * ow
@@ -168,6 +256,9 @@ public final class DirectSparseConvolution: @unchecked Sendable {
                             }
                         }
                     }
+                }
+                if relu {
+                    for i in 0..<(batch * plane) { out[i] = max(out[i], 0) }
                 }
             }
         }

@@ -84,6 +84,10 @@ public final class InferenceModel: Sendable {
     public let nodes: [Node]
     /// The node whose output is the model's output.
     public let output: Int
+    /// For a ReLU folded into the node before it (a convolution, linear layer or addition whose only
+    /// reader it is): that node's index. The producer writes max(0, ·) itself and the ReLU shares its
+    /// buffer, which saves a whole pass over the activations.
+    public let reluFusedInto: [Int?]
     public let provenance: RLFMetadata.Provenance
     public let policy: KernelPolicy
     /// Fully connected units removed from the plan because they cannot affect the output, per layer.
@@ -204,6 +208,25 @@ public final class InferenceModel: Sendable {
         guard let out = index[a.output], out >= 0 else { throw .unsupportedLayer(layer: a.output, reason: "the output is not a layer") }
         nodes = built
         output = out
+        reluFusedInto = Self.fusibleReLUs(built, output: out)
+    }
+
+    /// ReLUs that can be computed by the node right before them: a convolution, linear layer or
+    /// addition that nothing else reads and that is not the model's output.
+    static func fusibleReLUs(_ nodes: [Node], output: Int) -> [Int?] {
+        var readers = [Int](repeating: 0, count: nodes.count)
+        for node in nodes {
+            if node.input >= 0 { readers[node.input] += 1 }
+            if case let .add(other) = node.operation, other >= 0 { readers[other] += 1 }
+        }
+        return nodes.enumerated().map { k, node in
+            guard case .relu = node.operation, node.input == k - 1, node.input >= 0, node.input != output,
+                  readers[node.input] == 1 else { return nil }
+            switch nodes[node.input].operation {
+            case .convolution, .linear, .add: return node.input
+            default: return nil
+            }
+        }
     }
 
     /// Whether a convolution runs direct: forced, cached, or when timing finds it faster than im2col

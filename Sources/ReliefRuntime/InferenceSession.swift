@@ -37,12 +37,19 @@ public final class InferenceSession {
             default: break
             }
         }
-        buffers = model.nodes.map { node in
+        // A fused ReLU works in its producer's buffer (same shape), so it gets none of its own.
+        var owned: [UnsafeMutablePointer<Float>] = []
+        for (k, node) in model.nodes.enumerated() {
+            if let producer = model.reluFusedInto[k] {
+                owned.append(owned[producer])
+                continue
+            }
             let count = max(node.outputShape.reduce(1, *) * maxBatch, 1)
             let p = UnsafeMutablePointer<Float>.allocate(capacity: count)
             p.initialize(repeating: 0, count: count)
-            return p
+            owned.append(p)
         }
+        buffers = owned
         input = .allocate(capacity: model.inputCount * maxBatch)
         input.initialize(repeating: 0, count: model.inputCount * maxBatch)
         columns = .allocate(capacity: im2col)
@@ -52,7 +59,7 @@ public final class InferenceSession {
     }
 
     deinit {
-        for b in buffers { b.deallocate() }
+        for (k, b) in buffers.enumerated() where model.reluFusedInto[k] == nil { b.deallocate() }
         input.deallocate()
         columns.deallocate()
         scratch.deallocate()
@@ -60,7 +67,10 @@ public final class InferenceSession {
 
     /// Bytes of activation, im2col and scratch buffers this session holds.
     public var bufferBytes: Int {
-        4 * (model.nodes.reduce(0) { $0 + $1.outputShape.reduce(1, *) * maxBatch } + model.inputCount * maxBatch)
+        let activations = model.nodes.indices.reduce(0) { sum, k in
+            model.reluFusedInto[k] == nil ? sum + model.nodes[k].outputShape.reduce(1, *) * maxBatch : sum
+        }
+        return 4 * (activations + model.inputCount * maxBatch)
     }
 
     /// Runs `batch` normalised inputs (`[B, input shape]`, example after example) and writes
@@ -103,6 +113,13 @@ public final class InferenceSession {
         let x = source(node.input), y = buffers[k]
         let s = shape(node.input)
         let inC = s[0], inP = s.dropFirst().reduce(1, *)
+        // Whether the next node is a ReLU this one computes (see `InferenceModel.reluFusedInto`).
+        let relu = k + 1 < model.nodes.count && model.reluFusedInto[k + 1] == k
+        let count = node.outputShape.reduce(1, *) * batch
+        if model.reluFusedInto[k] != nil { return }
+        // The direct convolution and the addition apply a fused ReLU as they write; others after.
+        var reluApplied = false
+        defer { if relu && !reluApplied { Elementwise.relu(y, y, count: count) } }
         switch node.operation {
         case let .linear(w):
             // A flattened [F] input is [F][B][1]: already the columns x batch matrix.
@@ -114,8 +131,10 @@ public final class InferenceSession {
             let n = batch * oh * ow
             if let direct = w.direct {
                 w.bias.withUnsafeBufferPointerOrNil { bias in
-                    direct.run(x, batch: batch, height: h, width: wd, outHeight: oh, outWidth: ow, bias: bias, into: y, threads: threads, scratch: scratch)
+                    direct.run(x, batch: batch, height: h, width: wd, outHeight: oh, outWidth: ow, bias: bias, into: y, threads: threads,
+                               scratch: scratch, relu: relu)
                 }
+                reluApplied = true
                 return
             }
             let cols: UnsafePointer<Float>
@@ -129,7 +148,6 @@ public final class InferenceSession {
                 w.kernel.multiply(cols, n: n, bias: bias, into: y, scratch: scratch, threads: threads)
             }
         case .relu:
-            let count = node.outputShape.reduce(1, *) * batch
             Elementwise.relu(x, y, count: count)
         case .flatten:
             // [C][B][P] → [C·P][B]: per channel, a [B][P] → [P][B] transpose in cache-sized tiles.
@@ -165,16 +183,24 @@ public final class InferenceSession {
             Pooling.run(x, y, planes: inC * batch, height: s[1], width: s[2], geometry: g,
                         outHeight: node.outputShape[1], outWidth: node.outputShape[2], max: isMax)
         case let .add(other):
-            let count = node.outputShape.reduce(1, *) * batch
-            Elementwise.add(x, source(other), y, count: count)
+            Elementwise.add(x, source(other), y, count: count, relu: relu)
+            reluApplied = true
         case let .shortcut(stride, pad):
             let (h, wd) = (s[1], s[2]), (oh, ow) = (node.outputShape[1], node.outputShape[2])
-            let outC = node.outputShape[0]
-            y.update(repeating: 0, count: outC * batch * oh * ow)
-            for c in 0..<inC {
-                for b in 0..<batch {
-                    let from = x + (c * batch + b) * h * wd, to = y + ((c + pad) * batch + b) * oh * ow
-                    for oy in 0..<oh { for ox in 0..<ow { to[oy * ow + ox] = from[oy * stride.0 * wd + ox * stride.1] } }
+            let outC = node.outputShape[0], plane = batch * oh * ow
+            // Only the added channels are zero; the others are all overwritten.
+            y.update(repeating: 0, count: pad * plane)
+            (y + (pad + inC) * plane).update(repeating: 0, count: (outC - pad - inC) * plane)
+            let (sy, sx) = stride
+            for cb in 0..<(inC * batch) {
+                let from = x + cb * h * wd, to = y + pad * plane + cb * oh * ow
+                for oy in 0..<oh {
+                    let row = from + oy * sy * wd, out = to + oy * ow
+                    if sx == 1 {
+                        out.update(from: row, count: ow)
+                    } else {
+                        for ox in 0..<ow { out[ox] = row[ox * sx] }
+                    }
                 }
             }
         }
@@ -241,8 +267,12 @@ enum Elementwise {
         while i < count { y[i] = x[i] > 0 ? x[i] : 0; i += 1 }
     }
 
-    static func add(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count { y[i] = a[i] + b[i] }
+    static func add(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, relu: Bool = false) {
+        if relu {
+            for i in 0..<count { y[i] = max(a[i] + b[i], 0) }
+        } else {
+            for i in 0..<count { y[i] = a[i] + b[i] }
+        }
     }
 }
 

@@ -30,6 +30,10 @@ import Testing
             (3, 4, (3, 3), 9, 10, (2, 2), (1, 1), 3), (2, 1, (1, 1), 5, 5, (1, 1), (0, 0), 4),
             (6, 2, (3, 1), 2, 17, (1, 2), (0, 0), 2), (3, 2, (3, 3), 1, 1, (1, 1), (1, 1), 2),
             (2, 3, (5, 5), 3, 3, (1, 1), (2, 2), 1), (7, 1, (5, 5), 28, 28, (1, 1), (0, 0), 5), (4, 6, (3, 3), 30, 20, (1, 1), (1, 1), 3),
+            // More extended positions than one 2048-position chunk, in 64-position register tiles.
+            (8, 16, (3, 3), 16, 16, (1, 1), (1, 1), 8),
+            // Strides split into phase planes: 1x1 stride 2, uneven strides and a kernel wider than the stride.
+            (5, 3, (1, 1), 8, 8, (2, 2), (0, 0), 2), (4, 3, (5, 5), 11, 12, (3, 2), (2, 1), 2), (6, 8, (3, 3), 32, 32, (2, 2), (1, 1), 3),
         ]
         for (i, t) in cases.enumerated() {
             let seed = UInt64(i) &+ UInt64(density * 1000)
@@ -38,26 +42,29 @@ import Testing
             let x = (0..<(t.c * t.b * t.h * t.w)).map { _ in g.normal() }
             let bias = (0..<t.o).map { _ in g.normal() }
             let (expected, oh, ow) = Self.reference(w, o: t.o, c: t.c, k: t.k, x: x, b: t.b, h: t.h, wd: t.w, stride: t.s, padding: t.p, bias: bias)
-            let conv = DirectSparseConvolution(CSRMatrix(rows: t.o, columns: t.c * t.k.0 * t.k.1, dense: w), inChannels: t.c,
-                                               kernel: t.k, stride: t.s, padding: t.p)
-            // Without scratch: the row-by-row path; with it (stride 1): the whole-plane path.
-            for (threads, planes) in [(1, false), (2, false), (1, true), (2, true)] {
-                var y = [Float](repeating: .nan, count: expected.count)
-                let bytes = conv.scratchBytes(batch: t.b, height: t.h, width: t.w)
-                let scratch = planes && bytes > 0 ? UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64) : nil
-                defer { scratch?.deallocate() }
-                // The input exactly as large as it is, so a read past its end would be caught by ASan.
-                let input = UnsafeMutablePointer<Float>.allocate(capacity: x.count)
-                defer { input.deallocate() }
-                input.initialize(from: x, count: x.count)
-                bias.withUnsafeBufferPointer { bp in
-                    y.withUnsafeMutableBufferPointer { yp in
-                        conv.run(input, batch: t.b, height: t.h, width: t.w, outHeight: oh, outWidth: ow,
-                                 bias: bp.baseAddress, into: yp.baseAddress!, threads: threads, scratch: scratch)
+            // The AVX2 loops where the CPU has them, and the portable ones.
+            for portable in [false, true] {
+                let conv = DirectSparseConvolution(CSRMatrix(rows: t.o, columns: t.c * t.k.0 * t.k.1, dense: w), inChannels: t.c,
+                                                   kernel: t.k, stride: t.s, padding: t.p, portable: portable)
+                // Without scratch: the row-by-row path; with it (stride 1): the whole-plane path.
+                for (threads, planes) in [(1, false), (2, false), (1, true), (2, true)] {
+                    var y = [Float](repeating: .nan, count: expected.count)
+                    let bytes = conv.scratchBytes(batch: t.b, height: t.h, width: t.w)
+                    let scratch = planes && bytes > 0 ? UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64) : nil
+                    defer { scratch?.deallocate() }
+                    // The input exactly as large as it is, so a read past its end would be caught by ASan.
+                    let input = UnsafeMutablePointer<Float>.allocate(capacity: x.count)
+                    defer { input.deallocate() }
+                    input.initialize(from: x, count: x.count)
+                    bias.withUnsafeBufferPointer { bp in
+                        y.withUnsafeMutableBufferPointer { yp in
+                            conv.run(input, batch: t.b, height: t.h, width: t.w, outHeight: oh, outWidth: ow,
+                                     bias: bp.baseAddress, into: yp.baseAddress!, threads: threads, scratch: scratch)
+                        }
                     }
+                    let ok = zip(y, expected).allSatisfy { abs($0 - $1) <= 1e-4 * max(1, abs($1)) }
+                    #expect(ok, "case \(i), seed \(seed), density \(density), threads \(threads), whole planes \(planes), portable \(portable)")
                 }
-                let ok = zip(y, expected).allSatisfy { abs($0 - $1) <= 1e-4 * max(1, abs($1)) }
-                #expect(ok, "case \(i), seed \(seed), density \(density), threads \(threads), whole planes \(planes)")
             }
         }
     }

@@ -79,6 +79,21 @@ import Testing
         }
     }
 
+    /// A ReLU whose producer (convolution, linear or addition) has no other reader is folded into it;
+    /// a ReLU after pooling, or after a node something else also reads, is not.
+    @Test func reluIsFusedIntoItsOnlyProducer() throws {
+        let mlp = try InferenceModel(try Self.exported(try Self.prunedModel("lenet-300-100", density: 0.3, seed: 2)))
+        let fused = mlp.reluFusedInto.enumerated().compactMap { k, p in p.map { "\(mlp.nodes[$0].name)>\(mlp.nodes[k].name)" } }
+        #expect(fused.count == 2 && fused.allSatisfy { $0.hasPrefix("fc") }, "\(fused)")
+        let resnet = try InferenceModel(try Self.exported(try Self.prunedModel("resnet-20", density: 0.3, seed: 3)))
+        for (k, p) in resnet.reluFusedInto.enumerated() {
+            guard let p else { continue }
+            #expect(p == k - 1 && resnet.nodes[k].op == "relu")
+            #expect(["conv2d", "add", "linear"].contains(resnet.nodes[p].op))
+        }
+        #expect(resnet.reluFusedInto.contains { $0.map { resnet.nodes[$0].op == "add" } ?? false })
+    }
+
     @Test func suiteSparseBackendsRunWholeModels() throws {
         let model = try Self.prunedModel("lenet-5", density: 0.2, seed: 9)
         let x = Self.input(model.inputShape, batch: 2, seed: 9)

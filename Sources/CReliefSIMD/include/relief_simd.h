@@ -27,4 +27,12 @@ void relief_csr_strip32_u16(const uint32_t *row_start, const uint16_t *cols, con
 void relief_sell8_gemv(const uint32_t *slice_start, const uint32_t *block_column, const uint8_t *lanes, const float *values,
                        const float *x, const float *bias, float *y, int64_t rows, int64_t slice_begin, int64_t slice_end);
 
+/// One filter of a stride-1 direct convolution over extended positions [e0, e0 + count):
+/// acc[e - e0] = bias + sum_k vals[k] * source[channel[k] * channel_stride + tap_y[k] * row_stride + tap_x[k] + e]
+/// for the nonzeros k of [k_begin, k_end). Output tiles of 64 positions stay in registers while every
+/// nonzero adds its shifted window, so the accumulators never go through memory.
+void relief_conv_filter_tile(const uint32_t *channel, const uint16_t *tap_y, const uint16_t *tap_x, const float *vals,
+                             int64_t k_begin, int64_t k_end, const float *source, int64_t channel_stride, int64_t row_stride,
+                             float bias, int64_t e0, int64_t count, float *acc);
+
 #endif
