@@ -8,11 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 threads=${THREADS:-$(nproc)}
-if [ -n "${RELIEF_BIN:-}" ]; then bin=$RELIEF_BIN; else
-  bash tools/setup.sh
-  swift build -c release
-  bin=$(swift build -c release --show-bin-path)
-fi
+source tools/release_bin.sh
 [ -f runs/lenet-300-100-mnist/checkpoint.safetensors ] || bash tools/train_mnist_baselines.sh
 iterations=${ITERATIONS:-10}
 epochs=${EPOCHS:-8}

@@ -11,13 +11,7 @@ cd "$(dirname "$0")/.."
 model=${1:-lenet-300-100}; dataset=${2:-mnist}; iterations=${3:-20}; epochs=${4:-5}; pretrain=${5:-20}
 out=runs/results/$model-$dataset
 threads=${THREADS:-$(nproc)}
-if [ -n "${RELIEF_BIN:-}" ]; then
-  bin=$RELIEF_BIN
-else
-  bash tools/setup.sh
-  swift build -c release
-  bin=$(swift build -c release --show-bin-path)
-fi
+source tools/release_bin.sh
 mkdir -p "$out" bench/results
 timed() { local name=$1; shift; local start=$SECONDS; "$@"; echo "$name $((SECONDS - start))" >> "$out/times.txt"; }
 : > "$out/times.txt"

@@ -10,11 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
 threads=${THREADS:-$(nproc)}
-if [ -n "${RELIEF_BIN:-}" ]; then bin=$RELIEF_BIN; else
-  bash tools/setup.sh
-  swift build -c release
-  bin=$(swift build -c release --show-bin-path)
-fi
+source tools/release_bin.sh
 out=runs/targets
 mkdir -p "$out"
 [ -f runs/lenet-300-100-mnist/checkpoint.safetensors ] && [ -f runs/lenet-5-mnist/checkpoint.safetensors ] || bash tools/train_mnist_baselines.sh

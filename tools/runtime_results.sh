@@ -7,11 +7,7 @@
 # Environment: RELIEF_BIN (already built release binaries).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ -n "${RELIEF_BIN:-}" ]; then bin=$RELIEF_BIN; else
-  bash tools/setup.sh
-  swift build -c release
-  bin=$(swift build -c release --show-bin-path)
-fi
+source tools/release_bin.sh
 model=${1:-}
 if [ -z "$model" ]; then
   model=runs/targets/lenet-300-100.rlf
