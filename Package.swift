@@ -65,7 +65,7 @@ let package = Package(
         // From a trained or pruned network to an .rlf model and back (the reference for checks).
         .target(name: "ReliefExport", dependencies: ["ReliefFormat", "ReliefTraining", "ReliefData"]),
         // The sparse inference runtime: executes .rlf models with the kernel table. Never depends on training.
-        .target(name: "ReliefRuntime", dependencies: ["ReliefFormat", "ReliefKernels", "ReliefData"], swiftSettings: optimizedEvenInDebug),
+        .target(name: "ReliefRuntime", dependencies: ["ReliefFormat", "ReliefKernels", "ReliefData", "CReliefSIMD"], swiftSettings: optimizedEvenInDebug),
         // ONNX: Relief models to and from the standard interchange format (protobuf written by hand).
         .target(name: "ReliefONNX", dependencies: ["ReliefFormat"]),
         // What every command-line tool shares: error reporting, exit codes, progress bars, JSON.

@@ -101,8 +101,46 @@ RELIEF_AVX2 void relief_conv_filter_tile(const uint32_t *channel, const uint16_t
     }
 }
 
+RELIEF_AVX2 void relief_pool2x2(const float *x, float *y, int64_t planes, int64_t h, int64_t w, int64_t oh, int64_t ow, int is_max) {
+    const __m256 quarter = _mm256_set1_ps(0.25f);
+    for (int64_t p = 0; p < planes; p++) {
+        const float *from = x + p * h * w;
+        float *to = y + p * oh * ow;
+        for (int64_t oy = 0; oy < oh; oy++) {
+            const float *r0 = from + 2 * oy * w, *r1 = r0 + w;
+            float *out = to + oy * ow;
+            int64_t ox = 0;
+            for (; ox + 8 <= ow; ox += 8) {
+                // Rows combined first; then neighbours paired: shuffle takes the even and odd
+                // columns of each 128-bit lane, the permute restores the order across lanes.
+                __m256 a0 = _mm256_loadu_ps(r0 + 2 * ox), a1 = _mm256_loadu_ps(r0 + 2 * ox + 8);
+                __m256 b0 = _mm256_loadu_ps(r1 + 2 * ox), b1 = _mm256_loadu_ps(r1 + 2 * ox + 8);
+                __m256 v0 = is_max ? _mm256_max_ps(a0, b0) : _mm256_add_ps(a0, b0);
+                __m256 v1 = is_max ? _mm256_max_ps(a1, b1) : _mm256_add_ps(a1, b1);
+                __m256 even = _mm256_shuffle_ps(v0, v1, _MM_SHUFFLE(2, 0, 2, 0));
+                __m256 odd = _mm256_shuffle_ps(v0, v1, _MM_SHUFFLE(3, 1, 3, 1));
+                __m256 r = is_max ? _mm256_max_ps(even, odd) : _mm256_mul_ps(_mm256_add_ps(even, odd), quarter);
+                r = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(r), _MM_SHUFFLE(3, 1, 2, 0)));
+                _mm256_storeu_ps(out + ox, r);
+            }
+            for (; ox < ow; ox++) {
+                float a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1];
+                if (is_max) {
+                    float m = a > b ? a : b, n = c > d ? c : d;
+                    out[ox] = m > n ? m : n;
+                } else {
+                    out[ox] = ((a + b) + (c + d)) * 0.25f;
+                }
+            }
+        }
+    }
+}
+
 #else
 int relief_simd_avx2_fma(void) { return 0; }
+void relief_pool2x2(const float *x, float *y, int64_t planes, int64_t h, int64_t w, int64_t oh, int64_t ow, int is_max) {
+    (void)x; (void)y; (void)planes; (void)h; (void)w; (void)oh; (void)ow; (void)is_max;
+}
 void relief_conv_filter_tile(const uint32_t *channel, const uint16_t *tap_y, const uint16_t *tap_x, const float *vals,
                              int64_t k_begin, int64_t k_end, const float *source, int64_t channel_stride, int64_t row_stride,
                              float bias, int64_t e0, int64_t count, float *acc) {

@@ -1,3 +1,4 @@
+import CReliefSIMD
 import Foundation
 import ReliefKernels
 
@@ -297,11 +298,19 @@ enum Transpose {
     }
 }
 
-enum Pooling {
-    static func run(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, planes: Int, height h: Int, width w: Int,
-                    geometry g: InferenceModel.Geometry, outHeight oh: Int, outWidth ow: Int, max isMax: Bool) {
+/// Max and average pooling over planes of `height x width` (average over the whole window, padding
+/// included, as the training engine computes it); 2x2 windows of stride 2 take a vectorised path
+/// (AVX2 where the CPU has it; `portable` keeps the Swift loops, for tests).
+public enum Pooling {
+    public static func run(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, planes: Int, height h: Int, width w: Int,
+                    geometry g: InferenceModel.Geometry, outHeight oh: Int, outWidth ow: Int, max isMax: Bool,
+                    portable: Bool = false) {
         let (kh, kw) = g.kernel, (sh, sw) = g.stride, (ph, pw) = g.padding
         let area = Float(kh * kw)
+        if ph == 0 && pw == 0 && kh == 2 && kw == 2 && sh == 2 && sw == 2 && SIMDSupport.avx2FMA && !portable {
+            relief_pool2x2(x, y, Int64(planes), Int64(h), Int64(w), Int64(oh), Int64(ow), isMax ? 1 : 0)
+            return
+        }
         if ph == 0 && pw == 0 && kh == 2 && kw == 2 && sh == 2 && sw == 2 {
             // The common 2x2 window, stride 2: sixteen inputs of two rows give eight outputs at once.
             for plane in 0..<planes {

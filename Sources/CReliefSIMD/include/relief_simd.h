@@ -35,4 +35,8 @@ void relief_conv_filter_tile(const uint32_t *channel, const uint16_t *tap_y, con
                              int64_t k_begin, int64_t k_end, const float *source, int64_t channel_stride, int64_t row_stride,
                              float bias, int64_t e0, int64_t count, float *acc);
 
+/// 2x2 pooling with stride 2 and no padding over `planes` planes of h x w (row-major, planes
+/// contiguous): the maximum (is_max != 0) or the mean of each window, into planes of oh x ow.
+void relief_pool2x2(const float *x, float *y, int64_t planes, int64_t h, int64_t w, int64_t oh, int64_t ow, int is_max);
+
 #endif
