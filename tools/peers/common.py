@@ -1,10 +1,31 @@
 """What every peer script shares: reading the inputs and reference outputs Relief wrote, timing, and
 the JSON line each peer prints."""
+import argparse
 import json
 import statistics
 import time
 
 import numpy as np
+
+
+def arguments(extra=None):
+    """The options every peer takes (the ONNX file, Relief's inputs and outputs, shape, batch,
+    threads, seconds); `extra(parser)` adds a peer's own."""
+    p = argparse.ArgumentParser()
+    for a in ["--onnx", "--inputs", "--reference"]:
+        p.add_argument(a, required=True)
+    p.add_argument("--shape", type=int, nargs="+", required=True)
+    p.add_argument("--batch", type=int, required=True)
+    p.add_argument("--threads", type=int, required=True)
+    p.add_argument("--seconds", type=float, default=1.0)
+    if extra:
+        extra(p)
+    return p.parse_args()
+
+
+def relative_error(y, ref):
+    """Largest difference from Relief's outputs, relative to their largest magnitude (at least 1)."""
+    return np.abs(y - ref).max() / max(1.0, np.abs(ref).max())
 
 
 def load(inputs, reference, shape):

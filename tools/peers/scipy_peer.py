@@ -1,7 +1,6 @@
 #!/usr/bin/env python3
 """SciPy CSR on the weights of an ONNX file Relief exported: CSR x dense for Gemm, im2col + CSR for
 Conv, NumPy for everything else. Prints one JSON line. (SciPy's sparse products are single-threaded.)"""
-import argparse
 
 import numpy as np
 import scipy
@@ -11,14 +10,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 import common
 import onnx_graph
 
-p = argparse.ArgumentParser()
-for a in ["--onnx", "--inputs", "--reference"]:
-    p.add_argument(a, required=True)
-p.add_argument("--shape", type=int, nargs="+", required=True)
-p.add_argument("--batch", type=int, required=True)
-p.add_argument("--threads", type=int, required=True)
-p.add_argument("--seconds", type=float, default=1.0)
-args = p.parse_args()
+args = common.arguments()
 nodes, W, input_name, output_name = onnx_graph.load(args.onnx)
 csr = {ins[1]: sp.csr_matrix(W[ins[1]].reshape(W[ins[1]].shape[0], -1)) for op, ins, _, _ in nodes if op in ("Gemm", "Conv")}
 
@@ -73,7 +65,7 @@ def run(x):
 
 x, ref = common.load(args.inputs, args.reference, args.shape)
 y = run(x)
-error = np.abs(y - ref).max() / max(1.0, np.abs(ref).max())
+error = common.relative_error(y, ref)
 xb = common.batch_of(x, args.batch)
 result = common.timed(lambda: run(xb), args.seconds)
 common.report("scipy-csr", scipy.__version__, args.batch, args.threads, result, error)

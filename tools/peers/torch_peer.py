@@ -1,7 +1,6 @@
 #!/usr/bin/env python3
 """PyTorch CPU on the weights of an ONNX file Relief exported: dense (torch.nn.functional) or
 sparse (torch.sparse CSR weights for Gemm; im2col + CSR for Conv). Prints one JSON line."""
-import argparse
 
 import numpy as np
 import torch
@@ -10,15 +9,7 @@ import torch.nn.functional as F
 import common
 import onnx_graph
 
-p = argparse.ArgumentParser()
-for a in ["--onnx", "--inputs", "--reference"]:
-    p.add_argument(a, required=True)
-p.add_argument("--shape", type=int, nargs="+", required=True)
-p.add_argument("--batch", type=int, required=True)
-p.add_argument("--threads", type=int, required=True)
-p.add_argument("--seconds", type=float, default=1.0)
-p.add_argument("--sparse", action="store_true")
-args = p.parse_args()
+args = common.arguments(lambda p: p.add_argument("--sparse", action="store_true"))
 torch.set_num_threads(args.threads)
 nodes, weights, input_name, output_name = onnx_graph.load(args.onnx)
 W = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in weights.items()}
@@ -83,7 +74,7 @@ def run(x):
 x, ref = common.load(args.inputs, args.reference, args.shape)
 with torch.inference_mode():
     y = run(torch.from_numpy(x)).numpy()
-    error = np.abs(y - ref).max() / max(1.0, np.abs(ref).max())
+    error = common.relative_error(y, ref)
     xb = torch.from_numpy(common.batch_of(x, args.batch))
     result = common.timed(lambda: run(xb), args.seconds)
 common.report("pytorch-sparse" if args.sparse else "pytorch", torch.__version__, args.batch, args.threads, result, error)
