@@ -30,6 +30,66 @@ RELIEF_AVX2 void relief_csr_strip32_u16(const uint32_t *row_start, const uint16_
     }
 }
 
+// 64 columns: eight independent FMA chains hide the FMA latency (four chains, as in the 32-column
+// strip, left half of the two FMA ports idle).
+RELIEF_AVX2 void relief_csr_strip64_u16(const uint32_t *row_start, const uint16_t *cols, const float *vals,
+                                        const float *x, int64_t x_stride, int64_t x_offset, const float *bias,
+                                        float *y, int64_t y_stride, int64_t j, int64_t row_begin, int64_t row_end) {
+    for (int64_t r = row_begin; r < row_end; r++) {
+        __m256 a0 = _mm256_set1_ps(bias ? bias[r] : 0.0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        for (int64_t k = row_start[r]; k < (int64_t)row_start[r + 1]; k++) {
+            __m256 w = _mm256_set1_ps(vals[k]);
+            const float *p = x + (int64_t)cols[k] * x_stride + x_offset;
+            a0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p), a0);
+            a1 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p + 8), a1);
+            a2 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p + 16), a2);
+            a3 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p + 24), a3);
+            a4 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p + 32), a4);
+            a5 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p + 40), a5);
+            a6 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p + 48), a6);
+            a7 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p + 56), a7);
+        }
+        float *out = y + r * y_stride + j;
+        _mm256_storeu_ps(out, a0); _mm256_storeu_ps(out + 8, a1); _mm256_storeu_ps(out + 16, a2); _mm256_storeu_ps(out + 24, a3);
+        _mm256_storeu_ps(out + 32, a4); _mm256_storeu_ps(out + 40, a5); _mm256_storeu_ps(out + 48, a6); _mm256_storeu_ps(out + 56, a7);
+    }
+}
+
+// 8x8 blocks transposed in registers (unpack, shuffle, then swap 128-bit halves): every load and
+// store is a full row of 8, where the scalar loop wrote one float per cache line touched.
+RELIEF_AVX2 void relief_transpose(const float *a, int64_t rows, int64_t columns, int64_t lda, float *out, int64_t ldo) {
+    int64_t i = 0;
+    for (; i + 8 <= rows; i += 8) {
+        int64_t j = 0;
+        for (; j + 8 <= columns; j += 8) {
+            const float *p = a + i * lda + j;
+            __m256 r0 = _mm256_loadu_ps(p), r1 = _mm256_loadu_ps(p + lda), r2 = _mm256_loadu_ps(p + 2 * lda),
+                   r3 = _mm256_loadu_ps(p + 3 * lda), r4 = _mm256_loadu_ps(p + 4 * lda), r5 = _mm256_loadu_ps(p + 5 * lda),
+                   r6 = _mm256_loadu_ps(p + 6 * lda), r7 = _mm256_loadu_ps(p + 7 * lda);
+            __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1), t2 = _mm256_unpacklo_ps(r2, r3),
+                   t3 = _mm256_unpackhi_ps(r2, r3), t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5),
+                   t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+            __m256 s0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0)), s1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2)),
+                   s2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0)), s3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2)),
+                   s4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0)), s5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2)),
+                   s6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0)), s7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
+            float *q = out + j * ldo + i;
+            _mm256_storeu_ps(q, _mm256_permute2f128_ps(s0, s4, 0x20));
+            _mm256_storeu_ps(q + ldo, _mm256_permute2f128_ps(s1, s5, 0x20));
+            _mm256_storeu_ps(q + 2 * ldo, _mm256_permute2f128_ps(s2, s6, 0x20));
+            _mm256_storeu_ps(q + 3 * ldo, _mm256_permute2f128_ps(s3, s7, 0x20));
+            _mm256_storeu_ps(q + 4 * ldo, _mm256_permute2f128_ps(s0, s4, 0x31));
+            _mm256_storeu_ps(q + 5 * ldo, _mm256_permute2f128_ps(s1, s5, 0x31));
+            _mm256_storeu_ps(q + 6 * ldo, _mm256_permute2f128_ps(s2, s6, 0x31));
+            _mm256_storeu_ps(q + 7 * ldo, _mm256_permute2f128_ps(s3, s7, 0x31));
+        }
+        for (; j < columns; j++)
+            for (int64_t ii = i; ii < i + 8; ii++) out[j * ldo + ii] = a[ii * lda + j];
+    }
+    for (; i < rows; i++)
+        for (int64_t j = 0; j < columns; j++) out[j * ldo + i] = a[i * lda + j];
+}
+
 RELIEF_AVX2 static inline __m256 relief_sell8_slot(const uint32_t *block_column, const uint8_t *lanes, const float *values,
                                                     const float *x, int64_t t, __m256 acc) {
     __m256i lane = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(lanes + 8 * t)));
@@ -101,6 +161,104 @@ RELIEF_AVX2 void relief_conv_filter_tile(const uint32_t *channel, const uint16_t
     }
 }
 
+RELIEF_AVX2 void relief_conv_chunk(const uint32_t *row_start, const int64_t *offset, const float *vals, int64_t filters,
+                                   const float *source, const float *bias, int64_t e0, int64_t count, float *acc,
+                                   float *y, const float *residual, int64_t filter_stride, int64_t plane, int64_t wq, int64_t oh,
+                                   int64_t ow, int relu, int64_t planes, int64_t plane_stride, int64_t span) {
+    const __m256 zero = _mm256_setzero_ps();
+    // The runs of real outputs in this chunk, found once for every filter (two divisions per run
+    // per filter cost as much as a small filter's arithmetic): a run starts at acc[from], goes to
+    // y[to], `length` long. A run is at least one position, so there are at most `count`.
+    enum { max_runs = 2048 };
+    int32_t from[max_runs], length[max_runs];
+    int64_t to[max_runs];
+    int64_t runs = 0;
+    {
+        int64_t e = e0, end = e0 + count;
+        int64_t img = e / plane, r = e - img * plane, oy = r / wq, ox = r - oy * wq;
+        while (e < end && runs < max_runs) {
+            int64_t run = wq - ox < end - e ? wq - ox : end - e;
+            if (oy < oh && ox < ow) {
+                from[runs] = (int32_t)(e - e0);
+                to[runs] = (img * oh + oy) * ow + ox;
+                length[runs] = (int32_t)(run < ow - ox ? run : ow - ox);
+                runs++;
+            }
+            e += run;
+            ox += run;
+            if (ox == wq) {
+                ox = 0;
+                if (++oy * wq == plane) { oy = 0; img++; }
+            }
+        }
+    }
+    // The next chunk's windows (planes x (count + span) floats) are prefetched into L2 a share per
+    // filter: the first filter would otherwise wait on L3 or memory for every line of them.
+    const int64_t lines_per_plane = (count + span + 15) / 16, lines = planes * lines_per_plane;
+    for (int64_t o = 0; o < filters; o++) {
+        for (int64_t l = lines * o / filters; l < lines * (o + 1) / filters; l++) {
+            int64_t pl = l / lines_per_plane, at = l - pl * lines_per_plane;
+            _mm_prefetch((const char *)(source + pl * plane_stride + e0 + count + 16 * at), _MM_HINT_T1);
+        }
+        const int64_t k0 = row_start[o], k1 = row_start[o + 1];
+        const float b = bias ? bias[o] : 0.0f;
+        const float *base = source + e0;
+        int64_t t = 0;
+        for (; t + 64 <= count; t += 64) {
+            __m256 a0 = _mm256_set1_ps(b), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+            for (int64_t k = k0; k < k1; k++) {
+                const float *p = base + offset[k] + t;
+                __m256 w = _mm256_broadcast_ss(vals + k);
+                a0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p), a0);
+                a1 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p + 8), a1);
+                a2 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p + 16), a2);
+                a3 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p + 24), a3);
+                a4 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p + 32), a4);
+                a5 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p + 40), a5);
+                a6 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p + 48), a6);
+                a7 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p + 56), a7);
+            }
+            float *q = acc + t;
+            _mm256_storeu_ps(q, a0); _mm256_storeu_ps(q + 8, a1); _mm256_storeu_ps(q + 16, a2); _mm256_storeu_ps(q + 24, a3);
+            _mm256_storeu_ps(q + 32, a4); _mm256_storeu_ps(q + 40, a5); _mm256_storeu_ps(q + 48, a6); _mm256_storeu_ps(q + 56, a7);
+        }
+        for (; t + 8 <= count; t += 8) {
+            __m256 a = _mm256_set1_ps(b);
+            for (int64_t k = k0; k < k1; k++) a = _mm256_fmadd_ps(_mm256_broadcast_ss(vals + k), _mm256_loadu_ps(base + offset[k] + t), a);
+            _mm256_storeu_ps(acc + t, a);
+        }
+        for (; t < count; t++) {
+            float a = b;
+            for (int64_t k = k0; k < k1; k++) a += vals[k] * base[offset[k] + t];
+            acc[t] = a;
+        }
+        float *out = y + o * filter_stride;
+        const float *add = residual ? residual + o * filter_stride : 0;
+        for (int64_t r = 0; r < runs; r++) {
+            const float *src = acc + from[r];
+            float *dst = out + to[r];
+            int64_t n = length[r], i = 0;
+            if (add) {
+                const float *res = add + to[r];
+                if (relu) {
+                    for (; i + 8 <= n; i += 8)
+                        _mm256_storeu_ps(dst + i, _mm256_max_ps(_mm256_add_ps(_mm256_loadu_ps(src + i), _mm256_loadu_ps(res + i)), zero));
+                    for (; i < n; i++) { float v = src[i] + res[i]; dst[i] = v > 0 ? v : 0; }
+                } else {
+                    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_add_ps(_mm256_loadu_ps(src + i), _mm256_loadu_ps(res + i)));
+                    for (; i < n; i++) dst[i] = src[i] + res[i];
+                }
+            } else if (relu) {
+                for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_max_ps(_mm256_loadu_ps(src + i), zero));
+                for (; i < n; i++) dst[i] = src[i] > 0 ? src[i] : 0;
+            } else {
+                for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_loadu_ps(src + i));
+                for (; i < n; i++) dst[i] = src[i];
+            }
+        }
+    }
+}
+
 RELIEF_AVX2 void relief_pool2x2(const float *x, float *y, int64_t planes, int64_t h, int64_t w, int64_t oh, int64_t ow, int is_max) {
     const __m256 quarter = _mm256_set1_ps(0.25f);
     for (int64_t p = 0; p < planes; p++) {
@@ -157,5 +315,22 @@ void relief_csr_strip32_u16(const uint32_t *row_start, const uint16_t *cols, con
                             float *y, int64_t y_stride, int64_t j, int64_t row_begin, int64_t row_end) {
     (void)row_start; (void)cols; (void)vals; (void)x; (void)x_stride; (void)x_offset; (void)bias;
     (void)y; (void)y_stride; (void)j; (void)row_begin; (void)row_end;
+}
+void relief_csr_strip64_u16(const uint32_t *row_start, const uint16_t *cols, const float *vals,
+                            const float *x, int64_t x_stride, int64_t x_offset, const float *bias,
+                            float *y, int64_t y_stride, int64_t j, int64_t row_begin, int64_t row_end) {
+    (void)row_start; (void)cols; (void)vals; (void)x; (void)x_stride; (void)x_offset; (void)bias;
+    (void)y; (void)y_stride; (void)j; (void)row_begin; (void)row_end;
+}
+void relief_transpose(const float *a, int64_t rows, int64_t columns, int64_t lda, float *out, int64_t ldo) {
+    for (int64_t i = 0; i < rows; i++)
+        for (int64_t j = 0; j < columns; j++) out[j * ldo + i] = a[i * lda + j];
+}
+void relief_conv_chunk(const uint32_t *row_start, const int64_t *offset, const float *vals, int64_t filters,
+                       const float *source, const float *bias, int64_t e0, int64_t count, float *acc,
+                       float *y, const float *residual, int64_t filter_stride, int64_t plane, int64_t wq, int64_t oh,
+                       int64_t ow, int relu, int64_t planes, int64_t plane_stride, int64_t span) {
+    (void)residual; (void)planes; (void)plane_stride; (void)span; (void)row_start; (void)offset; (void)vals; (void)filters; (void)source; (void)bias; (void)e0; (void)count; (void)acc;
+    (void)y; (void)filter_stride; (void)plane; (void)wq; (void)oh; (void)ow; (void)relu;
 }
 #endif

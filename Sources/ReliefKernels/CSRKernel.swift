@@ -39,10 +39,30 @@ public final class CSRKernel16: CSRKernel<UInt16>, @unchecked Sendable {
 }
 
 extension CSRKernel16 {
+    /// Largest X (bytes) read in place rather than packed into strips: well inside a 512 KiB L2.
+    static let unpackedBytes = 256 * 1024
+
     /// The Swift path's loops with the 32-column strip in C with AVX2 + FMA (`CReliefSIMD`).
     func multiplyAVX2(_ x: UnsafePointer<Float>, n: Int, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>,
                       scratch: UnsafeMutableRawPointer?, threads: Int) {
         let (starts, cols, vals) = (UnsafePointer(rowStart), UnsafePointer(columnIndex), UnsafePointer(values))
+        if n >= 64 && columns * n * 4 <= Self.unpackedBytes {
+            // X fits in L2 as it is: no packing pass, 64-column strips straight from its rows.
+            Parallel.run(partitions.ranges(threads: threads, work: storedWeights * n + rows * n)) { range in
+                let (r0, r1) = (Int64(range.lowerBound), Int64(range.upperBound))
+                var j = 0
+                while j + 64 <= n {
+                    relief_csr_strip64_u16(starts, cols, vals, x, Int64(n), Int64(j), bias, y, Int64(n), Int64(j), r0, r1)
+                    j += 64
+                }
+                if j + 32 <= n {
+                    relief_csr_strip32_u16(starts, cols, vals, x, Int64(n), Int64(j), bias, y, Int64(n), Int64(j), r0, r1)
+                    j += 32
+                }
+                if j < n { self.matrix(range, x, n, bias, y, from: j) }
+            }
+            return
+        }
         sparseProduct(x: x, n: n, rows: rows, columns: columns, threads: threads, scratch: scratch, partitions: partitions,
                       work: storedWeights * n + rows * n,
                       strip: { block, j in relief_csr_strip32_u16(starts, cols, vals, block, 32, 0, bias, y, Int64(n), Int64(j), 0, Int64(self.rows)) },

@@ -84,7 +84,7 @@ public final class DirectSparseConvolution: @unchecked Sendable {
     /// Scratch for the whole-plane path: the input zero-padded and split into stride phases (plus a
     /// tail every shifted read may reach) and one accumulator chunk per thread part.
     public func scratchBytes(batch: Int, height h: Int, width w: Int) -> Int {
-        4 * (paddedCount(batch: batch, height: h, width: w) + Self.chunk * RowPartitions.maxParts)
+        4 * (paddedCount(batch: batch, height: h, width: w) + Self.chunk * RowPartitions.maxParts) + 8 * max(storedWeights, 1) + 8
     }
 
     static let chunk = 2048
@@ -107,11 +107,12 @@ public final class DirectSparseConvolution: @unchecked Sendable {
     /// planes (padded row r·sy + py, column q·sx + px of the input at row r, column q of phase
     /// (py, px)), in which the strided convolution is a stride-1 one: tap (ky, kx) reads phase
     /// (ky mod sy, kx mod sx) shifted by (ky / sy, kx / sx). With AVX2 + FMA, tiles of 64 positions
-    /// stay in registers while every weight of the filter adds its window (`relief_conv_filter_tile`);
-    /// otherwise one long vector update per weight, in cache-sized chunks.
+    /// stay in registers while every weight of the filter adds its window, and the real outputs are
+    /// written straight from the small accumulator chunk (`relief_conv_chunk`); otherwise one long
+    /// vector update per weight, in cache-sized chunks.
     func runPlanes(_ x: UnsafePointer<Float>, batch: Int, height h: Int, width w: Int, outHeight oh: Int, outWidth ow: Int,
                       bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, threads: Int, scratch: UnsafeMutableRawPointer,
-                      relu: Bool) {
+                      relu: Bool, residual: UnsafePointer<Float>?) {
         let (sy, sx) = (max(stride.0, 1), max(stride.1, 1))
         let wp = w + 2 * padding.1
         let (hq, wq) = phasePlane(height: h, width: w)
@@ -173,10 +174,21 @@ public final class DirectSparseConvolution: @unchecked Sendable {
         let extended = (batch - 1) * planeP + (oh - 1) * wq + ow
         let vectorised = SIMDSupport.avx2FMA && !portable
         // Chunks of positions outside, filters inside: every filter reads the same windows of the
-        // input channels, so a chunk's windows (about 128 KiB over all channels) stay in L2 while
-        // all filters use them, instead of each filter streaming the whole input from L3.
-        let chunk = max(256, min(Self.chunk, (1 << 17) / (4 * max(inChannels * sy * sx, 1)))) / 64 * 64
+        // input channels, so a chunk's windows stay in cache while all filters use them, instead of
+        // each filter streaming the whole input from L3. The AVX2 tiles read 256 bytes per weight and
+        // are bound by L2's bandwidth unless the windows (16 KiB over all channels) stay in L1; the
+        // Swift loop's per-chunk overhead is larger, so it takes L2-sized ones (128 KiB).
+        let planes = max(inChannels * sy * sx, 1)
+        let chunk = vectorised ? max(64, min(Self.chunk, (1 << 14) / (4 * planes))) / 64 * 64
+            : max(256, min(Self.chunk, (1 << 17) / (4 * planes))) / 64 * 64
         let chunks = (extended + chunk - 1) / chunk
+        let span = (kernel.0 - 1) / sy * wq + (kernel.1 - 1) / sx
+        // Each weight's whole offset into the source (phase plane, row and column shift), once per call.
+        let floats = paddedCount(batch: batch, height: h, width: w) + Self.chunk * RowPartitions.maxParts
+        let offsets = (scratch + (4 * floats + 7) / 8 * 8).bindMemory(to: Int64.self, capacity: max(storedWeights, 1))
+        if vectorised {
+            for k in 0..<storedWeights { offsets[k] = Int64(Int(plane[k]) * channelP + Int(shiftY[k]) * wq + Int(shiftX[k])) }
+        }
         let parts = storedWeights * channelP < 1 << 20 ? 1 : min(max(threads, 1), RowPartitions.maxParts, chunks)
         let ranges = (0..<parts).map { p in (chunks * p / parts)..<(chunks * (p + 1) / parts) }
         Parallel.run(ranges) { range in
@@ -184,21 +196,21 @@ public final class DirectSparseConvolution: @unchecked Sendable {
             let acc = accumulators + part * Self.chunk
             for c in range {
                 let e0 = c * chunk, count = min(chunk, extended - e0)
+                if vectorised {
+                    relief_conv_chunk(self.rowStart, offsets, self.values, Int64(self.outChannels), source, bias, Int64(e0), Int64(count), acc,
+                                      y, residual, Int64(batch * oh * ow), Int64(planeP), Int64(wq), Int64(oh), Int64(ow), relu ? 1 : 0,
+                                      Int64(planes), Int64(channelP), Int64(span))
+                    continue
+                }
                 for o in 0..<self.outChannels {
-                    let b0 = bias?[o] ?? 0
-                    if vectorised {
-                        relief_conv_filter_tile(self.plane, self.shiftY, self.shiftX, self.values, Int64(self.rowStart[o]), Int64(self.rowStart[o + 1]),
-                                                source, Int64(channelP), Int64(wq), b0, Int64(e0), Int64(count), acc)
-                    } else {
-                        acc.update(repeating: b0, count: count)
-                        for k in Int(self.rowStart[o])..<Int(self.rowStart[o + 1]) {
-                            let offset = Int(self.plane[k]) * channelP + Int(self.shiftY[k]) * wq + Int(self.shiftX[k])
-                            let n = min(count, readable - (offset + e0))
-                            if n > 0 { Self.axpy(self.values[k], source + offset + e0, acc, count: n) }
-                        }
+                    acc.update(repeating: bias?[o] ?? 0, count: count)
+                    for k in Int(self.rowStart[o])..<Int(self.rowStart[o + 1]) {
+                        let offset = Int(self.plane[k]) * channelP + Int(self.shiftY[k]) * wq + Int(self.shiftX[k])
+                        let n = min(count, readable - (offset + e0))
+                        if n > 0 { Self.axpy(self.values[k], source + offset + e0, acc, count: n) }
                     }
                     // Keep the positions that are real outputs: row < oh, column < ow of each image.
-                    let out = y + o * batch * oh * ow
+                    let out = y + o * batch * oh * ow, add = residual.map { $0 + o * batch * oh * ow }
                     var e = e0
                     while e < e0 + count {
                         let b = e / planeP, r = e - b * planeP
@@ -207,7 +219,10 @@ public final class DirectSparseConvolution: @unchecked Sendable {
                         if oy < oh && ox < ow {
                             let n = min(run, ow - ox)
                             let dst = out + (b * oh + oy) * ow + ox, src = acc + (e - e0)
-                            if relu {
+                            if let add {
+                                let res = add + (b * oh + oy) * ow + ox
+                                for i in 0..<n { dst[i] = relu ? max(src[i] + res[i], 0) : src[i] + res[i] }
+                            } else if relu {
                                 for i in 0..<n { dst[i] = max(src[i], 0) }
                             } else {
                                 dst.update(from: src, count: n)
@@ -220,13 +235,15 @@ public final class DirectSparseConvolution: @unchecked Sendable {
         }
     }
 
-    /// The convolution of `x` into `y`; with `relu`, max(0, ·) of it (a ReLU fused into the writes).
+    /// The convolution of `x` into `y`, plus `residual` (same layout and shape as `y`, not overlapping
+    /// it: a residual addition fused into the writes) when given; with `relu`, max(0, ·) of that (a
+    /// ReLU fused into the writes).
     public func run(_ x: UnsafePointer<Float>, batch: Int, height h: Int, width w: Int, outHeight oh: Int, outWidth ow: Int,
                     bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, threads: Int, scratch: UnsafeMutableRawPointer? = nil,
-                    relu: Bool = false) {
+                    relu: Bool = false, residual: UnsafePointer<Float>? = nil) {
         if let scratch {
             runPlanes(x, batch: batch, height: h, width: w, outHeight: oh, outWidth: ow, bias: bias, into: y, threads: threads,
-                         scratch: scratch, relu: relu)
+                         scratch: scratch, relu: relu, residual: residual)
             return
         }
         let plane = oh * ow
@@ -256,6 +273,10 @@ public final class DirectSparseConvolution: @unchecked Sendable {
                             }
                         }
                     }
+                }
+                if let residual {
+                    let add = residual + o * batch * plane
+                    for i in 0..<(batch * plane) { out[i] += add[i] }
                 }
                 if relu {
                     for i in 0..<(batch * plane) { out[i] = max(out[i], 0) }

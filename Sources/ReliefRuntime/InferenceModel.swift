@@ -88,6 +88,11 @@ public final class InferenceModel: Sendable {
     /// reader it is): that node's index. The producer writes max(0, ·) itself and the ReLU shares its
     /// buffer, which saves a whole pass over the activations.
     public let reluFusedInto: [Int?]
+    /// For a residual addition folded into the direct convolution right before it (the addition's
+    /// only other operand computed earlier, the convolution read by nothing else): the
+    /// convolution's index. The convolution adds the other operand as it writes its outputs and the
+    /// addition shares its buffer: one pass over two activations fewer.
+    public let additionFusedInto: [Int?]
     public let provenance: RLFMetadata.Provenance
     public let policy: KernelPolicy
     /// Fully connected units removed from the plan because they cannot affect the output, per layer.
@@ -209,6 +214,32 @@ public final class InferenceModel: Sendable {
         nodes = built
         output = out
         reluFusedInto = Self.fusibleReLUs(built, output: out)
+        additionFusedInto = Self.fusibleAdditions(built, output: out)
+    }
+
+    /// Additions a direct convolution right before them can compute: the convolution is one operand,
+    /// read by nothing else and not the model's output, and the other operand exists before it runs.
+    static func fusibleAdditions(_ nodes: [Node], output: Int) -> [Int?] {
+        var readers = [Int](repeating: 0, count: nodes.count)
+        for node in nodes {
+            if node.input >= 0 { readers[node.input] += 1 }
+            if case let .add(other) = node.operation, other >= 0 { readers[other] += 1 }
+        }
+        return nodes.enumerated().map { k, node in
+            guard case let .add(other) = node.operation, k >= 1 else { return nil }
+            let p = k - 1
+            guard case let .convolution(w, _) = nodes[p].operation, w.direct != nil, p != output, readers[p] == 1 else { return nil }
+            // The convolution is one operand; the other (the residual) must be ready before it runs.
+            let residual = node.input == p ? other : (other == p ? node.input : nil)
+            guard let residual, residual < p else { return nil }
+            return p
+        }
+    }
+
+    /// The residual operand of an addition fused into node `p`, when node `p + 1` is one.
+    func fusedResidual(of p: Int) -> Int? {
+        guard p + 1 < nodes.count, additionFusedInto[p + 1] == p, case let .add(other) = nodes[p + 1].operation else { return nil }
+        return nodes[p + 1].input == p ? other : nodes[p + 1].input
     }
 
     /// ReLUs that can be computed by the node right before them: a convolution, linear layer or

@@ -17,6 +17,9 @@ public final class InferenceSession {
     private let scratch: UnsafeMutableRawPointer
     /// Seconds spent in each node by the last `run` with `profile` set.
     public private(set) var nodeSeconds: [Double]
+    /// Whether the first node flattens the model input and nothing else reads it: then `[B][C·H·W]`
+    /// goes to `[C·H·W][B]` in one transpose, with no `[C][B][H·W]` copy first.
+    private let flattensInput: Bool
 
     public init(model: InferenceModel, maxBatch: Int = 1, threads: Int = 1) throws(InferenceError) {
         guard maxBatch >= 1 else { throw .badBatch(expected: "at least 1", found: maxBatch) }
@@ -41,7 +44,7 @@ public final class InferenceSession {
         // A fused ReLU works in its producer's buffer (same shape), so it gets none of its own.
         var owned: [UnsafeMutablePointer<Float>] = []
         for (k, node) in model.nodes.enumerated() {
-            if let producer = model.reluFusedInto[k] {
+            if let producer = model.reluFusedInto[k] ?? model.additionFusedInto[k] {
                 owned.append(owned[producer])
                 continue
             }
@@ -57,10 +60,16 @@ public final class InferenceSession {
         columns.initialize(repeating: 0, count: im2col)
         scratch = .allocate(byteCount: scratchBytes, alignment: 64)
         nodeSeconds = [Double](repeating: 0, count: model.nodes.count)
+        let readers = model.nodes.indices.filter { k in
+            if model.nodes[k].input < 0 { return true }
+            if case .add(other: let o) = model.nodes[k].operation, o < 0 { return true }
+            return false
+        }
+        if case .flatten = model.nodes.first?.operation, readers == [0] { flattensInput = true } else { flattensInput = false }
     }
 
     deinit {
-        for (k, b) in buffers.enumerated() where model.reluFusedInto[k] == nil { b.deallocate() }
+        for (k, b) in buffers.enumerated() where model.reluFusedInto[k] == nil && model.additionFusedInto[k] == nil { b.deallocate() }
         input.deallocate()
         columns.deallocate()
         scratch.deallocate()
@@ -69,7 +78,7 @@ public final class InferenceSession {
     /// Bytes of activation, im2col and scratch buffers this session holds.
     public var bufferBytes: Int {
         let activations = model.nodes.indices.reduce(0) { sum, k in
-            model.reluFusedInto[k] == nil ? sum + model.nodes[k].outputShape.reduce(1, *) * maxBatch : sum
+            model.reluFusedInto[k] == nil && model.additionFusedInto[k] == nil ? sum + model.nodes[k].outputShape.reduce(1, *) * maxBatch : sum
         }
         return 4 * (activations + model.inputCount * maxBatch)
     }
@@ -80,12 +89,18 @@ public final class InferenceSession {
         guard batch >= 1, batch <= maxBatch else { throw .badBatch(expected: "1 to \(maxBatch)", found: batch) }
         // [B][C][P] → [C][B][P]
         let c0 = model.inputShape[0], p0 = model.inputCount / c0
-        for b in 0..<batch {
-            for c in 0..<c0 { (input + (c * batch + b) * p0).update(from: x + (b * c0 + c) * p0, count: p0) }
+        if !flattensInput {
+            for b in 0..<batch {
+                for c in 0..<c0 { (input + (c * batch + b) * p0).update(from: x + (b * c0 + c) * p0, count: p0) }
+            }
         }
         for (k, node) in model.nodes.enumerated() {
             let start = profile ? DispatchTime.now().uptimeNanoseconds : 0
-            execute(node, k, batch: batch)
+            if k == 0 && flattensInput {
+                Transpose.run(x, rows: batch, columns: model.inputCount, into: buffers[0])
+            } else {
+                execute(node, k, batch: batch)
+            }
             if profile { nodeSeconds[k] = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
         }
         let out = model.nodes[model.output], result = buffers[model.output]
@@ -114,10 +129,13 @@ public final class InferenceSession {
         let x = source(node.input), y = buffers[k]
         let s = shape(node.input)
         let inC = s[0], inP = s.dropFirst().reduce(1, *)
-        // Whether the next node is a ReLU this one computes (see `InferenceModel.reluFusedInto`).
-        let relu = k + 1 < model.nodes.count && model.reluFusedInto[k + 1] == k
+        // Whether the next node is a ReLU this one computes (see `InferenceModel.reluFusedInto`), or
+        // an addition (`additionFusedInto`), itself maybe followed by a ReLU it would compute.
+        let residual = model.fusedResidual(of: k)
+        let after = residual == nil ? k : k + 1
+        let relu = after + 1 < model.nodes.count && model.reluFusedInto[after + 1] == after
         let count = node.outputShape.reduce(1, *) * batch
-        if model.reluFusedInto[k] != nil { return }
+        if model.reluFusedInto[k] != nil || model.additionFusedInto[k] != nil { return }
         // The direct convolution and the addition apply a fused ReLU as they write; others after.
         var reluApplied = false
         defer { if relu && !reluApplied { Elementwise.relu(y, y, count: count) } }
@@ -133,7 +151,7 @@ public final class InferenceSession {
             if let direct = w.direct {
                 w.bias.withUnsafeBufferPointerOrNil { bias in
                     direct.run(x, batch: batch, height: h, width: wd, outHeight: oh, outWidth: ow, bias: bias, into: y, threads: threads,
-                               scratch: scratch, relu: relu)
+                               scratch: scratch, relu: relu, residual: residual.map { UnsafePointer(source($0)) })
                 }
                 reluApplied = true
                 return
@@ -156,7 +174,7 @@ public final class InferenceSession {
                 y.update(from: x, count: inC * batch)
             } else {
                 for c in 0..<inC {
-                    Transpose.tiled(x + c * batch * inP, rows: batch, columns: inP, into: y + c * inP * batch)
+                    Transpose.run(x + c * batch * inP, rows: batch, columns: inP, into: y + c * inP * batch)
                 }
             }
         case .softmax:
@@ -174,8 +192,16 @@ public final class InferenceSession {
             }
         case .globalAveragePool:
             for plane in 0..<(inC * batch) {
-                var sum: Float = 0
-                for p in 0..<inP { sum += x[plane * inP + p] }
+                // Eight partial sums: one running sum waits on the adder's latency every element.
+                let from = x + plane * inP
+                var acc = SIMD8<Float>()
+                var p = 0
+                while p + 8 <= inP {
+                    acc += UnsafeRawPointer(from + p).loadUnaligned(as: SIMD8<Float>.self)
+                    p += 8
+                }
+                var sum = acc.sum()
+                while p < inP { sum += from[p]; p += 1 }
                 y[plane] = sum / Float(inP)
             }
         case let .maxPool(g), let .averagePool(g):
@@ -269,15 +295,33 @@ enum Elementwise {
     }
 
     static func add(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, relu: Bool = false) {
-        if relu {
-            for i in 0..<count { y[i] = max(a[i] + b[i], 0) }
-        } else {
-            for i in 0..<count { y[i] = a[i] + b[i] }
+        var i = 0
+        let zero = SIMD8<Float>(repeating: 0)
+        while i + 8 <= count {
+            var v = UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self) + UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self)
+            if relu { v.replace(with: zero, where: v .< zero) }
+            UnsafeMutableRawPointer(y + i).storeBytes(of: v, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < count {
+            y[i] = relu ? max(a[i] + b[i], 0) : a[i] + b[i]
+            i += 1
         }
     }
 }
 
-enum Transpose {
+/// The layout changes of flattening: `[B][F]` example-major rows to the runtime's `[F][B]`.
+public enum Transpose {
+    /// `out[j][i] = a[i][j]` for a row-major `rows x columns` matrix: AVX2 8 x 8 register blocks where
+    /// the CPU has them (`portable` keeps the Swift loop, for tests), else cache-sized tiles.
+    public static func run(_ a: UnsafePointer<Float>, rows: Int, columns: Int, into out: UnsafeMutablePointer<Float>, portable: Bool = false) {
+        if SIMDSupport.avx2FMA && !portable {
+            relief_transpose(a, Int64(rows), Int64(columns), Int64(columns), out, Int64(rows))
+        } else {
+            tiled(a, rows: rows, columns: columns, into: out)
+        }
+    }
+
     /// `out[j][i] = a[i][j]` for a row-major `rows x columns` matrix, in 16 x 16 tiles.
     static func tiled(_ a: UnsafePointer<Float>, rows: Int, columns: Int, into out: UnsafeMutablePointer<Float>) {
         let t = 16

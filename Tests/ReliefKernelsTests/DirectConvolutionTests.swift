@@ -34,6 +34,8 @@ import Testing
             (8, 16, (3, 3), 16, 16, (1, 1), (1, 1), 8),
             // Strides split into phase planes: 1x1 stride 2, uneven strides and a kernel wider than the stride.
             (5, 3, (1, 1), 8, 8, (2, 2), (0, 0), 2), (4, 3, (5, 5), 11, 12, (3, 2), (2, 1), 2), (6, 8, (3, 3), 32, 32, (2, 2), (1, 1), 3),
+            // One-column images: every output its own run, a whole chunk of them (2,048) and more.
+            (3, 1, (1, 1), 40, 1, (1, 1), (0, 0), 60),
         ]
         for (i, t) in cases.enumerated() {
             let seed = UInt64(i) &+ UInt64(density * 1000)
@@ -41,9 +43,12 @@ import Testing
             let w = RandomWeights.sparse(rows: t.o, columns: t.c * t.k.0 * t.k.1, density: density, std: 1, using: &g)
             let x = (0..<(t.c * t.b * t.h * t.w)).map { _ in g.normal() }
             let bias = (0..<t.o).map { _ in g.normal() }
-            let (expected, oh, ow) = Self.reference(w, o: t.o, c: t.c, k: t.k, x: x, b: t.b, h: t.h, wd: t.w, stride: t.s, padding: t.p, bias: bias)
-            // The AVX2 loops where the CPU has them, and the portable ones.
-            for portable in [false, true] {
+            let (plain, oh, ow) = Self.reference(w, o: t.o, c: t.c, k: t.k, x: x, b: t.b, h: t.h, wd: t.w, stride: t.s, padding: t.p, bias: bias)
+            let residual = (0..<plain.count).map { _ in g.normal() }
+            // The AVX2 loops where the CPU has them, and the portable ones; alone, and with a residual
+            // addition and a ReLU fused into the writes.
+            for portable in [false, true] { for fused in [false, true] {
+                let expected = fused ? zip(plain, residual).map { max($0 + $1, 0) } : plain
                 let conv = DirectSparseConvolution(CSRMatrix(rows: t.o, columns: t.c * t.k.0 * t.k.1, dense: w), inChannels: t.c,
                                                    kernel: t.k, stride: t.s, padding: t.p, portable: portable)
                 // Without scratch: the row-by-row path; with it (stride 1): the whole-plane path.
@@ -58,14 +63,17 @@ import Testing
                     input.initialize(from: x, count: x.count)
                     bias.withUnsafeBufferPointer { bp in
                         y.withUnsafeMutableBufferPointer { yp in
-                            conv.run(input, batch: t.b, height: t.h, width: t.w, outHeight: oh, outWidth: ow,
-                                     bias: bp.baseAddress, into: yp.baseAddress!, threads: threads, scratch: scratch)
+                            residual.withUnsafeBufferPointer { rp in
+                                conv.run(input, batch: t.b, height: t.h, width: t.w, outHeight: oh, outWidth: ow,
+                                         bias: bp.baseAddress, into: yp.baseAddress!, threads: threads, scratch: scratch,
+                                         relu: fused, residual: fused ? rp.baseAddress : nil)
+                            }
                         }
                     }
                     let ok = zip(y, expected).allSatisfy { abs($0 - $1) <= 1e-4 * max(1, abs($1)) }
-                    #expect(ok, "case \(i), seed \(seed), density \(density), threads \(threads), whole planes \(planes), portable \(portable)")
+                    #expect(ok, "case \(i), seed \(seed), density \(density), threads \(threads), whole planes \(planes), portable \(portable), fused \(fused)")
                 }
-            }
+            } }
         }
     }
 }

@@ -94,6 +94,20 @@ import Testing
         #expect(resnet.reluFusedInto.contains { $0.map { resnet.nodes[$0].op == "add" } ?? false })
     }
 
+    /// A residual addition right after a direct convolution is folded into it when its other operand
+    /// is computed earlier (identity shortcuts), not when that operand comes after the convolution
+    /// (the downsampling shortcut) nor when the convolution is not direct.
+    @Test func additionIsFusedIntoTheDirectConvolutionBeforeIt() throws {
+        let file = try Self.exported(try Self.prunedModel("resnet-20", density: 0.3, seed: 4))
+        let direct = try InferenceModel(file, policy: .forced("direct"))
+        let fused = direct.additionFusedInto.enumerated().compactMap { k, p in p.map { "\(direct.nodes[$0].name)>\(direct.nodes[k].name)" } }
+        // Nine blocks; the first of stages 2 and 3 add a shortcut computed after their second convolution.
+        #expect(fused.count == 7 && fused.allSatisfy { $0.hasSuffix(".add") && $0.contains("conv2>") }, "\(fused)")
+        #expect(!fused.contains("layer2.0.conv2>layer2.0.add") && !fused.contains("layer3.0.conv2>layer3.0.add"), "\(fused)")
+        let csr = try InferenceModel(file, policy: .forced("csr"))
+        #expect(csr.additionFusedInto.allSatisfy { $0 == nil })
+    }
+
     @Test func suiteSparseBackendsRunWholeModels() throws {
         let model = try Self.prunedModel("lenet-5", density: 0.2, seed: 9)
         let x = Self.input(model.inputShape, batch: 2, seed: 9)

@@ -17,6 +17,15 @@ void relief_csr_strip32_u16(const uint32_t *row_start, const uint16_t *cols, con
                             const float *x, int64_t x_stride, int64_t x_offset, const float *bias,
                             float *y, int64_t y_stride, int64_t j, int64_t row_begin, int64_t row_end);
 
+/// As relief_csr_strip32_u16, 64 columns wide (eight accumulators per row).
+void relief_csr_strip64_u16(const uint32_t *row_start, const uint16_t *cols, const float *vals,
+                            const float *x, int64_t x_stride, int64_t x_offset, const float *bias,
+                            float *y, int64_t y_stride, int64_t j, int64_t row_begin, int64_t row_end);
+
+/// out[j * ldo + i] = a[i * lda + j] for a rows x columns matrix a (8x8 register blocks with AVX2;
+/// a plain loop in builds without it). The matrices must not overlap.
+void relief_transpose(const float *a, int64_t rows, int64_t columns, int64_t lda, float *out, int64_t ldo);
+
 /// Sliced-ELLPACK product for one column of X (the `sell8` kernel): rows in slices of 8, one SIMD lane
 /// per row. Slot t of slice s (slots slice_start[s] ..< slice_start[s+1]) holds 8 values (one per
 /// row, 0 for padding) whose columns all lie in the 8-column block starting at block_column[t]; lane
@@ -34,6 +43,19 @@ void relief_sell8_gemv(const uint32_t *slice_start, const uint32_t *block_column
 void relief_conv_filter_tile(const uint32_t *channel, const uint16_t *tap_y, const uint16_t *tap_x, const float *vals,
                              int64_t k_begin, int64_t k_end, const float *source, int64_t channel_stride, int64_t row_stride,
                              float bias, int64_t e0, int64_t count, float *acc);
+
+/// Every filter of a stride-1 direct convolution over one chunk of extended positions [e0, e0 + count)
+/// (count <= the acc buffer): filter o's nonzeros k in [row_start[o], row_start[o+1]) read
+/// source[offset[k] + e]; tiles of 64 positions stay in registers, then the real outputs (extended
+/// position e = (img * plane) + oy * wq + ox with oy < oh, ox < ow) go to
+/// y[o * filter_stride + (img * oh + oy) * ow + ox], plus residual at the same index when residual is
+/// not null (a residual addition fused into the convolution), through max(0, .) when relu != 0.
+/// count must be at most 2048. The next chunk (the `planes` input planes, plane_stride apart, from
+/// e0 + count for count + span floats, span being the largest tap shift) is prefetched meanwhile.
+void relief_conv_chunk(const uint32_t *row_start, const int64_t *offset, const float *vals, int64_t filters,
+                       const float *source, const float *bias, int64_t e0, int64_t count, float *acc,
+                       float *y, const float *residual, int64_t filter_stride, int64_t plane, int64_t wq, int64_t oh,
+                       int64_t ow, int relu, int64_t planes, int64_t plane_stride, int64_t span);
 
 /// 2x2 pooling with stride 2 and no padding over `planes` planes of h x w (row-major, planes
 /// contiguous): the maximum (is_max != 0) or the mean of each window, into planes of oh x ow.
