@@ -82,23 +82,46 @@ public final class DirectSparseConvolution: @unchecked Sendable {
     public func multiplyAdds(batch: Int, outHeight: Int, outWidth: Int) -> Int { storedWeights * batch * outHeight * outWidth }
 
     /// Scratch for the whole-plane path: the input zero-padded and split into stride phases (plus a
-    /// tail every shifted read may reach) and one accumulator chunk per thread part.
+    /// tail every shifted read may reach), one accumulator chunk per thread part and each weight's
+    /// offset.
     public func scratchBytes(batch: Int, height h: Int, width w: Int) -> Int {
-        4 * (paddedCount(batch: batch, height: h, width: w) + Self.chunk * RowPartitions.maxParts) + 8 * max(storedWeights, 1) + 8
+        4 * (layout(batch: batch, height: h, width: w).count + Self.chunk * RowPartitions.maxParts) + 8 * max(storedWeights, 1) + 8
     }
 
     static let chunk = 2048
 
-    /// Rows and columns of one stride-phase plane of the padded input.
-    func phasePlane(height h: Int, width w: Int) -> (rows: Int, columns: Int) {
-        let (sy, sx) = (max(stride.0, 1), max(stride.1, 1))
-        return ((h + 2 * padding.0 + sy - 1) / sy, (w + 2 * padding.1 + sx - 1) / sx)
+    /// Where the whole-plane path reads its input: image b's extended position (row r, column q) of
+    /// channel (or phase plane) p is at `p · channelStride + b · plane + r · rowStride + q`.
+    struct PlaneLayout {
+        /// Rows per image (`plane / rowStride`) and floats per row.
+        var rows: Int, rowStride: Int
+        var plane: Int { rows * rowStride }
+        var channelStride: Int
+        /// Floats of the padded copy in scratch (0: the input is read in place).
+        var count: Int
+        /// Padding shared between neighbours: each row is `pw` zeros then the image row (the zeros
+        /// after a row are the next row's), and `ph` zero rows sit between images.
+        var shared: Bool
     }
 
-    func paddedCount(batch: Int, height h: Int, width w: Int) -> Int {
-        let (hq, wq) = phasePlane(height: h, width: w)
+    func layout(batch: Int, height h: Int, width w: Int) -> PlaneLayout {
         let (sy, sx) = (max(stride.0, 1), max(stride.1, 1))
-        return inChannels * sy * sx * batch * hq * wq + (kernel.0 - 1) / sy * wq + (kernel.1 - 1) / sx + 1
+        let (ph, pw) = padding
+        if (sy, sx) == (1, 1) && (ph, pw) == (0, 0) {
+            return PlaneLayout(rows: h, rowStride: w, channelStride: batch * h * w, count: 0, shared: false)
+        }
+        // Shared padding holds when every real output stays inside its image's rows and columns,
+        // i.e. the padding is at most kernel - 1 (so never for 1x1 kernels with padding).
+        if (sy, sx) == (1, 1) && kernel.0 - 1 >= ph && kernel.1 - 1 >= pw {
+            let (rows, wq) = (h + ph, w + pw)
+            // ph leading zero rows, then each image and its ph trailing zero rows, then one more zero
+            // row for the last shifted reads.
+            let channelStride = (ph + batch * rows + 1) * wq
+            return PlaneLayout(rows: rows, rowStride: wq, channelStride: channelStride, count: inChannels * channelStride, shared: true)
+        }
+        let (hq, wq) = ((h + 2 * ph + sy - 1) / sy, (w + 2 * pw + sx - 1) / sx)
+        let count = inChannels * sy * sx * batch * hq * wq + (kernel.0 - 1) / sy * wq + (kernel.1 - 1) / sx + 1
+        return PlaneLayout(rows: hq, rowStride: wq, channelStride: batch * hq * wq, count: count, shared: false)
     }
 
     /// Whole planes: every surviving weight adds a shifted copy of a whole (padded) input channel, all
@@ -114,30 +137,46 @@ public final class DirectSparseConvolution: @unchecked Sendable {
                       bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, threads: Int, scratch: UnsafeMutableRawPointer,
                       relu: Bool, residual: UnsafePointer<Float>?) {
         let (sy, sx) = (max(stride.0, 1), max(stride.1, 1))
-        let wp = w + 2 * padding.1
-        let (hq, wq) = phasePlane(height: h, width: w)
-        let planeP = hq * wq, channelP = batch * planeP
-        let padded = scratch.bindMemory(to: Float.self, capacity: paddedCount(batch: batch, height: h, width: w) + Self.chunk * RowPartitions.maxParts)
+        let shape = layout(batch: batch, height: h, width: w)
+        let (wq, planeP, channelP) = (shape.rowStride, shape.plane, shape.channelStride)
+        let padded = scratch.bindMemory(to: Float.self, capacity: shape.count + Self.chunk * RowPartitions.maxParts)
         let source: UnsafePointer<Float>
         // How far reads may go: garbage positions near the end of the last channel would read past
         // an unpadded input, so reads are clipped there (valid outputs never reach that far).
         let readable: Int
-        if padding == (0, 0) && (sy, sx) == (1, 1) {
+        let (ph, pw) = padding
+        if shape.count == 0 {
             source = x
             readable = inChannels * channelP
+        } else if shape.shared {
+            readable = shape.count
+            for c in 0..<inChannels {
+                let base = padded + c * channelP
+                base.update(repeating: 0, count: ph * wq)
+                for b in 0..<batch {
+                    let first = base + (ph + b * shape.rows) * wq
+                    for r in 0..<h {
+                        (first + r * wq).update(repeating: 0, count: pw)
+                        (first + r * wq + pw).update(from: x + ((c * batch + b) * h + r) * w, count: w)
+                    }
+                    (first + h * wq).update(repeating: 0, count: ph * wq)
+                }
+                (base + (ph + batch * shape.rows) * wq).update(repeating: 0, count: wq)
+            }
+            source = UnsafePointer(padded)
         } else if (sy, sx) != (1, 1) {
-            readable = paddedCount(batch: batch, height: h, width: w)
+            readable = shape.count
             padded.update(repeating: 0, count: readable)
             for c in 0..<inChannels {
                 for b in 0..<batch {
                     for r in 0..<h {
-                        let rp = r + padding.0
+                        let rp = r + ph
                         let src = x + ((c * batch + b) * h + r) * w
                         for px in 0..<sx {
                             // Input columns q with (q + left) mod sx == px, into phase (rp mod sx, px).
-                            var q = ((px - padding.1) % sx + sx) % sx
+                            var q = ((px - pw) % sx + sx) % sx
                             // Column (q + left) / sx of the phase, one further for each step of sx.
-                            var dst = padded + (((c * sy + rp % sy) * sx + px) * batch + b) * planeP + (rp / sy) * wq + (q + padding.1) / sx
+                            var dst = padded + (((c * sy + rp % sy) * sx + px) * batch + b) * planeP + (rp / sy) * wq + (q + pw) / sx
                             while q < w {
                                 dst.pointee = src[q]
                                 dst += 1
@@ -149,25 +188,24 @@ public final class DirectSparseConvolution: @unchecked Sendable {
             }
             source = UnsafePointer(padded)
         } else {
-            readable = paddedCount(batch: batch, height: h, width: w)
+            readable = shape.count
             // Only the borders are zeroed: the interior is overwritten by the copy anyway.
-            let (top, left) = padding
             for cb in 0..<(inChannels * batch) {
                 let plane = padded + cb * planeP
-                plane.update(repeating: 0, count: top * wp + left)
+                plane.update(repeating: 0, count: ph * wq + pw)
                 for r in 0..<h {
-                    let row = plane + (r + top) * wp + left
+                    let row = plane + (r + ph) * wq + pw
                     row.update(from: x + cb * h * w + r * w, count: w)
                     // The right border of this row and the left border of the next are contiguous.
-                    (row + w).update(repeating: 0, count: r + 1 < h ? 2 * left : left)
+                    (row + w).update(repeating: 0, count: r + 1 < h ? 2 * pw : pw)
                 }
-                (plane + (h + top) * wp).update(repeating: 0, count: top * wp)
+                (plane + (h + ph) * wq).update(repeating: 0, count: ph * wq)
             }
             let tail = inChannels * batch * planeP
             (padded + tail).update(repeating: 0, count: readable - tail)
             source = UnsafePointer(padded)
         }
-        let accumulators = padded + paddedCount(batch: batch, height: h, width: w)
+        let accumulators = padded + shape.count
         // Extended positions past the last image's last real output are never kept: stopping there
         // also keeps every shifted read inside the (padded) input.
         guard batch > 0, oh > 0, ow > 0 else { return }
@@ -184,7 +222,7 @@ public final class DirectSparseConvolution: @unchecked Sendable {
         let chunks = (extended + chunk - 1) / chunk
         let span = (kernel.0 - 1) / sy * wq + (kernel.1 - 1) / sx
         // Each weight's whole offset into the source (phase plane, row and column shift), once per call.
-        let floats = paddedCount(batch: batch, height: h, width: w) + Self.chunk * RowPartitions.maxParts
+        let floats = shape.count + Self.chunk * RowPartitions.maxParts
         let offsets = (scratch + (4 * floats + 7) / 8 * 8).bindMemory(to: Int64.self, capacity: max(storedWeights, 1))
         if vectorised {
             for k in 0..<storedWeights { offsets[k] = Int64(Int(plane[k]) * channelP + Int(shiftY[k]) * wq + Int(shiftX[k])) }

@@ -20,6 +20,12 @@ public final class InferenceSession {
     /// Whether the first node flattens the model input and nothing else reads it: then `[B][C·H·W]`
     /// goes to `[C·H·W][B]` in one transpose, with no `[C][B][H·W]` copy first.
     private let flattensInput: Bool
+    /// With several threads, one single-threaded session per thread: a batch of at least
+    /// `Self.splitBatch` per thread is split into contiguous parts that run the whole network at once,
+    /// with no hand-off between layers (threads inside each product stay for smaller batches).
+    private let parts: [InferenceSession]
+    /// Examples per thread from which a batch is split between the threads.
+    public static let splitBatch = 4
 
     public init(model: InferenceModel, maxBatch: Int = 1, threads: Int = 1) throws(InferenceError) {
         guard maxBatch >= 1 else { throw .badBatch(expected: "at least 1", found: maxBatch) }
@@ -66,6 +72,9 @@ public final class InferenceSession {
             return false
         }
         if case .flatten = model.nodes.first?.operation, readers == [0] { flattensInput = true } else { flattensInput = false }
+        let share = (maxBatch + self.threads - 1) / self.threads
+        parts = self.threads > 1 && share >= Self.splitBatch
+            ? try (0..<self.threads).map { _ throws(InferenceError) in try InferenceSession(model: model, maxBatch: share, threads: 1) } : []
     }
 
     deinit {
@@ -75,18 +84,30 @@ public final class InferenceSession {
         scratch.deallocate()
     }
 
-    /// Bytes of activation, im2col and scratch buffers this session holds.
+    /// Bytes of activation buffers this session holds (its per-thread parts' included).
     public var bufferBytes: Int {
         let activations = model.nodes.indices.reduce(0) { sum, k in
             model.reluFusedInto[k] == nil && model.additionFusedInto[k] == nil ? sum + model.nodes[k].outputShape.reduce(1, *) * maxBatch : sum
         }
-        return 4 * (activations + model.inputCount * maxBatch)
+        return 4 * (activations + model.inputCount * maxBatch) + parts.reduce(0) { $0 + $1.bufferBytes }
     }
 
     /// Runs `batch` normalised inputs (`[B, input shape]`, example after example) and writes
     /// `[B, outputs]` to `output`. Allocation-free.
     public func run(_ x: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, profile: Bool = false) throws(InferenceError) {
         guard batch >= 1, batch <= maxBatch else { throw .badBatch(expected: "1 to \(maxBatch)", found: batch) }
+        // Per-node times are only meaningful for one network run, so profiling never splits.
+        if !profile && !parts.isEmpty && batch >= Self.splitBatch * parts.count {
+            let n = parts.count
+            let (inputs, outputs) = (model.inputCount, model.outputCount)
+            let shared = SplitRun(parts: parts, x: x, y: output)
+            DispatchQueue.concurrentPerform(iterations: n) { p in
+                let first = batch * p / n, count = batch * (p + 1) / n - first
+                // Cannot fail: count is within the part's batch (at most ⌈maxBatch / n⌉).
+                try? shared.parts[p].run(shared.x + first * inputs, batch: count, into: shared.y + first * outputs)
+            }
+            return
+        }
         // [B][C][P] → [C][B][P]
         let c0 = model.inputShape[0], p0 = model.inputCount / c0
         if !flattensInput {
@@ -232,6 +253,14 @@ public final class InferenceSession {
             }
         }
     }
+}
+
+/// The per-thread sessions with the caller's input and output: each part runs on one thread only and
+/// reads and writes only its own rows.
+private struct SplitRun: @unchecked Sendable {
+    let parts: [InferenceSession]
+    let x: UnsafePointer<Float>
+    let y: UnsafeMutablePointer<Float>
 }
 
 extension Optional where Wrapped == [Float] {

@@ -154,6 +154,28 @@ import Testing
         for i in inputs.indices { #expect(results.get(i) == sequential[i], "thread \(i)") }
     }
 
+    /// Several threads and a batch large enough: the batch is split into parts that each run the
+    /// whole network on one thread; every example's outputs are those of a one-thread session.
+    @Test func batchesSplitBetweenThreadsMatchOneThread() throws {
+        for (name, density) in [("lenet-5", 0.1), ("resnet-20", 0.2)] {
+            let model = try Self.prunedModel(name, density: density, seed: 41)
+            let runtime = try InferenceModel(try Self.exported(model), policy: .fastest(batch: 8))
+            let maxBatch = 13
+            let x = Self.input(model.inputShape, batch: maxBatch, seed: 41)
+            let one = try InferenceSession(model: runtime, maxBatch: maxBatch, threads: 1)
+            for threads in [2, 3] {
+                let split = try InferenceSession(model: runtime, maxBatch: maxBatch, threads: threads)
+                // Below and at the split size, uneven parts, and the whole batch.
+                for batch in [1, 7, 8, 9, 12, 13] {
+                    let input = Array(x[..<(batch * model.inputShape.reduce(1, *))])
+                    let expected = try one.run(input, batch: batch)
+                    let y = try split.run(input, batch: batch)
+                    #expect(Self.maxError(y, expected) < 1e-5, "\(name), \(threads) threads, batch \(batch), seed 41")
+                }
+            }
+        }
+    }
+
     @Test func wrongBatchesAndInputsAreErrors() throws {
         let runtime = try InferenceModel(try Self.exported(try Self.prunedModel("lenet-300-100", density: 0.1, seed: 1)), policy: .forced("csr"))
         let session = try InferenceSession(model: runtime, maxBatch: 2)
