@@ -123,48 +123,10 @@ RELIEF_AVX2 void relief_sell8_gemv(const uint32_t *slice_start, const uint32_t *
     }
 }
 
-RELIEF_AVX2 void relief_conv_filter_tile(const uint32_t *channel, const uint16_t *tap_y, const uint16_t *tap_x, const float *vals,
-                                        int64_t k_begin, int64_t k_end, const float *source, int64_t channel_stride, int64_t row_stride,
-                                        float bias, int64_t e0, int64_t count, float *acc) {
-    int64_t t = 0;
-    for (; t + 64 <= count; t += 64) {
-        __m256 a0 = _mm256_set1_ps(bias), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-        for (int64_t k = k_begin; k < k_end; k++) {
-            const float *p = source + (int64_t)channel[k] * channel_stride + (int64_t)tap_y[k] * row_stride + tap_x[k] + e0 + t;
-            __m256 w = _mm256_set1_ps(vals[k]);
-            a0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p), a0);
-            a1 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p + 8), a1);
-            a2 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p + 16), a2);
-            a3 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p + 24), a3);
-            a4 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p + 32), a4);
-            a5 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p + 40), a5);
-            a6 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p + 48), a6);
-            a7 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p + 56), a7);
-        }
-        float *o = acc + t;
-        _mm256_storeu_ps(o, a0); _mm256_storeu_ps(o + 8, a1); _mm256_storeu_ps(o + 16, a2); _mm256_storeu_ps(o + 24, a3);
-        _mm256_storeu_ps(o + 32, a4); _mm256_storeu_ps(o + 40, a5); _mm256_storeu_ps(o + 48, a6); _mm256_storeu_ps(o + 56, a7);
-    }
-    for (; t + 8 <= count; t += 8) {
-        __m256 a = _mm256_set1_ps(bias);
-        for (int64_t k = k_begin; k < k_end; k++) {
-            const float *p = source + (int64_t)channel[k] * channel_stride + (int64_t)tap_y[k] * row_stride + tap_x[k] + e0 + t;
-            a = _mm256_fmadd_ps(_mm256_set1_ps(vals[k]), _mm256_loadu_ps(p), a);
-        }
-        _mm256_storeu_ps(acc + t, a);
-    }
-    for (; t < count; t++) {
-        float a = bias;
-        for (int64_t k = k_begin; k < k_end; k++)
-            a += vals[k] * source[(int64_t)channel[k] * channel_stride + (int64_t)tap_y[k] * row_stride + tap_x[k] + e0 + t];
-        acc[t] = a;
-    }
-}
-
 RELIEF_AVX2 void relief_conv_chunk(const uint32_t *row_start, const int64_t *offset, const float *vals, int64_t filters,
                                    const float *source, const float *bias, int64_t e0, int64_t count, float *acc,
                                    float *y, const float *residual, int64_t filter_stride, int64_t plane, int64_t wq, int64_t oh,
-                                   int64_t ow, int relu, int64_t planes, int64_t plane_stride, int64_t span) {
+                                   int64_t ow, int relu, int64_t planes, int64_t plane_stride, int64_t span, int overrun) {
     const __m256 zero = _mm256_setzero_ps();
     // The runs of real outputs in this chunk, found once for every filter (two divisions per run
     // per filter cost as much as a small filter's arithmetic): a run starts at acc[from], goes to
@@ -222,7 +184,10 @@ RELIEF_AVX2 void relief_conv_chunk(const uint32_t *row_start, const int64_t *off
             _mm256_storeu_ps(q, a0); _mm256_storeu_ps(q + 8, a1); _mm256_storeu_ps(q + 16, a2); _mm256_storeu_ps(q + 24, a3);
             _mm256_storeu_ps(q + 32, a4); _mm256_storeu_ps(q + 40, a5); _mm256_storeu_ps(q + 48, a6); _mm256_storeu_ps(q + 56, a7);
         }
-        for (; t + 8 <= count; t += 8) {
+        // With overrun, a last partial group of 8 is computed whole (its extra positions dropped):
+        // the scalar loop would cost a full pass over the filter's weights per position.
+        const int64_t whole = overrun ? (count + 7) / 8 * 8 : count;
+        for (; t + 8 <= whole; t += 8) {
             __m256 a = _mm256_set1_ps(b);
             for (int64_t k = k0; k < k1; k++) a = _mm256_fmadd_ps(_mm256_broadcast_ss(vals + k), _mm256_loadu_ps(base + offset[k] + t), a);
             _mm256_storeu_ps(acc + t, a);
@@ -299,12 +264,6 @@ int relief_simd_avx2_fma(void) { return 0; }
 void relief_pool2x2(const float *x, float *y, int64_t planes, int64_t h, int64_t w, int64_t oh, int64_t ow, int is_max) {
     (void)x; (void)y; (void)planes; (void)h; (void)w; (void)oh; (void)ow; (void)is_max;
 }
-void relief_conv_filter_tile(const uint32_t *channel, const uint16_t *tap_y, const uint16_t *tap_x, const float *vals,
-                             int64_t k_begin, int64_t k_end, const float *source, int64_t channel_stride, int64_t row_stride,
-                             float bias, int64_t e0, int64_t count, float *acc) {
-    (void)channel; (void)tap_y; (void)tap_x; (void)vals; (void)k_begin; (void)k_end; (void)source; (void)channel_stride;
-    (void)row_stride; (void)bias; (void)e0; (void)count; (void)acc;
-}
 void relief_sell8_gemv(const uint32_t *slice_start, const uint32_t *block_column, const uint8_t *lanes, const float *values,
                        const float *x, const float *bias, float *y, int64_t rows, int64_t slice_begin, int64_t slice_end) {
     (void)slice_start; (void)block_column; (void)lanes; (void)values; (void)x; (void)bias; (void)y; (void)rows;
@@ -329,8 +288,8 @@ void relief_transpose(const float *a, int64_t rows, int64_t columns, int64_t lda
 void relief_conv_chunk(const uint32_t *row_start, const int64_t *offset, const float *vals, int64_t filters,
                        const float *source, const float *bias, int64_t e0, int64_t count, float *acc,
                        float *y, const float *residual, int64_t filter_stride, int64_t plane, int64_t wq, int64_t oh,
-                       int64_t ow, int relu, int64_t planes, int64_t plane_stride, int64_t span) {
-    (void)residual; (void)planes; (void)plane_stride; (void)span; (void)row_start; (void)offset; (void)vals; (void)filters; (void)source; (void)bias; (void)e0; (void)count; (void)acc;
+                       int64_t ow, int relu, int64_t planes, int64_t plane_stride, int64_t span, int overrun) {
+    (void)overrun; (void)residual; (void)planes; (void)plane_stride; (void)span; (void)row_start; (void)offset; (void)vals; (void)filters; (void)source; (void)bias; (void)e0; (void)count; (void)acc;
     (void)y; (void)filter_stride; (void)plane; (void)wq; (void)oh; (void)ow; (void)relu;
 }
 #endif

@@ -89,6 +89,9 @@ public final class DirectSparseConvolution: @unchecked Sendable {
     }
 
     static let chunk = 2048
+    /// Zeros after a padded copy: the AVX2 loop computes a chunk's last partial group of 8 whole,
+    /// reading up to 7 floats past the last window.
+    static let slack = 8
 
     /// Where the whole-plane path reads its input: image b's extended position (row r, column q) of
     /// channel (or phase plane) p is at `p · channelStride + b · plane + r · rowStride + q`.
@@ -117,10 +120,10 @@ public final class DirectSparseConvolution: @unchecked Sendable {
             // ph leading zero rows, then each image and its ph trailing zero rows, then one more zero
             // row for the last shifted reads.
             let channelStride = (ph + batch * rows + 1) * wq
-            return PlaneLayout(rows: rows, rowStride: wq, channelStride: channelStride, count: inChannels * channelStride, shared: true)
+            return PlaneLayout(rows: rows, rowStride: wq, channelStride: channelStride, count: inChannels * channelStride + Self.slack, shared: true)
         }
         let (hq, wq) = ((h + 2 * ph + sy - 1) / sy, (w + 2 * pw + sx - 1) / sx)
-        let count = inChannels * sy * sx * batch * hq * wq + (kernel.0 - 1) / sy * wq + (kernel.1 - 1) / sx + 1
+        let count = inChannels * sy * sx * batch * hq * wq + (kernel.0 - 1) / sy * wq + (kernel.1 - 1) / sx + 1 + Self.slack
         return PlaneLayout(rows: hq, rowStride: wq, channelStride: batch * hq * wq, count: count, shared: false)
     }
 
@@ -163,6 +166,7 @@ public final class DirectSparseConvolution: @unchecked Sendable {
                 }
                 (base + (ph + batch * shape.rows) * wq).update(repeating: 0, count: wq)
             }
+            (padded + inChannels * channelP).update(repeating: 0, count: Self.slack)
             source = UnsafePointer(padded)
         } else if (sy, sx) != (1, 1) {
             readable = shape.count
@@ -237,7 +241,7 @@ public final class DirectSparseConvolution: @unchecked Sendable {
                 if vectorised {
                     relief_conv_chunk(self.rowStart, offsets, self.values, Int64(self.outChannels), source, bias, Int64(e0), Int64(count), acc,
                                       y, residual, Int64(batch * oh * ow), Int64(planeP), Int64(wq), Int64(oh), Int64(ow), relu ? 1 : 0,
-                                      Int64(planes), Int64(channelP), Int64(span))
+                                      Int64(planes), Int64(channelP), Int64(span), shape.count > 0 ? 1 : 0)
                     continue
                 }
                 for o in 0..<self.outChannels {

@@ -36,14 +36,6 @@ void relief_transpose(const float *a, int64_t rows, int64_t columns, int64_t lda
 void relief_sell8_gemv(const uint32_t *slice_start, const uint32_t *block_column, const uint8_t *lanes, const float *values,
                        const float *x, const float *bias, float *y, int64_t rows, int64_t slice_begin, int64_t slice_end);
 
-/// One filter of a stride-1 direct convolution over extended positions [e0, e0 + count):
-/// acc[e - e0] = bias + sum_k vals[k] * source[channel[k] * channel_stride + tap_y[k] * row_stride + tap_x[k] + e]
-/// for the nonzeros k of [k_begin, k_end). Output tiles of 64 positions stay in registers while every
-/// nonzero adds its shifted window, so the accumulators never go through memory.
-void relief_conv_filter_tile(const uint32_t *channel, const uint16_t *tap_y, const uint16_t *tap_x, const float *vals,
-                             int64_t k_begin, int64_t k_end, const float *source, int64_t channel_stride, int64_t row_stride,
-                             float bias, int64_t e0, int64_t count, float *acc);
-
 /// Every filter of a stride-1 direct convolution over one chunk of extended positions [e0, e0 + count)
 /// (count <= the acc buffer): filter o's nonzeros k in [row_start[o], row_start[o+1]) read
 /// source[offset[k] + e]; tiles of 64 positions stay in registers, then the real outputs (extended
@@ -52,10 +44,12 @@ void relief_conv_filter_tile(const uint32_t *channel, const uint16_t *tap_y, con
 /// not null (a residual addition fused into the convolution), through max(0, .) when relu != 0.
 /// count must be at most 2048. The next chunk (the `planes` input planes, plane_stride apart, from
 /// e0 + count for count + span floats, span being the largest tap shift) is prefetched meanwhile.
+/// With overrun != 0, count is rounded up to a multiple of 8 for the arithmetic: the source must be
+/// readable 7 floats past the chunk's last window and acc 7 floats past count.
 void relief_conv_chunk(const uint32_t *row_start, const int64_t *offset, const float *vals, int64_t filters,
                        const float *source, const float *bias, int64_t e0, int64_t count, float *acc,
                        float *y, const float *residual, int64_t filter_stride, int64_t plane, int64_t wq, int64_t oh,
-                       int64_t ow, int relu, int64_t planes, int64_t plane_stride, int64_t span);
+                       int64_t ow, int relu, int64_t planes, int64_t plane_stride, int64_t span, int overrun);
 
 /// 2x2 pooling with stride 2 and no padding over `planes` planes of h x w (row-major, planes
 /// contiguous): the maximum (is_max != 0) or the mean of each window, into planes of oh x ow.
