@@ -46,8 +46,8 @@ extension CSRKernel16 {
     func multiplyAVX2(_ x: UnsafePointer<Float>, n: Int, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>,
                       scratch: UnsafeMutableRawPointer?, threads: Int) {
         let (starts, cols, vals) = (UnsafePointer(rowStart), UnsafePointer(columnIndex), UnsafePointer(values))
-        if n >= 64 && columns * n * 4 <= Self.unpackedBytes {
-            // X fits in L2 as it is: no packing pass, 64-column strips straight from its rows.
+        if n >= 32 && columns * n * 4 <= Self.unpackedBytes {
+            // X fits in L2 as it is: no packing pass, 64- and 32-column strips straight from its rows.
             Parallel.run(partitions.ranges(threads: threads, work: storedWeights * n + rows * n)) { range in
                 let (r0, r1) = (Int64(range.lowerBound), Int64(range.upperBound))
                 var j = 0

@@ -26,6 +26,12 @@ public final class InferenceSession {
     private let parts: [InferenceSession]
     /// Examples per thread from which a batch is split between the threads.
     public static let splitBatch = 4
+    /// Multiply-adds per part below which a batch is not split: waking a second thread takes tens
+    /// of microseconds here, more than a small network's whole batch (measured with relief-bench on
+    /// LeNet-300-100 at batch 64, 2 threads slower than 1).
+    public static let splitWork = 1 << 22
+    /// Multiply-adds of one example through the weighted layers.
+    private let multiplyAddsPerExample: Int
 
     public init(model: InferenceModel, maxBatch: Int = 1, threads: Int = 1) throws(InferenceError) {
         guard maxBatch >= 1 else { throw .badBatch(expected: "at least 1", found: maxBatch) }
@@ -72,6 +78,9 @@ public final class InferenceSession {
             return false
         }
         if case .flatten = model.nodes.first?.operation, readers == [0] { flattensInput = true } else { flattensInput = false }
+        multiplyAddsPerExample = model.weightedLayers.reduce(0) { sum, entry in
+            sum + entry.layer.nonzeros * entry.node.outputShape.dropFirst().reduce(1, *)
+        }
         let share = (maxBatch + self.threads - 1) / self.threads
         parts = self.threads > 1 && share >= Self.splitBatch
             ? try (0..<self.threads).map { _ throws(InferenceError) in try InferenceSession(model: model, maxBatch: share, threads: 1) } : []
@@ -97,7 +106,7 @@ public final class InferenceSession {
     public func run(_ x: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, profile: Bool = false) throws(InferenceError) {
         guard batch >= 1, batch <= maxBatch else { throw .badBatch(expected: "1 to \(maxBatch)", found: batch) }
         // Per-node times are only meaningful for one network run, so profiling never splits.
-        if !profile && !parts.isEmpty && batch >= Self.splitBatch * parts.count {
+        if !profile && splits(batch: batch) {
             let n = parts.count
             let (inputs, outputs) = (model.inputCount, model.outputCount)
             let shared = SplitRun(parts: parts, x: x, y: output)
@@ -129,6 +138,11 @@ public final class InferenceSession {
         for b in 0..<batch {
             for ch in 0..<c { (output + (b * c + ch) * p).update(from: result + (ch * batch + b) * p, count: p) }
         }
+    }
+
+    /// Whether `run` splits a batch of this size between the threads (a per-node profile never does).
+    public func splits(batch: Int) -> Bool {
+        !parts.isEmpty && batch >= Self.splitBatch * parts.count && multiplyAddsPerExample * batch >= Self.splitWork * parts.count
     }
 
     /// Array convenience: `[B, outputs]` for `[B, inputs]` (allocates the result).
