@@ -90,11 +90,12 @@ struct RowPartitions: Sendable {
     }
 
     /// The ranges for `threads` threads; one range when the product is too small to share.
+    /// Below ~1M multiply-adds (a few tens of microseconds) waking another thread costs more than it
+    /// saves (measured with relief-bench kernels on 2 cores); kernels that run several times faster
+    /// per multiply-add pass a larger `minimumWork`.
     @inline(__always)
-    func ranges(threads: Int, work: Int) -> [Range<Int>] {
-        // Below ~1M multiply-adds (a few tens of microseconds) waking another thread costs more
-        // than it saves (measured with relief-bench kernels on 2 cores).
-        let parts = work < 1 << 20 ? 1 : min(max(threads, 1), Self.maxParts)
+    func ranges(threads: Int, work: Int, minimumWork: Int = 1 << 20) -> [Range<Int>] {
+        let parts = work < minimumWork ? 1 : min(max(threads, 1), Self.maxParts)
         return byParts[parts - 1]
     }
 }
