@@ -220,11 +220,7 @@ public final class InferenceModel: Sendable {
     /// Additions a direct convolution right before them can compute: the convolution is one operand,
     /// read by nothing else and not the model's output, and the other operand exists before it runs.
     static func fusibleAdditions(_ nodes: [Node], output: Int) -> [Int?] {
-        var readers = [Int](repeating: 0, count: nodes.count)
-        for node in nodes {
-            if node.input >= 0 { readers[node.input] += 1 }
-            if case let .add(other) = node.operation, other >= 0 { readers[other] += 1 }
-        }
+        let readers = readerCounts(nodes)
         return nodes.enumerated().map { k, node in
             guard case let .add(other) = node.operation, k >= 1 else { return nil }
             let p = k - 1
@@ -242,14 +238,20 @@ public final class InferenceModel: Sendable {
         return nodes[p + 1].input == p ? other : nodes[p + 1].input
     }
 
-    /// ReLUs that can be computed by the node right before them: a convolution, linear layer or
-    /// addition that nothing else reads and that is not the model's output.
-    static func fusibleReLUs(_ nodes: [Node], output: Int) -> [Int?] {
+    /// How many nodes read each node's output (as input or as an addition's other operand).
+    static func readerCounts(_ nodes: [Node]) -> [Int] {
         var readers = [Int](repeating: 0, count: nodes.count)
         for node in nodes {
             if node.input >= 0 { readers[node.input] += 1 }
             if case let .add(other) = node.operation, other >= 0 { readers[other] += 1 }
         }
+        return readers
+    }
+
+    /// ReLUs that can be computed by the node right before them: a convolution, linear layer or
+    /// addition that nothing else reads and that is not the model's output.
+    static func fusibleReLUs(_ nodes: [Node], output: Int) -> [Int?] {
+        let readers = readerCounts(nodes)
         return nodes.enumerated().map { k, node in
             guard case .relu = node.operation, node.input == k - 1, node.input >= 0, node.input != output,
                   readers[node.input] == 1 else { return nil }
