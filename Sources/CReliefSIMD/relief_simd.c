@@ -30,28 +30,34 @@ RELIEF_AVX2 void relief_csr_strip32_u16(const uint32_t *row_start, const uint16_
     }
 }
 
+// A tile of 64 consecutive outputs in eight registers: both 64-wide loops (the CSR strip and the
+// direct convolution) add w * p[0..<64] per nonzero. Always inlined, so the tile never leaves the
+// registers.
+typedef struct { __m256 v[8]; } relief_tile64;
+
+RELIEF_AVX2 static inline __attribute__((always_inline)) void relief_tile64_init(relief_tile64 *t, float start) {
+    for (int i = 0; i < 8; i++) t->v[i] = _mm256_set1_ps(start);
+}
+
+RELIEF_AVX2 static inline __attribute__((always_inline)) void relief_tile64_fma(relief_tile64 *t, __m256 w, const float *p) {
+    for (int i = 0; i < 8; i++) t->v[i] = _mm256_fmadd_ps(w, _mm256_loadu_ps(p + 8 * i), t->v[i]);
+}
+
+RELIEF_AVX2 static inline __attribute__((always_inline)) void relief_tile64_store(const relief_tile64 *t, float *out) {
+    for (int i = 0; i < 8; i++) _mm256_storeu_ps(out + 8 * i, t->v[i]);
+}
+
 // 64 columns: eight independent FMA chains hide the FMA latency (four chains, as in the 32-column
 // strip, left half of the two FMA ports idle).
 RELIEF_AVX2 void relief_csr_strip64_u16(const uint32_t *row_start, const uint16_t *cols, const float *vals,
                                         const float *x, int64_t x_stride, int64_t x_offset, const float *bias,
                                         float *y, int64_t y_stride, int64_t j, int64_t row_begin, int64_t row_end) {
     for (int64_t r = row_begin; r < row_end; r++) {
-        __m256 a0 = _mm256_set1_ps(bias ? bias[r] : 0.0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-        for (int64_t k = row_start[r]; k < (int64_t)row_start[r + 1]; k++) {
-            __m256 w = _mm256_set1_ps(vals[k]);
-            const float *p = x + (int64_t)cols[k] * x_stride + x_offset;
-            a0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p), a0);
-            a1 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p + 8), a1);
-            a2 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p + 16), a2);
-            a3 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p + 24), a3);
-            a4 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p + 32), a4);
-            a5 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p + 40), a5);
-            a6 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p + 48), a6);
-            a7 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p + 56), a7);
-        }
-        float *out = y + r * y_stride + j;
-        _mm256_storeu_ps(out, a0); _mm256_storeu_ps(out + 8, a1); _mm256_storeu_ps(out + 16, a2); _mm256_storeu_ps(out + 24, a3);
-        _mm256_storeu_ps(out + 32, a4); _mm256_storeu_ps(out + 40, a5); _mm256_storeu_ps(out + 48, a6); _mm256_storeu_ps(out + 56, a7);
+        relief_tile64 tile;
+        relief_tile64_init(&tile, bias ? bias[r] : 0.0f);
+        for (int64_t k = row_start[r]; k < (int64_t)row_start[r + 1]; k++)
+            relief_tile64_fma(&tile, _mm256_set1_ps(vals[k]), x + (int64_t)cols[k] * x_stride + x_offset);
+        relief_tile64_store(&tile, y + r * y_stride + j);
     }
 }
 
@@ -167,22 +173,10 @@ RELIEF_AVX2 void relief_conv_chunk(const uint32_t *row_start, const int64_t *off
         const float *base = source + e0;
         int64_t t = 0;
         for (; t + 64 <= count; t += 64) {
-            __m256 a0 = _mm256_set1_ps(b), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-            for (int64_t k = k0; k < k1; k++) {
-                const float *p = base + offset[k] + t;
-                __m256 w = _mm256_broadcast_ss(vals + k);
-                a0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p), a0);
-                a1 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p + 8), a1);
-                a2 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p + 16), a2);
-                a3 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p + 24), a3);
-                a4 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p + 32), a4);
-                a5 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p + 40), a5);
-                a6 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p + 48), a6);
-                a7 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p + 56), a7);
-            }
-            float *q = acc + t;
-            _mm256_storeu_ps(q, a0); _mm256_storeu_ps(q + 8, a1); _mm256_storeu_ps(q + 16, a2); _mm256_storeu_ps(q + 24, a3);
-            _mm256_storeu_ps(q + 32, a4); _mm256_storeu_ps(q + 40, a5); _mm256_storeu_ps(q + 48, a6); _mm256_storeu_ps(q + 56, a7);
+            relief_tile64 tile;
+            relief_tile64_init(&tile, b);
+            for (int64_t k = k0; k < k1; k++) relief_tile64_fma(&tile, _mm256_broadcast_ss(vals + k), base + offset[k] + t);
+            relief_tile64_store(&tile, acc + t);
         }
         // With overrun, a last partial group of 8 is computed whole (its extra positions dropped):
         // the scalar loop would cost a full pass over the filter's weights per position.
