@@ -129,76 +129,88 @@ RELIEF_AVX2 void relief_sell8_gemv(const uint32_t *slice_start, const uint32_t *
     }
 }
 
-RELIEF_AVX2 void relief_conv_chunk(const uint32_t *row_start, const int64_t *offset, const float *vals, int64_t filters,
-                                   const float *source, const float *bias, int64_t e0, int64_t count, float *acc,
-                                   float *y, const float *residual, int64_t filter_stride, int64_t plane, int64_t wq, int64_t oh,
-                                   int64_t ow, int relu, int64_t planes, int64_t plane_stride, int64_t span, int overrun) {
-    const __m256 zero = _mm256_setzero_ps();
-    // The runs of real outputs in this chunk, found once for every filter (two divisions per run
-    // per filter cost as much as a small filter's arithmetic): a run starts at acc[from], goes to
-    // y[to], `length` long. A run is at least one position, so there are at most `count`.
-    enum { max_runs = 2048 };
-    int32_t from[max_runs], length[max_runs];
-    int64_t to[max_runs];
-    int64_t runs = 0;
-    {
-        int64_t e = e0, end = e0 + count;
-        int64_t img = e / plane, r = e - img * plane, oy = r / wq, ox = r - oy * wq;
-        while (e < end && runs < max_runs) {
-            int64_t run = wq - ox < end - e ? wq - ox : end - e;
-            if (oy < oh && ox < ow) {
-                from[runs] = (int32_t)(e - e0);
-                to[runs] = (img * oh + oy) * ow + ox;
-                length[runs] = (int32_t)(run < ow - ox ? run : ow - ox);
-                runs++;
-            }
-            e += run;
-            ox += run;
-            if (ox == wq) {
-                ox = 0;
-                if (++oy * wq == plane) { oy = 0; img++; }
-            }
-        }
+// Eight vectors of 8 outputs anywhere in the extended positions, one pointer each: the output rows
+// of a valid convolution are `ow` apart in a `w`-wide input, so only the vectors that hold real
+// outputs are computed (LeNet-5's 8x8 outputs in 12x12 inputs: 64 positions per image, not 144).
+// The pointers and the accumulators fill 8 + 8 registers; the weight and its offset are loaded once
+// for all eight.
+RELIEF_AVX2 static inline __attribute__((always_inline)) void relief_tile8x8(const float *source, const int32_t *s,
+                                                                             const int64_t *offset, const float *vals,
+                                                                             int64_t k0, int64_t k1, float b, float *out) {
+    const float *q0 = source + s[0], *q1 = source + s[1], *q2 = source + s[2], *q3 = source + s[3],
+                *q4 = source + s[4], *q5 = source + s[5], *q6 = source + s[6], *q7 = source + s[7];
+    __m256 v0 = _mm256_set1_ps(b), v1 = v0, v2 = v0, v3 = v0, v4 = v0, v5 = v0, v6 = v0, v7 = v0;
+    for (int64_t k = k0; k < k1; k++) {
+        const int64_t o = offset[k];
+        const __m256 w = _mm256_broadcast_ss(vals + k);
+        v0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(q0 + o), v0);
+        v1 = _mm256_fmadd_ps(w, _mm256_loadu_ps(q1 + o), v1);
+        v2 = _mm256_fmadd_ps(w, _mm256_loadu_ps(q2 + o), v2);
+        v3 = _mm256_fmadd_ps(w, _mm256_loadu_ps(q3 + o), v3);
+        v4 = _mm256_fmadd_ps(w, _mm256_loadu_ps(q4 + o), v4);
+        v5 = _mm256_fmadd_ps(w, _mm256_loadu_ps(q5 + o), v5);
+        v6 = _mm256_fmadd_ps(w, _mm256_loadu_ps(q6 + o), v6);
+        v7 = _mm256_fmadd_ps(w, _mm256_loadu_ps(q7 + o), v7);
     }
-    // The next chunk's windows (planes x (count + span) floats) are prefetched into L2 a share per
+    _mm256_storeu_ps(out, v0);
+    _mm256_storeu_ps(out + 8, v1);
+    _mm256_storeu_ps(out + 16, v2);
+    _mm256_storeu_ps(out + 24, v3);
+    _mm256_storeu_ps(out + 32, v4);
+    _mm256_storeu_ps(out + 40, v5);
+    _mm256_storeu_ps(out + 48, v6);
+    _mm256_storeu_ps(out + 56, v7);
+}
+
+RELIEF_AVX2 void relief_conv_vectors(const uint32_t *row_start, const int64_t *offset, const float *vals, int64_t filters,
+                                     const float *source, const float *bias, const int32_t *starts, int64_t vectors, float *acc,
+                                     float *y, const float *residual, int64_t filter_stride,
+                                     const int32_t *run_from, const int32_t *run_to, const int32_t *run_length, int64_t runs,
+                                     int relu, int64_t prefetch_from, int64_t prefetch_count, int64_t planes, int64_t plane_stride) {
+    const __m256 zero = _mm256_setzero_ps();
+    // Tiles of eight vectors; a last partial tile repeats its last vector (the copies land in acc
+    // slots no run reads) rather than falling back to one FMA chain per vector.
+    enum { max_tiles = 256 };
+    int32_t tile_start[max_tiles * 8];
+    int contiguous[max_tiles];
+    const int64_t tiles = (vectors + 7) / 8;
+    for (int64_t t = 0; t < tiles; t++) {
+        for (int64_t i = 0; i < 8; i++) {
+            const int64_t v = 8 * t + i < vectors ? 8 * t + i : vectors - 1;
+            tile_start[8 * t + i] = starts[v];
+        }
+        contiguous[t] = tile_start[8 * t + 7] - tile_start[8 * t] == 56;
+    }
+    // The next chunk's windows (planes x prefetch_count floats) are prefetched into L2 a share per
     // filter: the first filter would otherwise wait on L3 or memory for every line of them.
-    const int64_t lines_per_plane = (count + span + 15) / 16, lines = planes * lines_per_plane;
+    const int64_t lines_per_plane = (prefetch_count + 15) / 16, lines = planes * lines_per_plane;
     for (int64_t o = 0; o < filters; o++) {
         for (int64_t l = lines * o / filters; l < lines * (o + 1) / filters; l++) {
             int64_t pl = l / lines_per_plane, at = l - pl * lines_per_plane;
-            _mm_prefetch((const char *)(source + pl * plane_stride + e0 + count + 16 * at), _MM_HINT_T1);
+            _mm_prefetch((const char *)(source + pl * plane_stride + prefetch_from + 16 * at), _MM_HINT_T1);
         }
         const int64_t k0 = row_start[o], k1 = row_start[o + 1];
         const float b = bias ? bias[o] : 0.0f;
-        const float *base = source + e0;
-        int64_t t = 0;
-        for (; t + 64 <= count; t += 64) {
-            relief_tile64 tile;
-            relief_tile64_init(&tile, b);
-            for (int64_t k = k0; k < k1; k++) relief_tile64_fma(&tile, _mm256_broadcast_ss(vals + k), base + offset[k] + t);
-            relief_tile64_store(&tile, acc + t);
-        }
-        // With overrun, a last partial group of 8 is computed whole (its extra positions dropped):
-        // the scalar loop would cost a full pass over the filter's weights per position.
-        const int64_t whole = overrun ? (count + 7) / 8 * 8 : count;
-        for (; t + 8 <= whole; t += 8) {
-            __m256 a = _mm256_set1_ps(b);
-            for (int64_t k = k0; k < k1; k++) a = _mm256_fmadd_ps(_mm256_broadcast_ss(vals + k), _mm256_loadu_ps(base + offset[k] + t), a);
-            _mm256_storeu_ps(acc + t, a);
-        }
-        for (; t < count; t++) {
-            float a = b;
-            for (int64_t k = k0; k < k1; k++) a += vals[k] * base[offset[k] + t];
-            acc[t] = a;
+        for (int64_t t = 0; t < tiles; t++) {
+            if (contiguous[t]) {
+                // Consecutive vectors (wide rows, padded layouts): one pointer is enough.
+                const float *base = source + tile_start[8 * t];
+                relief_tile64 tile;
+                relief_tile64_init(&tile, b);
+                for (int64_t k = k0; k < k1; k++) relief_tile64_fma(&tile, _mm256_broadcast_ss(vals + k), base + offset[k]);
+                relief_tile64_store(&tile, acc + 64 * t);
+            } else {
+                relief_tile8x8(source, tile_start + 8 * t, offset, vals, k0, k1, b, acc + 64 * t);
+            }
         }
         float *out = y + o * filter_stride;
         const float *add = residual ? residual + o * filter_stride : 0;
         for (int64_t r = 0; r < runs; r++) {
-            const float *src = acc + from[r];
-            float *dst = out + to[r];
-            int64_t n = length[r], i = 0;
+            const float *src = acc + run_from[r];
+            float *dst = out + run_to[r];
+            int64_t n = run_length[r], i = 0;
             if (add) {
-                const float *res = add + to[r];
+                const float *res = add + run_to[r];
                 if (relu) {
                     for (; i + 8 <= n; i += 8)
                         _mm256_storeu_ps(dst + i, _mm256_max_ps(_mm256_add_ps(_mm256_loadu_ps(src + i), _mm256_loadu_ps(res + i)), zero));
@@ -213,6 +225,75 @@ RELIEF_AVX2 void relief_conv_chunk(const uint32_t *row_start, const int64_t *off
             } else {
                 for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_loadu_ps(src + i));
                 for (; i < n; i++) dst[i] = src[i];
+            }
+        }
+    }
+}
+
+// One (channel, tap column) group of a filter over a tile of 8 output rows x 8 columns: input row r
+// of the window serves output rows r - ky for every tap row ky, so each load feeds up to KH
+// multiply-adds (the vector tiles load once per multiply-add, and half their unaligned loads
+// straddle two cache lines). KH is a constant in every expansion, so the loops unroll and the
+// tile, the KH weights and the loaded row all stay in registers.
+RELIEF_AVX2 static inline __attribute__((always_inline)) void relief_rows8_group(const float *p, int64_t wq, const float *w,
+                                                                                 __m256 acc[8], const int KH) {
+    __m256 wv[8];
+#pragma clang loop unroll(full)
+    for (int ky = 0; ky < KH; ky++) wv[ky] = _mm256_broadcast_ss(w + ky);
+#pragma clang loop unroll(full)
+    for (int r = 0; r < 8 + KH - 1; r++) {
+        const __m256 x = _mm256_loadu_ps(p + r * wq);
+#pragma clang loop unroll(full)
+        for (int ky = 0; ky < KH; ky++) {
+            const int i = r - ky;
+            if (i >= 0 && i < 8) acc[i] = _mm256_fmadd_ps(wv[ky], x, acc[i]);
+        }
+    }
+}
+
+RELIEF_AVX2 static inline __attribute__((always_inline)) void relief_rows8_filter(const uint32_t *group_start, const int64_t *group_offset,
+                                                                                  const float *group_weights, int64_t o, const float *base,
+                                                                                  int64_t wq, float b, __m256 acc[8], const int KH) {
+#pragma clang loop unroll(full)
+    for (int i = 0; i < 8; i++) acc[i] = _mm256_set1_ps(b);
+    for (int64_t g = group_start[o]; g < (int64_t)group_start[o + 1]; g++)
+        relief_rows8_group(base + group_offset[g], wq, group_weights + g * KH, acc, KH);
+}
+
+RELIEF_AVX2 void relief_conv_rows8(const uint32_t *group_start, const int64_t *group_offset, const float *group_weights, int64_t kh,
+                                   int64_t filters, const float *source, const float *bias, int64_t image_begin, int64_t image_end,
+                                   int64_t plane, int64_t wq, int64_t oh, int64_t ow, float *y, const float *residual,
+                                   int64_t filter_stride, int relu) {
+    const __m256 zero = _mm256_setzero_ps();
+    for (int64_t img = image_begin; img < image_end; img++) {
+        for (int64_t oy = 0; oy < oh; oy += 8) {
+            // A last block of rows (or columns) that would pass the edge moves back to end there,
+            // overlapping the one before; those outputs are written twice, with the same values.
+            const int64_t y0 = oy + 8 <= oh ? oy : oh - 8;
+            for (int64_t ox = 0; ox < ow; ox += 8) {
+                const int64_t x0 = ox + 8 <= ow ? ox : ow - 8;
+                const float *base = source + img * plane + y0 * wq + x0;
+                for (int64_t o = 0; o < filters; o++) {
+                    __m256 acc[8];
+                    const float b = bias ? bias[o] : 0.0f;
+                    switch (kh) {
+                    case 1: relief_rows8_filter(group_start, group_offset, group_weights, o, base, wq, b, acc, 1); break;
+                    case 2: relief_rows8_filter(group_start, group_offset, group_weights, o, base, wq, b, acc, 2); break;
+                    case 3: relief_rows8_filter(group_start, group_offset, group_weights, o, base, wq, b, acc, 3); break;
+                    case 4: relief_rows8_filter(group_start, group_offset, group_weights, o, base, wq, b, acc, 4); break;
+                    case 5: relief_rows8_filter(group_start, group_offset, group_weights, o, base, wq, b, acc, 5); break;
+                    case 6: relief_rows8_filter(group_start, group_offset, group_weights, o, base, wq, b, acc, 6); break;
+                    default: relief_rows8_filter(group_start, group_offset, group_weights, o, base, wq, b, acc, 7); break;
+                    }
+                    float *out = y + o * filter_stride + (img * oh + y0) * ow + x0;
+                    const float *add = residual ? residual + o * filter_stride + (img * oh + y0) * ow + x0 : 0;
+                    for (int i = 0; i < 8; i++) {
+                        __m256 v = acc[i];
+                        if (add) v = _mm256_add_ps(v, _mm256_loadu_ps(add + i * ow));
+                        if (relu) v = _mm256_max_ps(v, zero);
+                        _mm256_storeu_ps(out + i * ow, v);
+                    }
+                }
             }
         }
     }
@@ -279,11 +360,21 @@ void relief_transpose(const float *a, int64_t rows, int64_t columns, int64_t lda
     for (int64_t i = 0; i < rows; i++)
         for (int64_t j = 0; j < columns; j++) out[j * ldo + i] = a[i * lda + j];
 }
-void relief_conv_chunk(const uint32_t *row_start, const int64_t *offset, const float *vals, int64_t filters,
-                       const float *source, const float *bias, int64_t e0, int64_t count, float *acc,
-                       float *y, const float *residual, int64_t filter_stride, int64_t plane, int64_t wq, int64_t oh,
-                       int64_t ow, int relu, int64_t planes, int64_t plane_stride, int64_t span, int overrun) {
-    (void)overrun; (void)residual; (void)planes; (void)plane_stride; (void)span; (void)row_start; (void)offset; (void)vals; (void)filters; (void)source; (void)bias; (void)e0; (void)count; (void)acc;
-    (void)y; (void)filter_stride; (void)plane; (void)wq; (void)oh; (void)ow; (void)relu;
+void relief_conv_rows8(const uint32_t *group_start, const int64_t *group_offset, const float *group_weights, int64_t kh,
+                       int64_t filters, const float *source, const float *bias, int64_t image_begin, int64_t image_end,
+                       int64_t plane, int64_t wq, int64_t oh, int64_t ow, float *y, const float *residual,
+                       int64_t filter_stride, int relu) {
+    (void)group_start; (void)group_offset; (void)group_weights; (void)kh; (void)filters; (void)source; (void)bias;
+    (void)image_begin; (void)image_end; (void)plane; (void)wq; (void)oh; (void)ow; (void)y; (void)residual;
+    (void)filter_stride; (void)relu;
+}
+void relief_conv_vectors(const uint32_t *row_start, const int64_t *offset, const float *vals, int64_t filters,
+                         const float *source, const float *bias, const int32_t *starts, int64_t vectors, float *acc,
+                         float *y, const float *residual, int64_t filter_stride,
+                         const int32_t *run_from, const int32_t *run_to, const int32_t *run_length, int64_t runs,
+                         int relu, int64_t prefetch_from, int64_t prefetch_count, int64_t planes, int64_t plane_stride) {
+    (void)row_start; (void)offset; (void)vals; (void)filters; (void)source; (void)bias; (void)starts; (void)vectors; (void)acc;
+    (void)y; (void)residual; (void)filter_stride; (void)run_from; (void)run_to; (void)run_length; (void)runs; (void)relu;
+    (void)prefetch_from; (void)prefetch_count; (void)planes; (void)plane_stride;
 }
 #endif

@@ -27,6 +27,20 @@ public final class DirectSparseConvolution: @unchecked Sendable {
     let shiftY: UnsafeMutablePointer<UInt16>
     let shiftX: UnsafeMutablePointer<UInt16>
     let partitions: RowPartitions
+    /// For row tiles (`relief_conv_rows8`): filter o's (channel, tap column) groups
+    /// groupStart[o] ..< groupStart[o + 1], each with kernel.0 weights (zero where pruned). Empty
+    /// unless `rowTiles`.
+    let groupStart: [UInt32]
+    let groupChannel: [UInt32], groupTapX: [Int]
+    let groupWeights: [Float]
+    /// Whether the AVX2 path takes tiles of 8 rows x 8 columns that share each loaded input row
+    /// between the tap rows: stride 1, kernels of 1 to 7 rows, and tap columns at least
+    /// `Self.rowTileFill` full (a pruned tap still costs its multiply-add there).
+    public let rowTiles: Bool
+    /// The fill of the (channel, tap column) groups from which row tiles beat vector tiles: per
+    /// nonzero they do 1/fill multiply-adds and about (8 + 2·kh) / (8·kh·fill) loads per output
+    /// vector, against one multiply-add and 1.25 (often line-splitting) loads.
+    public static let rowTileFill = 0.75
 
     /// `m` is the `[O, C·kh·kw]` weight matrix (columns ordered channel, then tap row, then tap column).
     public init(_ m: CSRMatrix, inChannels: Int, kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int), portable: Bool = false) {
@@ -63,6 +77,34 @@ public final class DirectSparseConvolution: @unchecked Sendable {
         }
         let starts = rowStart
         partitions = RowPartitions(rows: m.rows) { Int(starts[$0]) + $0 }
+        // Group each filter's nonzeros by (channel, tap column), in the order the groups first appear.
+        var gStart: [UInt32] = [0], gChannel: [UInt32] = [], gTapX: [Int] = [], gWeights: [Float] = []
+        if (sy, sx) == (1, 1) && (1...7).contains(kernel.0) && m.nnz > 0 {
+            for r in 0..<m.rows {
+                var slot = [Int: Int]()
+                for k in m.rowPointers[r]..<m.rowPointers[r + 1] {
+                    let col = Int(m.columnIndices[k])
+                    let (c, ky, kx) = (col / area, col % area / kernel.1, col % kernel.1)
+                    let key = c * kernel.1 + kx
+                    let g: Int
+                    if let found = slot[key] { g = found } else {
+                        g = gChannel.count
+                        slot[key] = g
+                        gChannel.append(UInt32(c))
+                        gTapX.append(kx)
+                        gWeights += [Float](repeating: 0, count: kernel.0)
+                    }
+                    gWeights[g * kernel.0 + ky] = m.values[k]
+                }
+                gStart.append(UInt32(gChannel.count))
+            }
+        }
+        let fill = gChannel.isEmpty ? 0 : Double(m.nnz) / Double(gChannel.count * kernel.0)
+        rowTiles = fill >= Self.rowTileFill
+        groupStart = rowTiles ? gStart : []
+        groupChannel = rowTiles ? gChannel : []
+        groupTapX = rowTiles ? gTapX : []
+        groupWeights = rowTiles ? gWeights : []
     }
 
     deinit {
@@ -76,7 +118,10 @@ public final class DirectSparseConvolution: @unchecked Sendable {
         shiftX.deallocate()
     }
 
-    public var residentBytes: Int { 4 * (outChannels + 1) + (4 + 2 + 2 + 4 + 4 + 2 + 2) * storedWeights }
+    public var residentBytes: Int {
+        4 * (outChannels + 1) + (4 + 2 + 2 + 4 + 4 + 2 + 2) * storedWeights
+            + 4 * (groupStart.count + groupChannel.count + groupWeights.count) + 8 * groupTapX.count
+    }
 
     /// Multiply-adds for a batch: each nonzero touches (up to) every output pixel.
     public func multiplyAdds(batch: Int, outHeight: Int, outWidth: Int) -> Int { storedWeights * batch * outHeight * outWidth }
@@ -85,12 +130,20 @@ public final class DirectSparseConvolution: @unchecked Sendable {
     /// tail every shifted read may reach), one accumulator chunk per thread part and each weight's
     /// offset.
     public func scratchBytes(batch: Int, height h: Int, width w: Int) -> Int {
-        4 * (layout(batch: batch, height: h, width: w).count + Self.chunk * RowPartitions.maxParts) + 8 * max(storedWeights, 1) + 8
+        let (oh, ow) = outputSize(height: h, width: w)
+        return 4 * (layout(batch: batch, height: h, width: w).count + Self.chunk * RowPartitions.maxParts) + 8 * max(storedWeights, 1) + 8
+            + VectorCover.bytes(batch: batch, outHeight: oh, outWidth: ow)
+    }
+
+    /// The output rows and columns for an input of h x w.
+    public func outputSize(height h: Int, width w: Int) -> (Int, Int) {
+        let (sy, sx) = (max(stride.0, 1), max(stride.1, 1))
+        return (max((h + 2 * padding.0 - kernel.0) / sy + 1, 0), max((w + 2 * padding.1 - kernel.1) / sx + 1, 0))
     }
 
     static let chunk = 2048
-    /// Zeros after a padded copy: the AVX2 loop computes a chunk's last partial group of 8 whole,
-    /// reading up to 7 floats past the last window.
+    /// Zeros after a padded copy: an AVX2 vector holding the last real output reads up to 7 floats
+    /// past that output's window.
     static let slack = 8
 
     /// Where the whole-plane path reads its input: image b's extended position (row r, column q) of
@@ -132,10 +185,12 @@ public final class DirectSparseConvolution: @unchecked Sendable {
     /// real output are computed and dropped. A stride (sy, sx) is first taken apart into sy·sx phase
     /// planes (padded row r·sy + py, column q·sx + px of the input at row r, column q of phase
     /// (py, px)), in which the strided convolution is a stride-1 one: tap (ky, kx) reads phase
-    /// (ky mod sy, kx mod sx) shifted by (ky / sy, kx / sx). With AVX2 + FMA, tiles of 64 positions
-    /// stay in registers while every weight of the filter adds its window, and the real outputs are
-    /// written straight from the small accumulator chunk (`relief_conv_chunk`); otherwise one long
-    /// vector update per weight, in cache-sized chunks.
+    /// (ky mod sy, kx mod sx) shifted by (ky / sy, kx / sx). With AVX2 + FMA, only the 8-wide vectors
+    /// of positions that hold real outputs are computed (`VectorCover`), 8 of them in registers while
+    /// every weight of the filter adds its window, and the real outputs are written from the small
+    /// accumulator chunk (`relief_conv_vectors`); full enough stride-1 filters take 8x8 row tiles
+    /// instead (`relief_conv_rows8`, see `rowTiles`). Otherwise one long vector update per weight,
+    /// in cache-sized chunks.
     func runPlanes(_ x: UnsafePointer<Float>, batch: Int, height h: Int, width w: Int, outHeight oh: Int, outWidth ow: Int,
                       bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, threads: Int, scratch: UnsafeMutableRawPointer,
                       relu: Bool, residual: UnsafePointer<Float>?) {
@@ -231,19 +286,58 @@ public final class DirectSparseConvolution: @unchecked Sendable {
         if vectorised {
             for k in 0..<storedWeights { offsets[k] = Int64(Int(plane[k]) * channelP + Int(shiftY[k]) * wq + Int(shiftX[k])) }
         }
-        let parts = storedWeights * channelP < 1 << 20 ? 1 : min(max(threads, 1), RowPartitions.maxParts, chunks)
+        let work = storedWeights * channelP
+        let inPlace = shape.count == 0
+        if vectorised && rowTiles && oh >= 8 && ow >= 8 {
+            // Each group's offset: its channel's plane and its tap column.
+            for g in groupChannel.indices { offsets[g] = Int64(Int(groupChannel[g]) * channelP + groupTapX[g]) }
+            let parts = work < 1 << 20 ? 1 : min(max(threads, 1), RowPartitions.maxParts, batch)
+            Parallel.run((0..<parts).map { p in (batch * p / parts)..<(batch * (p + 1) / parts) }) { images in
+                self.groupWeights.withUnsafeBufferPointer { weights in
+                    self.groupStart.withUnsafeBufferPointer { starts in
+                        relief_conv_rows8(starts.baseAddress, offsets, weights.baseAddress, Int64(self.kernel.0), Int64(self.outChannels),
+                                          source, bias, Int64(images.lowerBound), Int64(images.upperBound), Int64(planeP), Int64(wq),
+                                          Int64(oh), Int64(ow), y, residual, Int64(batch * oh * ow), relu ? 1 : 0)
+                    }
+                }
+            }
+            return
+        }
+        if vectorised && (!inPlace || extended >= 8) && VectorCover.fits(extended: extended, outputs: batch * oh * ow) {
+            var cover = VectorCover(scratch: UnsafeMutableRawPointer(offsets + max(storedWeights, 1)), batch: batch, outHeight: oh, outWidth: ow)
+            let perChunk = chunk / 8
+            cover.cover(batch: batch, outHeight: oh, outWidth: ow, plane: planeP, rowStride: wq, end: inPlace ? extended : nil,
+                        vectorsPerChunk: perChunk)
+            let chunks = cover.chunks
+            let parts = work < 1 << 20 ? 1 : min(max(threads, 1), RowPartitions.maxParts, chunks)
+            // One range per part; the part's index picks its accumulator chunk.
+            Parallel.run((0..<parts).map { $0..<($0 + 1) }) { part in
+                let acc = accumulators + part.lowerBound * Self.chunk
+                let range = (chunks * part.lowerBound / parts)..<(chunks * part.upperBound / parts)
+                for c in range {
+                    let v0 = c * perChunk, v1 = min(v0 + perChunk, cover.vectors)
+                    let r0 = Int(cover.chunkRuns[c]), r1 = Int(cover.chunkRuns[c + 1])
+                    // The next chunk's windows, from its first vector to its last one's reach.
+                    var ahead = (from: 0, count: 0)
+                    if c + 1 < range.upperBound {
+                        let n0 = Int(cover.starts[v1]), n1 = Int(cover.starts[min(v1 + perChunk, cover.vectors) - 1])
+                        ahead = (n0, n1 + 8 + span - n0)
+                    }
+                    relief_conv_vectors(self.rowStart, offsets, self.values, Int64(self.outChannels), source, bias, cover.starts + v0,
+                                        Int64(v1 - v0), acc, y, residual, Int64(batch * oh * ow), cover.from + r0, cover.to + r0,
+                                        cover.length + r0, Int64(r1 - r0), relu ? 1 : 0, Int64(ahead.from), Int64(ahead.count),
+                                        Int64(planes), Int64(channelP))
+                }
+            }
+            return
+        }
+        let parts = work < 1 << 20 ? 1 : min(max(threads, 1), RowPartitions.maxParts, chunks)
         let ranges = (0..<parts).map { p in (chunks * p / parts)..<(chunks * (p + 1) / parts) }
         Parallel.run(ranges) { range in
             let part = ranges.firstIndex(of: range)!
             let acc = accumulators + part * Self.chunk
             for c in range {
                 let e0 = c * chunk, count = min(chunk, extended - e0)
-                if vectorised {
-                    relief_conv_chunk(self.rowStart, offsets, self.values, Int64(self.outChannels), source, bias, Int64(e0), Int64(count), acc,
-                                      y, residual, Int64(batch * oh * ow), Int64(planeP), Int64(wq), Int64(oh), Int64(ow), relu ? 1 : 0,
-                                      Int64(planes), Int64(channelP), Int64(span), shape.count > 0 ? 1 : 0)
-                    continue
-                }
                 for o in 0..<self.outChannels {
                     acc.update(repeating: bias?[o] ?? 0, count: count)
                     for k in Int(self.rowStart[o])..<Int(self.rowStart[o + 1]) {

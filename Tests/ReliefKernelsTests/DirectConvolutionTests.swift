@@ -23,7 +23,7 @@ import Testing
         return (y, oh, ow)
     }
 
-    @Test(arguments: [0.0, 0.05, 0.3, 1.0])
+    @Test(arguments: [0.0, 0.05, 0.3, 0.85, 1.0])
     func matchesThePlainConvolution(density: Double) {
         let cases: [(o: Int, c: Int, k: (Int, Int), h: Int, w: Int, s: (Int, Int), p: (Int, Int), b: Int)] = [
             (4, 3, (3, 3), 8, 8, (1, 1), (1, 1), 2), (5, 2, (5, 5), 12, 9, (1, 1), (0, 0), 1),
@@ -36,6 +36,11 @@ import Testing
             (5, 3, (1, 1), 8, 8, (2, 2), (0, 0), 2), (4, 3, (5, 5), 11, 12, (3, 2), (2, 1), 2), (6, 8, (3, 3), 32, 32, (2, 2), (1, 1), 3),
             // One-column images: every output its own run, a whole chunk of them (2,048) and more.
             (3, 1, (1, 1), 40, 1, (1, 1), (0, 0), 60),
+            // Valid convolutions read in place, whose output rows are vectors apart (LeNet-5's conv2 over
+            // 64 images: several chunks, split between threads); fewer than 8 extended positions.
+            (3, 2, (5, 5), 12, 12, (1, 1), (0, 0), 64), (2, 2, (1, 1), 1, 3, (1, 1), (0, 0), 2),
+            // Row tiles (dense enough tap columns) with kernels of 7 and 1 rows, outputs not a multiple of 8.
+            (3, 2, (7, 7), 14, 12, (1, 1), (3, 3), 2), (4, 3, (1, 1), 9, 10, (1, 1), (0, 0), 2),
         ]
         for (i, t) in cases.enumerated() {
             let seed = UInt64(i) &+ UInt64(density * 1000)
@@ -51,6 +56,9 @@ import Testing
                 let expected = fused ? zip(plain, residual).map { max($0 + $1, 0) } : plain
                 let conv = DirectSparseConvolution(CSRMatrix(rows: t.o, columns: t.c * t.k.0 * t.k.1, dense: w), inChannels: t.c,
                                                    kernel: t.k, stride: t.s, padding: t.p, portable: portable)
+                // Full filters take the row tiles wherever they apply, very sparse ones the vector tiles.
+                if t.s == (1, 1) && t.k.0 <= 7 && density == 1 { #expect(conv.rowTiles, "case \(i)") }
+                if t.k.0 > 1 && density <= 0.05 { #expect(!conv.rowTiles, "case \(i)") }
                 // Without scratch: the row-by-row path; with it (stride 1): the whole-plane path.
                 for (threads, planes) in [(1, false), (2, false), (1, true), (2, true)] {
                     var y = [Float](repeating: .nan, count: expected.count)

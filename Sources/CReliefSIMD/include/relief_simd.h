@@ -36,20 +36,31 @@ void relief_transpose(const float *a, int64_t rows, int64_t columns, int64_t lda
 void relief_sell8_gemv(const uint32_t *slice_start, const uint32_t *block_column, const uint8_t *lanes, const float *values,
                        const float *x, const float *bias, float *y, int64_t rows, int64_t slice_begin, int64_t slice_end);
 
-/// Every filter of a stride-1 direct convolution over one chunk of extended positions [e0, e0 + count)
-/// (count <= the acc buffer): filter o's nonzeros k in [row_start[o], row_start[o+1]) read
-/// source[offset[k] + e]; tiles of 64 positions stay in registers, then the real outputs (extended
-/// position e = (img * plane) + oy * wq + ox with oy < oh, ox < ow) go to
-/// y[o * filter_stride + (img * oh + oy) * ow + ox], plus residual at the same index when residual is
-/// not null (a residual addition fused into the convolution), through max(0, .) when relu != 0.
-/// count must be at most 2048. The next chunk (the `planes` input planes, plane_stride apart, from
-/// e0 + count for count + span floats, span being the largest tap shift) is prefetched meanwhile.
-/// With overrun != 0, count is rounded up to a multiple of 8 for the arithmetic: the source must be
-/// readable 7 floats past the chunk's last window and acc 7 floats past count.
-void relief_conv_chunk(const uint32_t *row_start, const int64_t *offset, const float *vals, int64_t filters,
-                       const float *source, const float *bias, int64_t e0, int64_t count, float *acc,
-                       float *y, const float *residual, int64_t filter_stride, int64_t plane, int64_t wq, int64_t oh,
-                       int64_t ow, int relu, int64_t planes, int64_t plane_stride, int64_t span, int overrun);
+/// Filters o in [0, filters) of a direct sparse convolution over `vectors` (at most 2048) vectors of
+/// 8 extended positions: vector v covers source positions [starts[v], starts[v] + 8), and filter o's
+/// nonzeros k in [row_start[o], row_start[o+1]) read source[offset[k] + position]. The results go to
+/// acc (vector v at acc[8v...], acc holding the vector count rounded up to 8, times 8 floats), then
+/// each run r copies acc[run_from[r] ..< + run_length[r]] to y[o * filter_stride + run_to[r] ...],
+/// plus residual at the same index when residual is not null (a residual addition fused into the
+/// convolution), through max(0, .) when relu != 0. The `planes` input planes, plane_stride apart,
+/// from prefetch_from for prefetch_count floats (the next chunk's windows) are prefetched meanwhile.
+void relief_conv_vectors(const uint32_t *row_start, const int64_t *offset, const float *vals, int64_t filters,
+                         const float *source, const float *bias, const int32_t *starts, int64_t vectors, float *acc,
+                         float *y, const float *residual, int64_t filter_stride,
+                         const int32_t *run_from, const int32_t *run_to, const int32_t *run_length, int64_t runs,
+                         int relu, int64_t prefetch_from, int64_t prefetch_count, int64_t planes, int64_t plane_stride);
+
+/// A stride-1 direct convolution of images [image_begin, image_end) in tiles of 8 output rows x 8
+/// columns (needs oh >= 8 and ow >= 8): filter o's groups g in [group_start[o], group_start[o+1])
+/// each hold one input channel's tap column, its kh weights (zero where pruned) at
+/// group_weights[g * kh ...] for tap rows 0 ..< kh, and its offset into source (channel plane plus
+/// tap column). Output (oy, ox) of image img reads source[img * plane + (oy + ky) * wq + ox +
+/// group_offset[g]] and goes to y[o * filter_stride + (img * oh + oy) * ow + ox], plus residual at
+/// the same index when not null, through max(0, .) when relu != 0. kh is 1 to 7.
+void relief_conv_rows8(const uint32_t *group_start, const int64_t *group_offset, const float *group_weights, int64_t kh,
+                       int64_t filters, const float *source, const float *bias, int64_t image_begin, int64_t image_end,
+                       int64_t plane, int64_t wq, int64_t oh, int64_t ow, float *y, const float *residual,
+                       int64_t filter_stride, int relu);
 
 /// 2x2 pooling with stride 2 and no padding over `planes` planes of h x w (row-major, planes
 /// contiguous): the maximum (is_max != 0) or the mean of each window, into planes of oh x ow.
