@@ -39,6 +39,10 @@ RELIEF_AVX2 static inline __attribute__((always_inline)) void relief_tile64_init
     for (int i = 0; i < 8; i++) t->v[i] = _mm256_set1_ps(start);
 }
 
+RELIEF_AVX2 static inline __attribute__((always_inline)) void relief_tile64_load(relief_tile64 *t, const float *p) {
+    for (int i = 0; i < 8; i++) t->v[i] = _mm256_loadu_ps(p + 8 * i);
+}
+
 RELIEF_AVX2 static inline __attribute__((always_inline)) void relief_tile64_fma(relief_tile64 *t, __m256 w, const float *p) {
     for (int i = 0; i < 8; i++) t->v[i] = _mm256_fmadd_ps(w, _mm256_loadu_ps(p + 8 * i), t->v[i]);
 }
@@ -136,10 +140,14 @@ RELIEF_AVX2 void relief_sell8_gemv(const uint32_t *slice_start, const uint32_t *
 // for all eight.
 RELIEF_AVX2 static inline __attribute__((always_inline)) void relief_tile8x8(const float *source, const int32_t *s,
                                                                              const int64_t *offset, const float *vals,
-                                                                             int64_t k0, int64_t k1, float b, float *out) {
+                                                                             int64_t k0, int64_t k1, float b, const float *init, float *out) {
     const float *q0 = source + s[0], *q1 = source + s[1], *q2 = source + s[2], *q3 = source + s[3],
                 *q4 = source + s[4], *q5 = source + s[5], *q6 = source + s[6], *q7 = source + s[7];
     __m256 v0 = _mm256_set1_ps(b), v1 = v0, v2 = v0, v3 = v0, v4 = v0, v5 = v0, v6 = v0, v7 = v0;
+    if (init) {
+        v0 = _mm256_loadu_ps(init); v1 = _mm256_loadu_ps(init + 8); v2 = _mm256_loadu_ps(init + 16); v3 = _mm256_loadu_ps(init + 24);
+        v4 = _mm256_loadu_ps(init + 32); v5 = _mm256_loadu_ps(init + 40); v6 = _mm256_loadu_ps(init + 48); v7 = _mm256_loadu_ps(init + 56);
+    }
     for (int64_t k = k0; k < k1; k++) {
         const int64_t o = offset[k];
         const __m256 w = _mm256_broadcast_ss(vals + k);
@@ -162,9 +170,9 @@ RELIEF_AVX2 static inline __attribute__((always_inline)) void relief_tile8x8(con
     _mm256_storeu_ps(out + 56, v7);
 }
 
-RELIEF_AVX2 void relief_conv_vectors(const uint32_t *row_start, const int64_t *offset, const float *vals, int64_t filters,
-                                     const float *source, const float *bias, const int32_t *starts, int64_t vectors, float *acc,
-                                     float *y, const float *residual, int64_t filter_stride,
+RELIEF_AVX2 void relief_conv_vectors(const uint32_t *block_start, int64_t blocks, const int64_t *offset, const float *vals,
+                                     int64_t filters, const float *source, const float *bias, const int32_t *starts, int64_t vectors,
+                                     float *acc, float *y, const float *residual, int64_t filter_stride,
                                      const int32_t *run_from, const int32_t *run_to, const int32_t *run_length, int64_t runs,
                                      int relu, int64_t prefetch_from, int64_t prefetch_count, int64_t planes, int64_t plane_stride) {
     const __m256 zero = _mm256_setzero_ps();
@@ -184,47 +192,100 @@ RELIEF_AVX2 void relief_conv_vectors(const uint32_t *row_start, const int64_t *o
     // The next chunk's windows (planes x prefetch_count floats) are prefetched into L2 a share per
     // filter: the first filter would otherwise wait on L3 or memory for every line of them.
     const int64_t lines_per_plane = (prefetch_count + 15) / 16, lines = planes * lines_per_plane;
-    for (int64_t o = 0; o < filters; o++) {
-        for (int64_t l = lines * o / filters; l < lines * (o + 1) / filters; l++) {
-            int64_t pl = l / lines_per_plane, at = l - pl * lines_per_plane;
-            _mm_prefetch((const char *)(source + pl * plane_stride + prefetch_from + 16 * at), _MM_HINT_T1);
-        }
-        const int64_t k0 = row_start[o], k1 = row_start[o + 1];
-        const float b = bias ? bias[o] : 0.0f;
-        for (int64_t t = 0; t < tiles; t++) {
-            if (contiguous[t]) {
-                // Consecutive vectors (wide rows, padded layouts): one pointer is enough.
-                const float *base = source + tile_start[8 * t];
-                relief_tile64 tile;
-                relief_tile64_init(&tile, b);
-                for (int64_t k = k0; k < k1; k++) relief_tile64_fma(&tile, _mm256_broadcast_ss(vals + k), base + offset[k]);
-                relief_tile64_store(&tile, acc + 64 * t);
-            } else {
-                relief_tile8x8(source, tile_start + 8 * t, offset, vals, k0, k1, b, acc + 64 * t);
+    // With several channel blocks every filter keeps its own accumulators from block to block, so
+    // one block's windows stay in L1 while all the filters read them; with one, they share a chunk.
+    const int64_t filter_acc = blocks > 1 ? 64 * tiles : 0;
+    for (int64_t j = 0; j < blocks; j++) {
+        for (int64_t o = 0; o < filters; o++) {
+            if (j == 0)
+                for (int64_t l = lines * o / filters; l < lines * (o + 1) / filters; l++) {
+                    int64_t pl = l / lines_per_plane, at = l - pl * lines_per_plane;
+                    _mm_prefetch((const char *)(source + pl * plane_stride + prefetch_from + 16 * at), _MM_HINT_T1);
+                }
+            const int64_t k0 = block_start[o * blocks + j], k1 = block_start[o * blocks + j + 1];
+            const float b = bias ? bias[o] : 0.0f;
+            float *a = acc + o * filter_acc;
+            if (j == 0 || k0 < k1)
+                for (int64_t t = 0; t < tiles; t++) {
+                    if (contiguous[t]) {
+                        // Consecutive vectors (wide rows, padded layouts): one pointer is enough.
+                        const float *base = source + tile_start[8 * t];
+                        relief_tile64 tile;
+                        if (j == 0) relief_tile64_init(&tile, b); else relief_tile64_load(&tile, a + 64 * t);
+                        for (int64_t k = k0; k < k1; k++) relief_tile64_fma(&tile, _mm256_broadcast_ss(vals + k), base + offset[k]);
+                        relief_tile64_store(&tile, a + 64 * t);
+                    } else {
+                        relief_tile8x8(source, tile_start + 8 * t, offset, vals, k0, k1, b, j == 0 ? 0 : a + 64 * t, a + 64 * t);
+                    }
+                }
+            if (j + 1 < blocks) continue;
+            float *out = y + o * filter_stride;
+            const float *add = residual ? residual + o * filter_stride : 0;
+            for (int64_t r = 0; r < runs; r++) {
+                const float *src = a + run_from[r];
+                float *dst = out + run_to[r];
+                int64_t n = run_length[r], i = 0;
+                if (add) {
+                    const float *res = add + run_to[r];
+                    if (relu) {
+                        for (; i + 8 <= n; i += 8)
+                            _mm256_storeu_ps(dst + i, _mm256_max_ps(_mm256_add_ps(_mm256_loadu_ps(src + i), _mm256_loadu_ps(res + i)), zero));
+                        for (; i < n; i++) { float v = src[i] + res[i]; dst[i] = v > 0 ? v : 0; }
+                    } else {
+                        for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_add_ps(_mm256_loadu_ps(src + i), _mm256_loadu_ps(res + i)));
+                        for (; i < n; i++) dst[i] = src[i] + res[i];
+                    }
+                } else if (relu) {
+                    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_max_ps(_mm256_loadu_ps(src + i), zero));
+                    for (; i < n; i++) dst[i] = src[i] > 0 ? src[i] : 0;
+                } else {
+                    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_loadu_ps(src + i));
+                    for (; i < n; i++) dst[i] = src[i];
+                }
             }
         }
-        float *out = y + o * filter_stride;
-        const float *add = residual ? residual + o * filter_stride : 0;
-        for (int64_t r = 0; r < runs; r++) {
-            const float *src = acc + run_from[r];
-            float *dst = out + run_to[r];
-            int64_t n = run_length[r], i = 0;
-            if (add) {
-                const float *res = add + run_to[r];
-                if (relu) {
-                    for (; i + 8 <= n; i += 8)
-                        _mm256_storeu_ps(dst + i, _mm256_max_ps(_mm256_add_ps(_mm256_loadu_ps(src + i), _mm256_loadu_ps(res + i)), zero));
-                    for (; i < n; i++) { float v = src[i] + res[i]; dst[i] = v > 0 ? v : 0; }
-                } else {
-                    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_add_ps(_mm256_loadu_ps(src + i), _mm256_loadu_ps(res + i)));
-                    for (; i < n; i++) dst[i] = src[i] + res[i];
+    }
+}
+
+// The batch-interleaved layout: vector = one pixel of 8 images, so every load is aligned (no
+// cache-line splits) and no position is computed that is not a real output (small planes such as
+// VGG's 4x4 and 2x2 waste a third to a half of the extended positions).
+RELIEF_AVX2 void relief_conv_interleaved(const uint32_t *block_start, int64_t blocks, const int64_t *offset, const float *vals,
+                                         int64_t filters, const float *source, const float *bias, int64_t entry_begin,
+                                         int64_t entry_end, int64_t pixels, int64_t ow, int64_t wp, int64_t group_pixels,
+                                         float *acc, float *y, const float *residual, int64_t filter_stride, int64_t batch, int relu) {
+    enum { max_tiles = 32 };
+    int32_t tile_start[max_tiles * 8];
+    int64_t entry_group[max_tiles * 8], entry_pixel[max_tiles * 8];
+    const int64_t entries = entry_end - entry_begin, tiles = (entries + 7) / 8;
+    for (int64_t j = 0; j < tiles * 8; j++) {
+        const int64_t e = entry_begin + (j < entries ? j : entries - 1);
+        const int64_t g = e / pixels, p = e - g * pixels, oy = p / ow, ox = p - oy * ow;
+        entry_group[j] = g;
+        entry_pixel[j] = p;
+        tile_start[j] = (int32_t)((g * group_pixels + oy * wp + ox) * 8);
+    }
+    const int64_t filter_acc = blocks > 1 ? 64 * tiles : 0;
+    for (int64_t j = 0; j < blocks; j++) {
+        for (int64_t o = 0; o < filters; o++) {
+            const int64_t k0 = block_start[o * blocks + j], k1 = block_start[o * blocks + j + 1];
+            const float b = bias ? bias[o] : 0.0f;
+            float *a = acc + o * filter_acc;
+            if (j == 0 || k0 < k1)
+                for (int64_t t = 0; t < tiles; t++)
+                    relief_tile8x8(source, tile_start + 8 * t, offset, vals, k0, k1, b, j == 0 ? 0 : a + 64 * t, a + 64 * t);
+            if (j + 1 < blocks) continue;
+            // Entry e's 8 lanes are images 8g ..< 8g + 8 at pixel p; images past the batch are padding.
+            float *out = y + o * filter_stride;
+            const float *add = residual ? residual + o * filter_stride : 0;
+            for (int64_t e = 0; e < entries; e++) {
+                const int64_t first = 8 * entry_group[e], lanes = batch - first < 8 ? batch - first : 8;
+                const float *v = a + 8 * e;
+                for (int64_t i = 0; i < lanes; i++) {
+                    const int64_t at = (first + i) * pixels + entry_pixel[e];
+                    float r = v[i] + (add ? add[at] : 0.0f);
+                    out[at] = relu && r < 0 ? 0.0f : r;
                 }
-            } else if (relu) {
-                for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_max_ps(_mm256_loadu_ps(src + i), zero));
-                for (; i < n; i++) dst[i] = src[i] > 0 ? src[i] : 0;
-            } else {
-                for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_loadu_ps(src + i));
-                for (; i < n; i++) dst[i] = src[i];
             }
         }
     }
@@ -360,6 +421,14 @@ void relief_transpose(const float *a, int64_t rows, int64_t columns, int64_t lda
     for (int64_t i = 0; i < rows; i++)
         for (int64_t j = 0; j < columns; j++) out[j * ldo + i] = a[i * lda + j];
 }
+void relief_conv_interleaved(const uint32_t *block_start, int64_t blocks, const int64_t *offset, const float *vals,
+                             int64_t filters, const float *source, const float *bias, int64_t entry_begin,
+                             int64_t entry_end, int64_t pixels, int64_t ow, int64_t wp, int64_t group_pixels,
+                             float *acc, float *y, const float *residual, int64_t filter_stride, int64_t batch, int relu) {
+    (void)block_start; (void)blocks; (void)offset; (void)vals; (void)filters; (void)source; (void)bias; (void)entry_begin;
+    (void)entry_end; (void)pixels; (void)ow; (void)wp; (void)group_pixels; (void)acc; (void)y; (void)residual;
+    (void)filter_stride; (void)batch; (void)relu;
+}
 void relief_conv_rows8(const uint32_t *group_start, const int64_t *group_offset, const float *group_weights, int64_t kh,
                        int64_t filters, const float *source, const float *bias, int64_t image_begin, int64_t image_end,
                        int64_t plane, int64_t wq, int64_t oh, int64_t ow, float *y, const float *residual,
@@ -368,12 +437,13 @@ void relief_conv_rows8(const uint32_t *group_start, const int64_t *group_offset,
     (void)image_begin; (void)image_end; (void)plane; (void)wq; (void)oh; (void)ow; (void)y; (void)residual;
     (void)filter_stride; (void)relu;
 }
-void relief_conv_vectors(const uint32_t *row_start, const int64_t *offset, const float *vals, int64_t filters,
-                         const float *source, const float *bias, const int32_t *starts, int64_t vectors, float *acc,
+void relief_conv_vectors(const uint32_t *block_start, int64_t blocks, const int64_t *offset, const float *vals,
+                         int64_t filters, const float *source, const float *bias, const int32_t *starts, int64_t vectors,
+                         float *acc,
                          float *y, const float *residual, int64_t filter_stride,
                          const int32_t *run_from, const int32_t *run_to, const int32_t *run_length, int64_t runs,
                          int relu, int64_t prefetch_from, int64_t prefetch_count, int64_t planes, int64_t plane_stride) {
-    (void)row_start; (void)offset; (void)vals; (void)filters; (void)source; (void)bias; (void)starts; (void)vectors; (void)acc;
+    (void)block_start; (void)blocks; (void)offset; (void)vals; (void)filters; (void)source; (void)bias; (void)starts; (void)vectors; (void)acc;
     (void)y; (void)residual; (void)filter_stride; (void)run_from; (void)run_to; (void)run_length; (void)runs; (void)relu;
     (void)prefetch_from; (void)prefetch_count; (void)planes; (void)plane_stride;
 }

@@ -27,6 +27,13 @@ public final class DirectSparseConvolution: @unchecked Sendable {
     let shiftY: UnsafeMutablePointer<UInt16>
     let shiftX: UnsafeMutablePointer<UInt16>
     let partitions: RowPartitions
+    /// Filter o's nonzeros in input-channel blocks of `Self.blockPlanes` planes (channels times stride
+    /// phases): block j is blockStart[o·channelBlocks + j] ..< blockStart[o·channelBlocks + j + 1].
+    let blockStart: [UInt32]
+    let channelBlocks: Int
+    /// Input planes per channel block: 32 windows of a 64-position chunk (plus the taps' reach) fit
+    /// in L1 beside the accumulators.
+    static let blockPlanes = 32
     /// For row tiles (`relief_conv_rows8`): filter o's (channel, tap column) groups
     /// groupStart[o] ..< groupStart[o + 1], each with kernel.0 weights (zero where pruned). Empty
     /// unless `rowTiles`.
@@ -77,6 +84,20 @@ public final class DirectSparseConvolution: @unchecked Sendable {
         }
         let starts = rowStart
         partitions = RowPartitions(rows: m.rows) { Int(starts[$0]) + $0 }
+        let blockChannels = max(1, Self.blockPlanes / (sy * sx))
+        channelBlocks = (inChannels + blockChannels - 1) / blockChannels
+        var blocks = [UInt32](repeating: 0, count: m.rows * channelBlocks + 1)
+        for r in 0..<m.rows {
+            // Nonzeros are ordered by column, so by channel: each block starts at the first nonzero of
+            // a channel at or after its first one.
+            var k = m.rowPointers[r]
+            for j in 0..<channelBlocks {
+                while k < m.rowPointers[r + 1] && Int(m.columnIndices[k]) / area < j * blockChannels { k += 1 }
+                blocks[r * channelBlocks + j] = UInt32(k)
+            }
+        }
+        blocks[m.rows * channelBlocks] = UInt32(m.nnz)
+        blockStart = blocks
         // Group each filter's nonzeros by (channel, tap column), in the order the groups first appear.
         var gStart: [UInt32] = [0], gChannel: [UInt32] = [], gTapX: [Int] = [], gWeights: [Float] = []
         if (sy, sx) == (1, 1) && (1...7).contains(kernel.0) && m.nnz > 0 {
@@ -120,7 +141,7 @@ public final class DirectSparseConvolution: @unchecked Sendable {
 
     public var residentBytes: Int {
         4 * (outChannels + 1) + (4 + 2 + 2 + 4 + 4 + 2 + 2) * storedWeights
-            + 4 * (groupStart.count + groupChannel.count + groupWeights.count) + 8 * groupTapX.count
+            + 4 * (groupStart.count + groupChannel.count + groupWeights.count + blockStart.count) + 8 * groupTapX.count
     }
 
     /// Multiply-adds for a batch: each nonzero touches (up to) every output pixel.
@@ -131,7 +152,9 @@ public final class DirectSparseConvolution: @unchecked Sendable {
     /// offset.
     public func scratchBytes(batch: Int, height h: Int, width w: Int) -> Int {
         let (oh, ow) = outputSize(height: h, width: w)
-        return 4 * (layout(batch: batch, height: h, width: w).count + Self.chunk * RowPartitions.maxParts) + 8 * max(storedWeights, 1) + 8
+        let interleaved = stride == (1, 1) ? inChannels * interleavedLayout(batch: batch, height: h, width: w).channelStride : 0
+        let source = max(layout(batch: batch, height: h, width: w).count, interleaved)
+        return 4 * (source + accumulatorFloats * RowPartitions.maxParts) + 8 * max(storedWeights, 1) + 8
             + VectorCover.bytes(batch: batch, outHeight: oh, outWidth: ow)
     }
 
@@ -142,6 +165,8 @@ public final class DirectSparseConvolution: @unchecked Sendable {
     }
 
     static let chunk = 2048
+    /// Accumulators per thread part: one chunk, or with channel blocks a 64-position chunk per filter.
+    var accumulatorFloats: Int { max(Self.chunk, channelBlocks > 1 ? 64 * outChannels : 0) }
     /// Zeros after a padded copy: an AVX2 vector holding the last real output reads up to 7 floats
     /// past that output's window.
     static let slack = 8
@@ -194,10 +219,15 @@ public final class DirectSparseConvolution: @unchecked Sendable {
     func runPlanes(_ x: UnsafePointer<Float>, batch: Int, height h: Int, width w: Int, outHeight oh: Int, outWidth ow: Int,
                       bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, threads: Int, scratch: UnsafeMutableRawPointer,
                       relu: Bool, residual: UnsafePointer<Float>?) {
+        if interleaves(batch: batch, outHeight: oh, outWidth: ow) {
+            runInterleaved(x, batch: batch, height: h, width: w, outHeight: oh, outWidth: ow, bias: bias, into: y, threads: threads,
+                           scratch: scratch, relu: relu, residual: residual)
+            return
+        }
         let (sy, sx) = (max(stride.0, 1), max(stride.1, 1))
         let shape = layout(batch: batch, height: h, width: w)
         let (wq, planeP, channelP) = (shape.rowStride, shape.plane, shape.channelStride)
-        let padded = scratch.bindMemory(to: Float.self, capacity: shape.count + Self.chunk * RowPartitions.maxParts)
+        let padded = scratch.bindMemory(to: Float.self, capacity: shape.count + accumulatorFloats * RowPartitions.maxParts)
         let source: UnsafePointer<Float>
         // How far reads may go: garbage positions near the end of the last channel would read past
         // an unpadded input, so reads are clipped there (valid outputs never reach that far).
@@ -281,7 +311,7 @@ public final class DirectSparseConvolution: @unchecked Sendable {
         let chunks = (extended + chunk - 1) / chunk
         let span = (kernel.0 - 1) / sy * wq + (kernel.1 - 1) / sx
         // Each weight's whole offset into the source (phase plane, row and column shift), once per call.
-        let floats = shape.count + Self.chunk * RowPartitions.maxParts
+        let floats = shape.count + accumulatorFloats * RowPartitions.maxParts
         let offsets = (scratch + (4 * floats + 7) / 8 * 8).bindMemory(to: Int64.self, capacity: max(storedWeights, 1))
         if vectorised {
             for k in 0..<storedWeights { offsets[k] = Int64(Int(plane[k]) * channelP + Int(shiftY[k]) * wq + Int(shiftX[k])) }
@@ -305,14 +335,17 @@ public final class DirectSparseConvolution: @unchecked Sendable {
         }
         if vectorised && (!inPlace || extended >= 8) && VectorCover.fits(extended: extended, outputs: batch * oh * ow) {
             var cover = VectorCover(scratch: UnsafeMutableRawPointer(offsets + max(storedWeights, 1)), batch: batch, outHeight: oh, outWidth: ow)
-            let perChunk = chunk / 8
+            // Where even 64 positions of every input plane overflow L1, the planes go in blocks, each
+            // read by all filters before the next (accumulators in memory between blocks).
+            let blocked = channelBlocks > 1 && 4 * planes * (64 + span) > 1 << 14
+            let perChunk = blocked ? 8 : chunk / 8
             cover.cover(batch: batch, outHeight: oh, outWidth: ow, plane: planeP, rowStride: wq, end: inPlace ? extended : nil,
                         vectorsPerChunk: perChunk)
             let chunks = cover.chunks
             let parts = work < 1 << 20 ? 1 : min(max(threads, 1), RowPartitions.maxParts, chunks)
             // One range per part; the part's index picks its accumulator chunk.
             Parallel.run((0..<parts).map { $0..<($0 + 1) }) { part in
-                let acc = accumulators + part.lowerBound * Self.chunk
+                let acc = accumulators + part.lowerBound * self.accumulatorFloats
                 let range = (chunks * part.lowerBound / parts)..<(chunks * part.upperBound / parts)
                 for c in range {
                     let v0 = c * perChunk, v1 = min(v0 + perChunk, cover.vectors)
@@ -323,10 +356,12 @@ public final class DirectSparseConvolution: @unchecked Sendable {
                         let n0 = Int(cover.starts[v1]), n1 = Int(cover.starts[min(v1 + perChunk, cover.vectors) - 1])
                         ahead = (n0, n1 + 8 + span - n0)
                     }
-                    relief_conv_vectors(self.rowStart, offsets, self.values, Int64(self.outChannels), source, bias, cover.starts + v0,
-                                        Int64(v1 - v0), acc, y, residual, Int64(batch * oh * ow), cover.from + r0, cover.to + r0,
-                                        cover.length + r0, Int64(r1 - r0), relu ? 1 : 0, Int64(ahead.from), Int64(ahead.count),
-                                        Int64(planes), Int64(channelP))
+                    self.blockStart.withUnsafeBufferPointer { blockStart in
+                        relief_conv_vectors(blocked ? blockStart.baseAddress : UnsafePointer(self.rowStart), blocked ? Int64(self.channelBlocks) : 1,
+                                            offsets, self.values, Int64(self.outChannels), source, bias, cover.starts + v0, Int64(v1 - v0), acc,
+                                            y, residual, Int64(batch * oh * ow), cover.from + r0, cover.to + r0, cover.length + r0,
+                                            Int64(r1 - r0), relu ? 1 : 0, Int64(ahead.from), Int64(ahead.count), Int64(planes), Int64(channelP))
+                    }
                 }
             }
             return
@@ -335,7 +370,7 @@ public final class DirectSparseConvolution: @unchecked Sendable {
         let ranges = (0..<parts).map { p in (chunks * p / parts)..<(chunks * (p + 1) / parts) }
         Parallel.run(ranges) { range in
             let part = ranges.firstIndex(of: range)!
-            let acc = accumulators + part * Self.chunk
+            let acc = accumulators + part * accumulatorFloats
             for c in range {
                 let e0 = c * chunk, count = min(chunk, extended - e0)
                 for o in 0..<self.outChannels {

@@ -41,6 +41,11 @@ import Testing
             (3, 2, (5, 5), 12, 12, (1, 1), (0, 0), 64), (2, 2, (1, 1), 1, 3, (1, 1), (0, 0), 2),
             // Row tiles (dense enough tap columns) with kernels of 7 and 1 rows, outputs not a multiple of 8.
             (3, 2, (7, 7), 14, 12, (1, 1), (3, 3), 2), (4, 3, (1, 1), 9, 10, (1, 1), (0, 0), 2),
+            // The batch-interleaved layout: a partial last group of 8 images, two channel blocks, 4x4 and
+            // 2x2 planes, and valid padding with a last partial tile of entries.
+            (6, 40, (3, 3), 4, 4, (1, 1), (1, 1), 11), (5, 36, (3, 3), 2, 2, (1, 1), (1, 1), 9), (4, 20, (3, 3), 7, 6, (1, 1), (0, 0), 16),
+            // Enough work to split the entries between two threads.
+            (16, 32, (3, 3), 16, 16, (1, 1), (1, 1), 16),
         ]
         for (i, t) in cases.enumerated() {
             let seed = UInt64(i) &+ UInt64(density * 1000)
@@ -59,6 +64,9 @@ import Testing
                 // Full filters take the row tiles wherever they apply, very sparse ones the vector tiles.
                 if t.s == (1, 1) && t.k.0 <= 7 && density == 1 { #expect(conv.rowTiles, "case \(i)") }
                 if t.k.0 > 1 && density <= 0.05 { #expect(!conv.rowTiles, "case \(i)") }
+                if !portable && SIMDSupport.avx2FMA && density == 0.3 && t.s == (1, 1) && t.b >= 8 && t.c * t.k.0 * t.k.1 >= 120 {
+                    #expect(conv.interleaves(batch: t.b, outHeight: oh, outWidth: ow), "case \(i)")
+                }
                 // Without scratch: the row-by-row path; with it (stride 1): the whole-plane path.
                 for (threads, planes) in [(1, false), (2, false), (1, true), (2, true)] {
                     var y = [Float](repeating: .nan, count: expected.count)

@@ -37,18 +37,35 @@ void relief_sell8_gemv(const uint32_t *slice_start, const uint32_t *block_column
                        const float *x, const float *bias, float *y, int64_t rows, int64_t slice_begin, int64_t slice_end);
 
 /// Filters o in [0, filters) of a direct sparse convolution over `vectors` (at most 2048) vectors of
-/// 8 extended positions: vector v covers source positions [starts[v], starts[v] + 8), and filter o's
-/// nonzeros k in [row_start[o], row_start[o+1]) read source[offset[k] + position]. The results go to
-/// acc (vector v at acc[8v...], acc holding the vector count rounded up to 8, times 8 floats), then
-/// each run r copies acc[run_from[r] ..< + run_length[r]] to y[o * filter_stride + run_to[r] ...],
-/// plus residual at the same index when residual is not null (a residual addition fused into the
-/// convolution), through max(0, .) when relu != 0. The `planes` input planes, plane_stride apart,
-/// from prefetch_from for prefetch_count floats (the next chunk's windows) are prefetched meanwhile.
-void relief_conv_vectors(const uint32_t *row_start, const int64_t *offset, const float *vals, int64_t filters,
-                         const float *source, const float *bias, const int32_t *starts, int64_t vectors, float *acc,
-                         float *y, const float *residual, int64_t filter_stride,
+/// 8 extended positions: vector v covers source positions [starts[v], starts[v] + 8). Filter o's
+/// nonzeros are split into `blocks` blocks (of input channels), block j holding nonzeros k in
+/// [block_start[o * blocks + j], block_start[o * blocks + j + 1]) (so with one block, block_start is
+/// the CSR row start), and nonzero k reads source[offset[k] + position]. The results go to acc
+/// (vector v at acc[8v...]; acc holds the vector count rounded up to 8, times 8 floats, and with
+/// several blocks that much per filter), then each run r copies acc[run_from[r] ..< + run_length[r]]
+/// to y[o * filter_stride + run_to[r] ...], plus residual at the same index when residual is not null
+/// (a residual addition fused into the convolution), through max(0, .) when relu != 0. The `planes`
+/// input planes, plane_stride apart, from prefetch_from for prefetch_count floats (the next chunk's
+/// windows) are prefetched meanwhile.
+void relief_conv_vectors(const uint32_t *block_start, int64_t blocks, const int64_t *offset, const float *vals,
+                         int64_t filters, const float *source, const float *bias, const int32_t *starts, int64_t vectors,
+                         float *acc, float *y, const float *residual, int64_t filter_stride,
                          const int32_t *run_from, const int32_t *run_to, const int32_t *run_length, int64_t runs,
                          int relu, int64_t prefetch_from, int64_t prefetch_count, int64_t planes, int64_t plane_stride);
+
+/// A stride-1 direct convolution over a batch-interleaved input: groups of 8 images, each group's
+/// padded planes [group][padded row][padded column][8 images], `group_pixels` padded pixels per
+/// group and `wp` per padded row. Entries e in [entry_begin, entry_end) (at most 256) are (group
+/// g, output pixel p) with e = g * pixels + p, p = oy * ow + ox; entry e's vector is source[(g *
+/// group_pixels + oy * wp + ox) * 8 ...] shifted by offset[k] (channel plane plus (ky * wp + kx) * 8)
+/// for each nonzero k, the nonzeros in `blocks` channel blocks as in relief_conv_vectors, acc holding
+/// the entry count rounded up to 8, times 8 floats (per filter with several blocks). Image 8g + i
+/// (below batch) of entry e goes to y[o * filter_stride + (8g + i) * pixels + p], plus residual at
+/// the same index when not null, through max(0, .) when relu != 0.
+void relief_conv_interleaved(const uint32_t *block_start, int64_t blocks, const int64_t *offset, const float *vals,
+                             int64_t filters, const float *source, const float *bias, int64_t entry_begin,
+                             int64_t entry_end, int64_t pixels, int64_t ow, int64_t wp, int64_t group_pixels,
+                             float *acc, float *y, const float *residual, int64_t filter_stride, int64_t batch, int relu);
 
 /// A stride-1 direct convolution of images [image_begin, image_end) in tiles of 8 output rows x 8
 /// columns (needs oh >= 8 and ow >= 8): filter o's groups g in [group_start[o], group_start[o+1])
