@@ -67,7 +67,7 @@ extension DirectSparseConvolution {
         let pixels = oh * ow, entries = groups * pixels
         let chunks = (entries + perChunk - 1) / perChunk
         let work = storedWeights * entries * 8
-        let parts = work < 1 << 20 ? 1 : min(max(threads, 1), RowPartitions.maxParts, chunks)
+        let parts = work < threadWork ? 1 : min(max(threads, 1), RowPartitions.maxParts, chunks)
         Parallel.run((0..<parts).map { $0..<($0 + 1) }) { part in
             let acc = accumulators + part.lowerBound * self.accumulatorFloats
             for c in (chunks * part.lowerBound / parts)..<(chunks * part.upperBound / parts) {

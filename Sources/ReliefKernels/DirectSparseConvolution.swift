@@ -50,7 +50,14 @@ public final class DirectSparseConvolution: @unchecked Sendable {
     public static let rowTileFill = 0.75
 
     /// `m` is the `[O, C·kh·kw]` weight matrix (columns ordered channel, then tap row, then tap column).
-    public init(_ m: CSRMatrix, inChannels: Int, kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int), portable: Bool = false) {
+    /// Multiply-adds from which a call splits between threads: waking the second thread costs tens
+    /// of microseconds here (VGG-11's batch-1 layers of 1-4M ran slower on two threads than on one).
+    public let threadWork: Int
+
+    /// `threadWork` below the default lets tests exercise the thread split on small shapes.
+    public init(_ m: CSRMatrix, inChannels: Int, kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int), portable: Bool = false,
+                threadWork: Int = 1 << 22) {
+        self.threadWork = threadWork
         precondition(m.columns == inChannels * kernel.0 * kernel.1, "weight columns do not match C x kh x kw")
         precondition(kernel.0 <= Int(UInt16.max) && kernel.1 <= Int(UInt16.max), "kernel too large")
         outChannels = m.rows
@@ -152,7 +159,8 @@ public final class DirectSparseConvolution: @unchecked Sendable {
     /// offset.
     public func scratchBytes(batch: Int, height h: Int, width w: Int) -> Int {
         let (oh, ow) = outputSize(height: h, width: w)
-        let interleaved = stride == (1, 1) ? inChannels * interleavedLayout(batch: batch, height: h, width: w).channelStride : 0
+        let interleaved = interleaves(batch: batch, outHeight: oh, outWidth: ow)
+            ? inChannels * interleavedLayout(batch: batch, height: h, width: w).channelStride : 0
         let source = max(layout(batch: batch, height: h, width: w).count, interleaved)
         return 4 * (source + accumulatorFloats * RowPartitions.maxParts) + 8 * max(storedWeights, 1) + 8
             + VectorCover.bytes(batch: batch, outHeight: oh, outWidth: ow)
@@ -321,7 +329,7 @@ public final class DirectSparseConvolution: @unchecked Sendable {
         if vectorised && rowTiles && oh >= 8 && ow >= 8 {
             // Each group's offset: its channel's plane and its tap column.
             for g in groupChannel.indices { offsets[g] = Int64(Int(groupChannel[g]) * channelP + groupTapX[g]) }
-            let parts = work < 1 << 20 ? 1 : min(max(threads, 1), RowPartitions.maxParts, batch)
+            let parts = work < threadWork ? 1 : min(max(threads, 1), RowPartitions.maxParts, batch)
             Parallel.run((0..<parts).map { p in (batch * p / parts)..<(batch * (p + 1) / parts) }) { images in
                 self.groupWeights.withUnsafeBufferPointer { weights in
                     self.groupStart.withUnsafeBufferPointer { starts in
@@ -342,11 +350,16 @@ public final class DirectSparseConvolution: @unchecked Sendable {
             cover.cover(batch: batch, outHeight: oh, outWidth: ow, plane: planeP, rowStride: wq, end: inPlace ? extended : nil,
                         vectorsPerChunk: perChunk)
             let chunks = cover.chunks
-            let parts = work < 1 << 20 ? 1 : min(max(threads, 1), RowPartitions.maxParts, chunks)
-            // One range per part; the part's index picks its accumulator chunk.
+            let parts = work < threadWork ? 1 : min(max(threads, 1), RowPartitions.maxParts, max(chunks, outChannels))
+            // One range per part; the part's index picks its accumulator chunk. Parts take chunks when
+            // there are enough of them, else filters (a small batch on a small plane is one chunk).
+            let byFilters = chunks < parts
             Parallel.run((0..<parts).map { $0..<($0 + 1) }) { part in
                 let acc = accumulators + part.lowerBound * self.accumulatorFloats
-                let range = (chunks * part.lowerBound / parts)..<(chunks * part.upperBound / parts)
+                let range = byFilters ? 0..<chunks : (chunks * part.lowerBound / parts)..<(chunks * part.upperBound / parts)
+                let o0 = byFilters ? self.outChannels * part.lowerBound / parts : 0
+                let o1 = byFilters ? self.outChannels * part.upperBound / parts : self.outChannels
+                let blocks = blocked ? self.channelBlocks : 1
                 for c in range {
                     let v0 = c * perChunk, v1 = min(v0 + perChunk, cover.vectors)
                     let r0 = Int(cover.chunkRuns[c]), r1 = Int(cover.chunkRuns[c + 1])
@@ -357,16 +370,18 @@ public final class DirectSparseConvolution: @unchecked Sendable {
                         ahead = (n0, n1 + 8 + span - n0)
                     }
                     self.blockStart.withUnsafeBufferPointer { blockStart in
-                        relief_conv_vectors(blocked ? blockStart.baseAddress : UnsafePointer(self.rowStart), blocked ? Int64(self.channelBlocks) : 1,
-                                            offsets, self.values, Int64(self.outChannels), source, bias, cover.starts + v0, Int64(v1 - v0), acc,
-                                            y, residual, Int64(batch * oh * ow), cover.from + r0, cover.to + r0, cover.length + r0,
-                                            Int64(r1 - r0), relu ? 1 : 0, Int64(ahead.from), Int64(ahead.count), Int64(planes), Int64(channelP))
+                        let starts = blocked ? blockStart.baseAddress! : UnsafePointer(self.rowStart)
+                        relief_conv_vectors(starts + o0 * blocks, Int64(blocks), offsets, self.values, Int64(o1 - o0), source, bias.map { $0 + o0 },
+                                            cover.starts + v0, Int64(v1 - v0), acc, y + o0 * batch * oh * ow,
+                                            residual.map { $0 + o0 * batch * oh * ow }, Int64(batch * oh * ow), cover.from + r0,
+                                            cover.to + r0, cover.length + r0, Int64(r1 - r0), relu ? 1 : 0, Int64(ahead.from),
+                                            Int64(ahead.count), Int64(planes), Int64(channelP))
                     }
                 }
             }
             return
         }
-        let parts = work < 1 << 20 ? 1 : min(max(threads, 1), RowPartitions.maxParts, chunks)
+        let parts = work < threadWork ? 1 : min(max(threads, 1), RowPartitions.maxParts, chunks)
         let ranges = (0..<parts).map { p in (chunks * p / parts)..<(chunks * (p + 1) / parts) }
         Parallel.run(ranges) { range in
             let part = ranges.firstIndex(of: range)!

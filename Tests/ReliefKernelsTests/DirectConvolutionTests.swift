@@ -44,8 +44,8 @@ import Testing
             // The batch-interleaved layout: a partial last group of 8 images, two channel blocks, 4x4 and
             // 2x2 planes, and valid padding with a last partial tile of entries.
             (6, 40, (3, 3), 4, 4, (1, 1), (1, 1), 11), (5, 36, (3, 3), 2, 2, (1, 1), (1, 1), 9), (4, 20, (3, 3), 7, 6, (1, 1), (0, 0), 16),
-            // Enough work to split the entries between two threads.
-            (16, 32, (3, 3), 16, 16, (1, 1), (1, 1), 16),
+            // Many entries; one image on a small plane with many channels (two threads split the filters).
+            (16, 32, (3, 3), 16, 16, (1, 1), (1, 1), 16), (24, 40, (3, 3), 4, 4, (1, 1), (1, 1), 1),
         ]
         for (i, t) in cases.enumerated() {
             let seed = UInt64(i) &+ UInt64(density * 1000)
@@ -60,7 +60,7 @@ import Testing
             for portable in [false, true] { for fused in [false, true] {
                 let expected = fused ? zip(plain, residual).map { max($0 + $1, 0) } : plain
                 let conv = DirectSparseConvolution(CSRMatrix(rows: t.o, columns: t.c * t.k.0 * t.k.1, dense: w), inChannels: t.c,
-                                                   kernel: t.k, stride: t.s, padding: t.p, portable: portable)
+                                                   kernel: t.k, stride: t.s, padding: t.p, portable: portable, threadWork: 1)
                 // Full filters take the row tiles wherever they apply, very sparse ones the vector tiles.
                 if t.s == (1, 1) && t.k.0 <= 7 && density == 1 { #expect(conv.rowTiles, "case \(i)") }
                 if t.k.0 > 1 && density <= 0.05 { #expect(!conv.rowTiles, "case \(i)") }
