@@ -61,9 +61,10 @@ extension DirectSparseConvolution {
         }
         // Chunks of entries (a pixel of a group of 8 images) whose windows fit in L1, all filters per
         // chunk; channel blocks of 32 planes when more planes than that.
+        // With blocks every filter keeps one tile of accumulators (`accumulatorFloats`), so 8 entries.
         let blocked = channelBlocks > 1
-        let planes = blocked ? Self.blockPlanes : max(inChannels, 1)
-        let perChunk = max(8, min(256, (1 << 14) / (32 * planes * max(kernel.0, 1))) / 8 * 8)
+        let perChunk = blocked ? 8 : max(8, min(256, (1 << 14) / (32 * max(inChannels, 1) * max(kernel.0, 1))) / 8 * 8)
+        assert((blocked ? outChannels : 1) * 64 * ((perChunk + 7) / 8) <= accumulatorFloats, "accumulators overflow their part")
         let pixels = oh * ow, entries = groups * pixels
         let chunks = (entries + perChunk - 1) / perChunk
         let work = storedWeights * entries * 8

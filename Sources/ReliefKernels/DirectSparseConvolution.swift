@@ -49,12 +49,12 @@ public final class DirectSparseConvolution: @unchecked Sendable {
     /// vector, against one multiply-add and 1.25 (often line-splitting) loads.
     public static let rowTileFill = 0.75
 
-    /// `m` is the `[O, C·kh·kw]` weight matrix (columns ordered channel, then tap row, then tap column).
     /// Multiply-adds from which a call splits between threads: waking the second thread costs tens
     /// of microseconds here (VGG-11's batch-1 layers of 1-4M ran slower on two threads than on one).
     public let threadWork: Int
 
-    /// `threadWork` below the default lets tests exercise the thread split on small shapes.
+    /// `m` is the `[O, C·kh·kw]` weight matrix (columns ordered channel, then tap row, then tap
+    /// column); `threadWork` below the default lets tests exercise the thread split on small shapes.
     public init(_ m: CSRMatrix, inChannels: Int, kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int), portable: Bool = false,
                 threadWork: Int = 1 << 22) {
         self.threadWork = threadWork
@@ -347,6 +347,7 @@ public final class DirectSparseConvolution: @unchecked Sendable {
             // read by all filters before the next (accumulators in memory between blocks).
             let blocked = channelBlocks > 1 && 4 * planes * (64 + span) > 1 << 14
             let perChunk = blocked ? 8 : chunk / 8
+            assert((blocked ? outChannels : 1) * 64 * ((perChunk + 7) / 8) <= accumulatorFloats, "accumulators overflow their part")
             cover.cover(batch: batch, outHeight: oh, outWidth: ow, plane: planeP, rowStride: wq, end: inPlace ? extended : nil,
                         vectorsPerChunk: perChunk)
             let chunks = cover.chunks

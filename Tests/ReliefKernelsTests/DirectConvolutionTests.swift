@@ -46,6 +46,8 @@ import Testing
             (6, 40, (3, 3), 4, 4, (1, 1), (1, 1), 11), (5, 36, (3, 3), 2, 2, (1, 1), (1, 1), 9), (4, 20, (3, 3), 7, 6, (1, 1), (0, 0), 16),
             // Many entries; one image on a small plane with many channels (two threads split the filters).
             (16, 32, (3, 3), 16, 16, (1, 1), (1, 1), 16), (24, 40, (3, 3), 4, 4, (1, 1), (1, 1), 1),
+            // A 1x1 kernel over channel blocks, interleaved: one tile of accumulators per filter.
+            (40, 160, (1, 1), 3, 5, (1, 1), (0, 0), 12),
         ]
         for (i, t) in cases.enumerated() {
             let seed = UInt64(i) &+ UInt64(density * 1000)
