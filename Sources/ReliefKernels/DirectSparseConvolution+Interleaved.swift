@@ -60,8 +60,8 @@ extension DirectSparseConvolution {
             offsets[k] = Int64(Int(channel[k]) * shape.channelStride + (Int(tapY[k]) * wp + Int(tapX[k])) * 8)
         }
         // Chunks of entries (a pixel of a group of 8 images) whose windows fit in L1, all filters per
-        // chunk; channel blocks of 32 planes when more planes than that.
-        // With blocks every filter keeps one tile of accumulators (`accumulatorFloats`), so 8 entries.
+        // chunk; with more than 32 planes, channel blocks of 32, and then every filter keeps one tile
+        // of accumulators (`accumulatorFloats`), so 8 entries a chunk.
         let blocked = channelBlocks > 1
         let perChunk = blocked ? 8 : max(8, min(256, (1 << 14) / (32 * max(inChannels, 1) * max(kernel.0, 1))) / 8 * 8)
         assert((blocked ? outChannels : 1) * 64 * ((perChunk + 7) / 8) <= accumulatorFloats, "accumulators overflow their part")
@@ -69,16 +69,14 @@ extension DirectSparseConvolution {
         let chunks = (entries + perChunk - 1) / perChunk
         let work = storedWeights * entries * 8
         let parts = work < threadWork ? 1 : min(max(threads, 1), RowPartitions.maxParts, chunks)
-        Parallel.run((0..<parts).map { $0..<($0 + 1) }) { part in
-            let acc = accumulators + part.lowerBound * self.accumulatorFloats
-            for c in (chunks * part.lowerBound / parts)..<(chunks * part.upperBound / parts) {
+        let (starts, blocks) = blocked ? (UnsafePointer(blockStart), channelBlocks) : (UnsafePointer(rowStart), 1)
+        Parallel.run(parts: parts) { p in
+            let acc = accumulators + p * self.accumulatorFloats
+            for c in (chunks * p / parts)..<(chunks * (p + 1) / parts) {
                 let e0 = c * perChunk, e1 = min(e0 + perChunk, entries)
-                self.blockStart.withUnsafeBufferPointer { blockStart in
-                    relief_conv_interleaved(blocked ? blockStart.baseAddress : UnsafePointer(self.rowStart), blocked ? Int64(self.channelBlocks) : 1,
-                                            offsets, self.values, Int64(self.outChannels), source, bias, Int64(e0), Int64(e1), Int64(pixels),
-                                            Int64(ow), Int64(wp), Int64(shape.groupPixels), acc, y, residual, Int64(batch * pixels),
-                                            Int64(batch), relu ? 1 : 0)
-                }
+                relief_conv_interleaved(starts, Int64(blocks), offsets, self.values, Int64(self.outChannels), source, bias, Int64(e0),
+                                        Int64(e1), Int64(pixels), Int64(ow), Int64(wp), Int64(shape.groupPixels), acc, y, residual,
+                                        Int64(batch * pixels), Int64(batch), relu ? 1 : 0)
             }
         }
     }

@@ -29,7 +29,7 @@ public final class DirectSparseConvolution: @unchecked Sendable {
     let partitions: RowPartitions
     /// Filter o's nonzeros in input-channel blocks of `Self.blockPlanes` planes (channels times stride
     /// phases): block j is blockStart[o·channelBlocks + j] ..< blockStart[o·channelBlocks + j + 1].
-    let blockStart: [UInt32]
+    let blockStart: UnsafeMutablePointer<UInt32>
     let channelBlocks: Int
     /// Input planes per channel block: 32 windows of a 64-position chunk (plus the taps' reach) fit
     /// in L1 beside the accumulators.
@@ -37,9 +37,9 @@ public final class DirectSparseConvolution: @unchecked Sendable {
     /// For row tiles (`relief_conv_rows8`): filter o's (channel, tap column) groups
     /// groupStart[o] ..< groupStart[o + 1], each with kernel.0 weights (zero where pruned). Empty
     /// unless `rowTiles`.
-    let groupStart: [UInt32]
+    let groupStart: UnsafeMutablePointer<UInt32>
     let groupChannel: [UInt32], groupTapX: [Int]
-    let groupWeights: [Float]
+    let groupWeights: UnsafeMutablePointer<Float>
     /// Whether the AVX2 path takes tiles of 8 rows x 8 columns that share each loaded input row
     /// between the tap rows: stride 1, kernels of 1 to 7 rows, and tap columns at least
     /// `Self.rowTileFill` full (a pruned tap still costs its multiply-add there).
@@ -104,7 +104,8 @@ public final class DirectSparseConvolution: @unchecked Sendable {
             }
         }
         blocks[m.rows * channelBlocks] = UInt32(m.nnz)
-        blockStart = blocks
+        blockStart = .allocate(capacity: blocks.count)
+        blockStart.initialize(from: blocks, count: blocks.count)
         // Group each filter's nonzeros by (channel, tap column), in the order the groups first appear.
         var gStart: [UInt32] = [0], gChannel: [UInt32] = [], gTapX: [Int] = [], gWeights: [Float] = []
         if (sy, sx) == (1, 1) && (1...7).contains(kernel.0) && m.nnz > 0 {
@@ -129,10 +130,13 @@ public final class DirectSparseConvolution: @unchecked Sendable {
         }
         let fill = gChannel.isEmpty ? 0 : Double(m.nnz) / Double(gChannel.count * kernel.0)
         rowTiles = fill >= Self.rowTileFill
-        groupStart = rowTiles ? gStart : []
-        groupChannel = rowTiles ? gChannel : []
-        groupTapX = rowTiles ? gTapX : []
-        groupWeights = rowTiles ? gWeights : []
+        if !rowTiles { (gStart, gChannel, gTapX, gWeights) = ([], [], [], []) }
+        groupStart = .allocate(capacity: max(gStart.count, 1))
+        groupStart.initialize(from: gStart, count: gStart.count)
+        groupWeights = .allocate(capacity: max(gWeights.count, 1))
+        groupWeights.initialize(from: gWeights, count: gWeights.count)
+        groupChannel = gChannel
+        groupTapX = gTapX
     }
 
     deinit {
@@ -144,11 +148,15 @@ public final class DirectSparseConvolution: @unchecked Sendable {
         plane.deallocate()
         shiftY.deallocate()
         shiftX.deallocate()
+        blockStart.deallocate()
+        groupStart.deallocate()
+        groupWeights.deallocate()
     }
 
     public var residentBytes: Int {
         4 * (outChannels + 1) + (4 + 2 + 2 + 4 + 4 + 2 + 2) * storedWeights
-            + 4 * (groupStart.count + groupChannel.count + groupWeights.count + blockStart.count) + 8 * groupTapX.count
+            + 4 * (outChannels * channelBlocks + 1) + (rowTiles ? 4 * (outChannels + 1) : 0)
+            + (4 + 8 + 4 * kernel.0) * groupChannel.count
     }
 
     /// Multiply-adds for a batch: each nonzero touches (up to) every output pixel.
@@ -321,27 +329,21 @@ public final class DirectSparseConvolution: @unchecked Sendable {
         // Each weight's whole offset into the source (phase plane, row and column shift), once per call.
         let floats = shape.count + accumulatorFloats * RowPartitions.maxParts
         let offsets = (scratch + (4 * floats + 7) / 8 * 8).bindMemory(to: Int64.self, capacity: max(storedWeights, 1))
-        if vectorised {
-            for k in 0..<storedWeights { offsets[k] = Int64(Int(plane[k]) * channelP + Int(shiftY[k]) * wq + Int(shiftX[k])) }
-        }
         let work = storedWeights * channelP
         let inPlace = shape.count == 0
         if vectorised && rowTiles && oh >= 8 && ow >= 8 {
             // Each group's offset: its channel's plane and its tap column.
             for g in groupChannel.indices { offsets[g] = Int64(Int(groupChannel[g]) * channelP + groupTapX[g]) }
             let parts = work < threadWork ? 1 : min(max(threads, 1), RowPartitions.maxParts, batch)
-            Parallel.run((0..<parts).map { p in (batch * p / parts)..<(batch * (p + 1) / parts) }) { images in
-                self.groupWeights.withUnsafeBufferPointer { weights in
-                    self.groupStart.withUnsafeBufferPointer { starts in
-                        relief_conv_rows8(starts.baseAddress, offsets, weights.baseAddress, Int64(self.kernel.0), Int64(self.outChannels),
-                                          source, bias, Int64(images.lowerBound), Int64(images.upperBound), Int64(planeP), Int64(wq),
-                                          Int64(oh), Int64(ow), y, residual, Int64(batch * oh * ow), relu ? 1 : 0)
-                    }
-                }
+            Parallel.run(parts: parts) { p in
+                relief_conv_rows8(self.groupStart, offsets, self.groupWeights, Int64(self.kernel.0), Int64(self.outChannels), source, bias,
+                                  Int64(batch * p / parts), Int64(batch * (p + 1) / parts), Int64(planeP), Int64(wq), Int64(oh), Int64(ow),
+                                  y, residual, Int64(batch * oh * ow), relu ? 1 : 0)
             }
             return
         }
         if vectorised && (!inPlace || extended >= 8) && VectorCover.fits(extended: extended, outputs: batch * oh * ow) {
+            for k in 0..<storedWeights { offsets[k] = Int64(Int(plane[k]) * channelP + Int(shiftY[k]) * wq + Int(shiftX[k])) }
             var cover = VectorCover(scratch: UnsafeMutableRawPointer(offsets + max(storedWeights, 1)), batch: batch, outHeight: oh, outWidth: ow)
             // Where even 64 positions of every input plane overflow L1, the planes go in blocks, each
             // read by all filters before the next (accumulators in memory between blocks).
@@ -355,12 +357,12 @@ public final class DirectSparseConvolution: @unchecked Sendable {
             // One range per part; the part's index picks its accumulator chunk. Parts take chunks when
             // there are enough of them, else filters (a small batch on a small plane is one chunk).
             let byFilters = chunks < parts
-            Parallel.run((0..<parts).map { $0..<($0 + 1) }) { part in
-                let acc = accumulators + part.lowerBound * self.accumulatorFloats
-                let range = byFilters ? 0..<chunks : (chunks * part.lowerBound / parts)..<(chunks * part.upperBound / parts)
-                let o0 = byFilters ? self.outChannels * part.lowerBound / parts : 0
-                let o1 = byFilters ? self.outChannels * part.upperBound / parts : self.outChannels
-                let blocks = blocked ? self.channelBlocks : 1
+            let (starts, blocks) = blocked ? (UnsafePointer(blockStart), channelBlocks) : (UnsafePointer(rowStart), 1)
+            Parallel.run(parts: parts) { p in
+                let acc = accumulators + p * self.accumulatorFloats
+                let range = byFilters ? 0..<chunks : (chunks * p / parts)..<(chunks * (p + 1) / parts)
+                let o0 = byFilters ? self.outChannels * p / parts : 0
+                let o1 = byFilters ? self.outChannels * (p + 1) / parts : self.outChannels
                 for c in range {
                     let v0 = c * perChunk, v1 = min(v0 + perChunk, cover.vectors)
                     let r0 = Int(cover.chunkRuns[c]), r1 = Int(cover.chunkRuns[c + 1])
@@ -370,24 +372,19 @@ public final class DirectSparseConvolution: @unchecked Sendable {
                         let n0 = Int(cover.starts[v1]), n1 = Int(cover.starts[min(v1 + perChunk, cover.vectors) - 1])
                         ahead = (n0, n1 + 8 + span - n0)
                     }
-                    self.blockStart.withUnsafeBufferPointer { blockStart in
-                        let starts = blocked ? blockStart.baseAddress! : UnsafePointer(self.rowStart)
-                        relief_conv_vectors(starts + o0 * blocks, Int64(blocks), offsets, self.values, Int64(o1 - o0), source, bias.map { $0 + o0 },
-                                            cover.starts + v0, Int64(v1 - v0), acc, y + o0 * batch * oh * ow,
-                                            residual.map { $0 + o0 * batch * oh * ow }, Int64(batch * oh * ow), cover.from + r0,
-                                            cover.to + r0, cover.length + r0, Int64(r1 - r0), relu ? 1 : 0, Int64(ahead.from),
-                                            Int64(ahead.count), Int64(planes), Int64(channelP))
-                    }
+                    relief_conv_vectors(starts + o0 * blocks, Int64(blocks), offsets, self.values, Int64(o1 - o0), source, bias.map { $0 + o0 },
+                                        cover.starts + v0, Int64(v1 - v0), acc, y + o0 * batch * oh * ow,
+                                        residual.map { $0 + o0 * batch * oh * ow }, Int64(batch * oh * ow), cover.from + r0,
+                                        cover.to + r0, cover.length + r0, Int64(r1 - r0), relu ? 1 : 0, Int64(ahead.from),
+                                        Int64(ahead.count), Int64(planes), Int64(channelP))
                 }
             }
             return
         }
         let parts = work < threadWork ? 1 : min(max(threads, 1), RowPartitions.maxParts, chunks)
-        let ranges = (0..<parts).map { p in (chunks * p / parts)..<(chunks * (p + 1) / parts) }
-        Parallel.run(ranges) { range in
-            let part = ranges.firstIndex(of: range)!
-            let acc = accumulators + part * accumulatorFloats
-            for c in range {
+        Parallel.run(parts: parts) { p in
+            let acc = accumulators + p * accumulatorFloats
+            for c in (chunks * p / parts)..<(chunks * (p + 1) / parts) {
                 let e0 = c * chunk, count = min(chunk, extended - e0)
                 for o in 0..<self.outChannels {
                     acc.update(repeating: bias?[o] ?? 0, count: count)

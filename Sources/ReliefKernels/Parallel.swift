@@ -80,6 +80,21 @@ extension Parallel {
     }
 }
 
+extension Parallel {
+    /// Calls `body` with each part index in 0 ..< parts at once (the calling thread takes part), and
+    /// waits; no array of ranges to allocate per call.
+    public static func run(parts: Int, _ body: (Int) -> Void) {
+        guard parts > 1 else {
+            if parts == 1 { body(0) }
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            let shared = UncheckedSendable(value: body)
+            DispatchQueue.concurrentPerform(iterations: parts) { shared.value($0) }
+        }
+    }
+}
+
 /// Row ranges of about equal work for 1 to `maxParts` threads, computed once per matrix.
 struct RowPartitions: Sendable {
     static let maxParts = 16
