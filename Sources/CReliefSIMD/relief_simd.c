@@ -67,31 +67,38 @@ RELIEF_AVX2 void relief_csr_strip64_u16(const uint32_t *row_start, const uint16_
 
 // 8x8 blocks transposed in registers (unpack, shuffle, then swap 128-bit halves): every load and
 // store is a full row of 8, where the scalar loop wrote one float per cache line touched.
+// Row i of the transpose of the 8x8 block a (rows lda floats apart) into r[i].
+RELIEF_AVX2 static inline __attribute__((always_inline)) void relief_transpose8x8(const float *a, int64_t lda, __m256 r[8]) {
+    __m256 t0 = _mm256_unpacklo_ps(_mm256_loadu_ps(a), _mm256_loadu_ps(a + lda)),
+           t1 = _mm256_unpackhi_ps(_mm256_loadu_ps(a), _mm256_loadu_ps(a + lda)),
+           t2 = _mm256_unpacklo_ps(_mm256_loadu_ps(a + 2 * lda), _mm256_loadu_ps(a + 3 * lda)),
+           t3 = _mm256_unpackhi_ps(_mm256_loadu_ps(a + 2 * lda), _mm256_loadu_ps(a + 3 * lda)),
+           t4 = _mm256_unpacklo_ps(_mm256_loadu_ps(a + 4 * lda), _mm256_loadu_ps(a + 5 * lda)),
+           t5 = _mm256_unpackhi_ps(_mm256_loadu_ps(a + 4 * lda), _mm256_loadu_ps(a + 5 * lda)),
+           t6 = _mm256_unpacklo_ps(_mm256_loadu_ps(a + 6 * lda), _mm256_loadu_ps(a + 7 * lda)),
+           t7 = _mm256_unpackhi_ps(_mm256_loadu_ps(a + 6 * lda), _mm256_loadu_ps(a + 7 * lda));
+    __m256 s0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0)), s1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2)),
+           s2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0)), s3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2)),
+           s4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0)), s5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2)),
+           s6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0)), s7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
+    r[0] = _mm256_permute2f128_ps(s0, s4, 0x20);
+    r[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
+    r[2] = _mm256_permute2f128_ps(s2, s6, 0x20);
+    r[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
+    r[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
+    r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
+    r[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
+    r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
+}
+
 RELIEF_AVX2 void relief_transpose(const float *a, int64_t rows, int64_t columns, int64_t lda, float *out, int64_t ldo) {
     int64_t i = 0;
     for (; i + 8 <= rows; i += 8) {
         int64_t j = 0;
         for (; j + 8 <= columns; j += 8) {
-            const float *p = a + i * lda + j;
-            __m256 r0 = _mm256_loadu_ps(p), r1 = _mm256_loadu_ps(p + lda), r2 = _mm256_loadu_ps(p + 2 * lda),
-                   r3 = _mm256_loadu_ps(p + 3 * lda), r4 = _mm256_loadu_ps(p + 4 * lda), r5 = _mm256_loadu_ps(p + 5 * lda),
-                   r6 = _mm256_loadu_ps(p + 6 * lda), r7 = _mm256_loadu_ps(p + 7 * lda);
-            __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1), t2 = _mm256_unpacklo_ps(r2, r3),
-                   t3 = _mm256_unpackhi_ps(r2, r3), t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5),
-                   t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
-            __m256 s0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0)), s1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2)),
-                   s2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0)), s3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2)),
-                   s4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0)), s5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2)),
-                   s6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0)), s7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
-            float *q = out + j * ldo + i;
-            _mm256_storeu_ps(q, _mm256_permute2f128_ps(s0, s4, 0x20));
-            _mm256_storeu_ps(q + ldo, _mm256_permute2f128_ps(s1, s5, 0x20));
-            _mm256_storeu_ps(q + 2 * ldo, _mm256_permute2f128_ps(s2, s6, 0x20));
-            _mm256_storeu_ps(q + 3 * ldo, _mm256_permute2f128_ps(s3, s7, 0x20));
-            _mm256_storeu_ps(q + 4 * ldo, _mm256_permute2f128_ps(s0, s4, 0x31));
-            _mm256_storeu_ps(q + 5 * ldo, _mm256_permute2f128_ps(s1, s5, 0x31));
-            _mm256_storeu_ps(q + 6 * ldo, _mm256_permute2f128_ps(s2, s6, 0x31));
-            _mm256_storeu_ps(q + 7 * ldo, _mm256_permute2f128_ps(s3, s7, 0x31));
+            __m256 r[8];
+            relief_transpose8x8(a + i * lda + j, lda, r);
+            for (int64_t k = 0; k < 8; k++) _mm256_storeu_ps(out + (j + k) * ldo + i, r[k]);
         }
         for (; j < columns; j++)
             for (int64_t ii = i; ii < i + 8; ii++) out[j * ldo + ii] = a[ii * lda + j];
@@ -138,8 +145,11 @@ RELIEF_AVX2 void relief_sell8_gemv(const uint32_t *slice_start, const uint32_t *
 // outputs are computed (LeNet-5's 8x8 outputs in 12x12 inputs: 64 positions per image, not 144).
 // The pointers and the accumulators fill 8 + 8 registers; the weight and its offset are loaded once
 // for all eight.
+// Offsets come as int64 (offset) or, when offset32 is not null, int32; the callers pass a constant
+// null, so each inlined copy reads one kind.
 RELIEF_AVX2 static inline __attribute__((always_inline)) void relief_tile8x8(const float *source, const int32_t *s,
-                                                                             const int64_t *offset, const float *vals,
+                                                                             const int64_t *offset, const int32_t *offset32,
+                                                                             const float *vals,
                                                                              int64_t k0, int64_t k1, float b, const float *init, float *out) {
     const float *q0 = source + s[0], *q1 = source + s[1], *q2 = source + s[2], *q3 = source + s[3],
                 *q4 = source + s[4], *q5 = source + s[5], *q6 = source + s[6], *q7 = source + s[7];
@@ -149,7 +159,7 @@ RELIEF_AVX2 static inline __attribute__((always_inline)) void relief_tile8x8(con
         v4 = _mm256_loadu_ps(init + 32); v5 = _mm256_loadu_ps(init + 40); v6 = _mm256_loadu_ps(init + 48); v7 = _mm256_loadu_ps(init + 56);
     }
     for (int64_t k = k0; k < k1; k++) {
-        const int64_t o = offset[k];
+        const int64_t o = offset32 ? offset32[k] : offset[k];
         const __m256 w = _mm256_broadcast_ss(vals + k);
         v0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(q0 + o), v0);
         v1 = _mm256_fmadd_ps(w, _mm256_loadu_ps(q1 + o), v1);
@@ -215,7 +225,7 @@ RELIEF_AVX2 void relief_conv_vectors(const uint32_t *block_start, int64_t blocks
                         for (int64_t k = k0; k < k1; k++) relief_tile64_fma(&tile, _mm256_broadcast_ss(vals + k), base + offset[k]);
                         relief_tile64_store(&tile, a + 64 * t);
                     } else {
-                        relief_tile8x8(source, tile_start + 8 * t, offset, vals, k0, k1, b, j == 0 ? 0 : a + 64 * t, a + 64 * t);
+                        relief_tile8x8(source, tile_start + 8 * t, offset, 0, vals, k0, k1, b, j == 0 ? 0 : a + 64 * t, a + 64 * t);
                     }
                 }
             if (j + 1 < blocks) continue;
@@ -250,8 +260,8 @@ RELIEF_AVX2 void relief_conv_vectors(const uint32_t *block_start, int64_t blocks
 // The batch-interleaved layout: vector = one pixel of 8 images, so every load is aligned (no
 // cache-line splits) and no position is computed that is not a real output (small planes such as
 // VGG's 4x4 and 2x2 waste a third to a half of the extended positions).
-RELIEF_AVX2 void relief_conv_interleaved(const uint32_t *block_start, int64_t blocks, const int64_t *offset, const float *vals,
-                                         int64_t filters, const float *source, const float *bias, int64_t entry_begin,
+RELIEF_AVX2 void relief_conv_interleaved(const uint32_t *start, int64_t blocks, int64_t filters, const int32_t *offset,
+                                         const float *vals, const float *source, const float *bias, int64_t entry_begin,
                                          int64_t entry_end, int64_t pixels, int64_t ow, int64_t wp, int64_t group_pixels,
                                          float *acc, float *y, const float *residual, int64_t filter_stride, int64_t batch, int relu) {
     enum { max_tiles = 32 };
@@ -266,25 +276,40 @@ RELIEF_AVX2 void relief_conv_interleaved(const uint32_t *block_start, int64_t bl
         tile_start[j] = (int32_t)((g * group_pixels + oy * wp + ox) * 8);
     }
     const int64_t filter_acc = blocks > 1 ? 64 * tiles : 0;
+    const __m256 zero = _mm256_setzero_ps();
     for (int64_t j = 0; j < blocks; j++) {
         for (int64_t o = 0; o < filters; o++) {
-            const int64_t k0 = block_start[o * blocks + j], k1 = block_start[o * blocks + j + 1];
+            const int64_t k0 = start[j * filters + o], k1 = start[j * filters + o + 1];
             const float b = bias ? bias[o] : 0.0f;
             float *a = acc + o * filter_acc;
             if (j == 0 || k0 < k1)
                 for (int64_t t = 0; t < tiles; t++)
-                    relief_tile8x8(source, tile_start + 8 * t, offset, vals, k0, k1, b, j == 0 ? 0 : a + 64 * t, a + 64 * t);
+                    relief_tile8x8(source, tile_start + 8 * t, 0, offset, vals, k0, k1, b, j == 0 ? 0 : a + 64 * t, a + 64 * t);
             if (j + 1 < blocks) continue;
             // Entry e's 8 lanes are images 8g ..< 8g + 8 at pixel p; images past the batch are padding.
             float *out = y + o * filter_stride;
             const float *add = residual ? residual + o * filter_stride : 0;
-            for (int64_t e = 0; e < entries; e++) {
-                const int64_t first = 8 * entry_group[e], lanes = batch - first < 8 ? batch - first : 8;
-                const float *v = a + 8 * e;
-                for (int64_t i = 0; i < lanes; i++) {
-                    const int64_t at = (first + i) * pixels + entry_pixel[e];
-                    float r = v[i] + (add ? add[at] : 0.0f);
-                    out[at] = relu && r < 0 ? 0.0f : r;
+            for (int64_t t = 0; t < tiles; t++) {
+                const int64_t e0 = 8 * t, g = entry_group[e0];
+                if (e0 + 8 <= entries && entry_group[e0 + 7] == g && 8 * g + 8 <= batch) {
+                    // Eight consecutive pixels of 8 whole images: transposed, one vector per image.
+                    __m256 r[8];
+                    relief_transpose8x8(a + 64 * t, 8, r);
+                    const int64_t at = 8 * g * pixels + entry_pixel[e0];
+                    for (int64_t i = 0; i < 8; i++) {
+                        __m256 v = add ? _mm256_add_ps(r[i], _mm256_loadu_ps(add + at + i * pixels)) : r[i];
+                        _mm256_storeu_ps(out + at + i * pixels, relu ? _mm256_max_ps(v, zero) : v);
+                    }
+                    continue;
+                }
+                for (int64_t e = e0; e < e0 + 8 && e < entries; e++) {
+                    const int64_t first = 8 * entry_group[e], lanes = batch - first < 8 ? batch - first : 8;
+                    const float *v = a + 8 * e;
+                    for (int64_t i = 0; i < lanes; i++) {
+                        const int64_t at = (first + i) * pixels + entry_pixel[e];
+                        float r = v[i] + (add ? add[at] : 0.0f);
+                        out[at] = relu && r < 0 ? 0.0f : r;
+                    }
                 }
             }
         }
@@ -421,11 +446,11 @@ void relief_transpose(const float *a, int64_t rows, int64_t columns, int64_t lda
     for (int64_t i = 0; i < rows; i++)
         for (int64_t j = 0; j < columns; j++) out[j * ldo + i] = a[i * lda + j];
 }
-void relief_conv_interleaved(const uint32_t *block_start, int64_t blocks, const int64_t *offset, const float *vals,
-                             int64_t filters, const float *source, const float *bias, int64_t entry_begin,
+void relief_conv_interleaved(const uint32_t *start, int64_t blocks, int64_t filters, const int32_t *offset,
+                             const float *vals, const float *source, const float *bias, int64_t entry_begin,
                              int64_t entry_end, int64_t pixels, int64_t ow, int64_t wp, int64_t group_pixels,
                              float *acc, float *y, const float *residual, int64_t filter_stride, int64_t batch, int relu) {
-    (void)block_start; (void)blocks; (void)offset; (void)vals; (void)filters; (void)source; (void)bias; (void)entry_begin;
+    (void)start; (void)blocks; (void)filters; (void)offset; (void)vals; (void)source; (void)bias; (void)entry_begin;
     (void)entry_end; (void)pixels; (void)ow; (void)wp; (void)group_pixels; (void)acc; (void)y; (void)residual;
     (void)filter_stride; (void)batch; (void)relu;
 }

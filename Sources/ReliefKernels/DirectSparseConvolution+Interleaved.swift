@@ -4,18 +4,28 @@ import CReliefSIMD
 /// `[C][B/8][H + 2·ph][W + 2·pw][8]`, so one AVX2 vector holds one pixel of 8 images. Every load is
 /// then aligned (the extended-position vectors straddle cache lines half the time) and only real
 /// outputs are computed: on 4x4 and 2x2 planes (VGG's last layers) the extended positions are a
-/// third to a half padding. The outputs go back to `[O][B][OH·OW]` lane by lane, which only pays
-/// for filters with many weights; hence `interleaves(batch:)`.
+/// third to a half padding. Eight outputs of 8 images go back to `[O][B][OH·OW]` as one 8x8
+/// transpose. Filters run in groups of `interleavedFilterGroup` over the whole batch, so a group's
+/// weights stay in L2 while the input streams past, and its accumulators stay in L1.
 extension DirectSparseConvolution {
-    /// Mean nonzeros per filter from which the interleaved path is taken: each output costs a scalar
-    /// write-back, about the price of a few dozen multiply-adds per 8 outputs.
-    public static let interleavedWeightsPerFilter = 32
+    /// Mean nonzeros per filter from which the interleaved path is taken: below it the copy of the
+    /// input into the interleaved layout costs more than the aligned loads save (VGG-11's conv2 at
+    /// 5%, 29 per filter, is faster interleaved since the write-back is a transpose).
+    public static let interleavedWeightsPerFilter = 16
+    /// Filters per group: their accumulators for one 8-entry tile are 8 KiB (a quarter of L1, beside
+    /// a channel block's input windows), and VGG-11's widest group of weights (512 channels, 5%) is
+    /// about 60 KiB (an eighth of L2). 64 measured a few percent slower on VGG-11 at batch 64.
+    static let interleavedFilterGroup = 32
 
     /// Whether `run` (with scratch, on an AVX2 + FMA CPU) takes the batch-interleaved path for this
     /// batch and output size (row tiles go first where they apply).
     public func interleaves(batch: Int, outHeight oh: Int, outWidth ow: Int) -> Bool {
-        SIMDSupport.avx2FMA && !portable && !(rowTiles && oh >= 8 && ow >= 8) && oh > 0 && ow > 0 && stride == (1, 1) && batch >= 8
-            && storedWeights >= Self.interleavedWeightsPerFilter * outChannels
+        guard SIMDSupport.avx2FMA && !portable && interleavable && !(rowTiles && oh >= 8 && ow >= 8) && oh > 0 && ow > 0 && batch >= 8
+        else { return false }
+        // Offsets are int32: the whole interleaved copy must stay below 2^31 floats.
+        let (area, over1) = (oh + kernel.0 - 1).multipliedReportingOverflow(by: ow + kernel.1 - 1)
+        let (floats, over2) = area.multipliedReportingOverflow(by: 8 * ((batch + 7) / 8) * max(inChannels, 1))
+        return !over1 && !over2 && floats <= Int(Int32.max)
     }
 
     struct InterleavedLayout {
@@ -55,28 +65,34 @@ extension DirectSparseConvolution {
         }
         let accumulators = source + count
         let offsets = (UnsafeMutableRawPointer(accumulators + accumulatorFloats * RowPartitions.maxParts) + 7)
-            .alignedDown(toMultipleOf: 8).bindMemory(to: Int64.self, capacity: max(storedWeights, 1))
-        for k in 0..<storedWeights {
-            offsets[k] = Int64(Int(channel[k]) * shape.channelStride + (Int(tapY[k]) * wp + Int(tapX[k])) * 8)
+            .alignedDown(toMultipleOf: 8).bindMemory(to: Int32.self, capacity: max(storedWeights, 1))
+        for n in 0..<storedWeights {
+            let k = Int(interleavedIndex[n])
+            offsets[n] = Int32(Int(channel[k]) * shape.channelStride + (Int(tapY[k]) * wp + Int(tapX[k])) * 8)
         }
-        // Chunks of entries (a pixel of a group of 8 images) whose windows fit in L1, all filters per
-        // chunk; with more than 32 planes, channel blocks of 32, and then every filter keeps one tile
-        // of accumulators (`accumulatorFloats`), so 8 entries a chunk.
+        // Chunks of entries (a pixel of a group of 8 images) whose windows fit in L1; with more than
+        // 32 planes, channel blocks of 32, and then each filter of a group keeps one tile of
+        // accumulators between blocks, so 8 entries a chunk.
         let blocked = channelBlocks > 1
         let perChunk = blocked ? 8 : max(8, min(256, (1 << 14) / (32 * max(inChannels, 1) * max(kernel.0, 1))) / 8 * 8)
-        assert((blocked ? outChannels : 1) * 64 * ((perChunk + 7) / 8) <= accumulatorFloats, "accumulators overflow their part")
+        let group = Self.interleavedFilterGroup
+        assert((blocked ? min(group, outChannels) : 1) * 64 * ((perChunk + 7) / 8) <= accumulatorFloats, "accumulators overflow their part")
         let pixels = oh * ow, entries = groups * pixels
         let chunks = (entries + perChunk - 1) / perChunk
         let work = storedWeights * entries * 8
         let parts = work < threadWork ? 1 : min(max(threads, 1), RowPartitions.maxParts, chunks)
-        let (starts, blocks) = blocked ? (UnsafePointer(blockStart), channelBlocks) : (UnsafePointer(rowStart), 1)
+        let blocks = channelBlocks, filterStride = batch * pixels
         Parallel.run(parts: parts) { p in
             let acc = accumulators + p * self.accumulatorFloats
-            for c in (chunks * p / parts)..<(chunks * (p + 1) / parts) {
-                let e0 = c * perChunk, e1 = min(e0 + perChunk, entries)
-                relief_conv_interleaved(starts, Int64(blocks), offsets, self.values, Int64(self.outChannels), source, bias, Int64(e0),
-                                        Int64(e1), Int64(pixels), Int64(ow), Int64(wp), Int64(shape.groupPixels), acc, y, residual,
-                                        Int64(batch * pixels), Int64(batch), relu ? 1 : 0)
+            for o0 in Swift.stride(from: 0, to: self.outChannels, by: group) {
+                let f = min(group, self.outChannels - o0)
+                for c in (chunks * p / parts)..<(chunks * (p + 1) / parts) {
+                    let e0 = c * perChunk, e1 = min(e0 + perChunk, entries)
+                    relief_conv_interleaved(self.interleavedStart + o0 * blocks, Int64(blocks), Int64(f), offsets, self.interleavedValues,
+                                            source, bias.map { $0 + o0 }, Int64(e0), Int64(e1), Int64(pixels), Int64(ow), Int64(wp),
+                                            Int64(shape.groupPixels), acc, y + o0 * filterStride, residual.map { $0 + o0 * filterStride },
+                                            Int64(filterStride), Int64(batch), relu ? 1 : 0)
+                }
             }
         }
     }

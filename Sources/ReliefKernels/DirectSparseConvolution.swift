@@ -40,6 +40,16 @@ public final class DirectSparseConvolution: @unchecked Sendable {
     let groupStart: UnsafeMutablePointer<UInt32>
     let groupChannel: [UInt32], groupTapX: [Int]
     let groupWeights: UnsafeMutablePointer<Float>
+    /// For the batch-interleaved path (`interleavable` only): the nonzeros again, filters in groups of
+    /// `Self.interleavedFilterGroup` and each group block by block, so one group's weights of one
+    /// channel block are contiguous. Group [o0, o0 + f)'s block j, filter o0 + i, is
+    /// interleavedStart[o0·channelBlocks + j·f + i] ..< the next entry; interleavedIndex maps a
+    /// position to the nonzero's index above, interleavedValues holds its weight.
+    let interleavedStart: UnsafeMutablePointer<UInt32>
+    let interleavedIndex: UnsafeMutablePointer<UInt32>
+    let interleavedValues: UnsafeMutablePointer<Float>
+    /// Stride 1 and at least `interleavedWeightsPerFilter` nonzeros per filter on average.
+    let interleavable: Bool
     /// Whether the AVX2 path takes tiles of 8 rows x 8 columns that share each loaded input row
     /// between the tap rows: stride 1, kernels of 1 to 7 rows, and tap columns at least
     /// `Self.rowTileFill` full (a pruned tap still costs its multiply-add there).
@@ -106,6 +116,28 @@ public final class DirectSparseConvolution: @unchecked Sendable {
         blocks[m.rows * channelBlocks] = UInt32(m.nnz)
         blockStart = .allocate(capacity: blocks.count)
         blockStart.initialize(from: blocks, count: blocks.count)
+        interleavable = (sy, sx) == (1, 1) && m.nnz > 0 && m.nnz >= Self.interleavedWeightsPerFilter * m.rows
+        let grouped = interleavable ? m.nnz : 0
+        interleavedStart = .allocate(capacity: interleavable ? blocks.count : 1)
+        interleavedIndex = .allocate(capacity: max(grouped, 1))
+        interleavedValues = .allocate(capacity: max(grouped, 1))
+        if interleavable {
+            var n = 0
+            for o0 in Swift.stride(from: 0, to: m.rows, by: Self.interleavedFilterGroup) {
+                let f = min(Self.interleavedFilterGroup, m.rows - o0)
+                for j in 0..<channelBlocks {
+                    for o in o0..<(o0 + f) {
+                        interleavedStart[o0 * channelBlocks + j * f + o - o0] = UInt32(n)
+                        for k in Int(blocks[o * channelBlocks + j])..<Int(blocks[o * channelBlocks + j + 1]) {
+                            interleavedIndex[n] = UInt32(k)
+                            interleavedValues[n] = m.values[k]
+                            n += 1
+                        }
+                    }
+                }
+            }
+            interleavedStart[m.rows * channelBlocks] = UInt32(n)
+        }
         // Group each filter's nonzeros by (channel, tap column), in the order the groups first appear.
         var gStart: [UInt32] = [0], gChannel: [UInt32] = [], gTapX: [Int] = [], gWeights: [Float] = []
         if (sy, sx) == (1, 1) && (1...7).contains(kernel.0) && m.nnz > 0 {
@@ -149,6 +181,9 @@ public final class DirectSparseConvolution: @unchecked Sendable {
         shiftY.deallocate()
         shiftX.deallocate()
         blockStart.deallocate()
+        interleavedStart.deallocate()
+        interleavedIndex.deallocate()
+        interleavedValues.deallocate()
         groupStart.deallocate()
         groupWeights.deallocate()
     }
@@ -157,6 +192,7 @@ public final class DirectSparseConvolution: @unchecked Sendable {
         4 * (outChannels + 1) + (4 + 2 + 2 + 4 + 4 + 2 + 2) * storedWeights
             + 4 * (outChannels * channelBlocks + 1) + (rowTiles ? 4 * (outChannels + 1) : 0)
             + (4 + 8 + 4 * kernel.0) * groupChannel.count
+            + (interleavable ? 4 * (outChannels * channelBlocks + 1) + (4 + 4) * storedWeights : 0)
     }
 
     /// Multiply-adds for a batch: each nonzero touches (up to) every output pixel.

@@ -58,12 +58,14 @@ void relief_conv_vectors(const uint32_t *block_start, int64_t blocks, const int6
 /// group and `wp` per padded row. Entries e in [entry_begin, entry_end) (at most 256) are (group
 /// g, output pixel p) with e = g * pixels + p, p = oy * ow + ox; entry e's vector is source[(g *
 /// group_pixels + oy * wp + ox) * 8 ...] shifted by offset[k] (channel plane plus (ky * wp + kx) * 8)
-/// for each nonzero k, the nonzeros in `blocks` channel blocks as in relief_conv_vectors, acc holding
-/// the entry count rounded up to 8, times 8 floats (per filter with several blocks). Image 8g + i
-/// (below batch) of entry e goes to y[o * filter_stride + (8g + i) * pixels + p], plus residual at
-/// the same index when not null, through max(0, .) when relu != 0.
-void relief_conv_interleaved(const uint32_t *block_start, int64_t blocks, const int64_t *offset, const float *vals,
-                             int64_t filters, const float *source, const float *bias, int64_t entry_begin,
+/// for each nonzero k. The call covers `filters` filters o whose nonzeros in channel block j are
+/// start[j * filters + o] ..< start[j * filters + o + 1] (so a group's weights are stored block by
+/// block); bias, y and residual point at the first of them. acc holds the entry count rounded up to
+/// 8, times 8 floats (per filter with several blocks). Image 8g + i (below batch) of entry e goes to
+/// y[o * filter_stride + (8g + i) * pixels + p], plus residual at the same index when not null,
+/// through max(0, .) when relu != 0.
+void relief_conv_interleaved(const uint32_t *start, int64_t blocks, int64_t filters, const int32_t *offset,
+                             const float *vals, const float *source, const float *bias, int64_t entry_begin,
                              int64_t entry_end, int64_t pixels, int64_t ow, int64_t wp, int64_t group_pixels,
                              float *acc, float *y, const float *residual, int64_t filter_stride, int64_t batch, int relu);
 
