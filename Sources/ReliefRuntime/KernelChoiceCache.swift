@@ -2,10 +2,11 @@ import Foundation
 import ReliefFormat
 
 /// Kernel choices measured for one model on one kind of machine, kept beside the model
-/// (`model.rlf.kernels.json`) so later loads skip the timing. A cache written for another model or
-/// machine is ignored.
+/// (`model.rlf.kernels.json`) so later loads skip the timing. A cache written for another model,
+/// machine or build of Relief is ignored (a new build may have faster kernels, so old choices go).
 public struct KernelChoiceCache: Codable, Sendable, Equatable {
-    /// Identifies the model's weighted layers (names, shapes, nonzeros) and the machine (CPU model, cores).
+    /// Identifies the model's weighted layers (names, shapes, nonzeros), the machine (CPU model, cores)
+    /// and the build of the running program (its executable's size and modification time).
     public var signature: String
     /// Batch size (as text) → layer name → kernel name.
     public var choices: [String: [String: String]]
@@ -18,7 +19,7 @@ public struct KernelChoiceCache: Codable, Sendable, Equatable {
     /// The cache file of the model at `modelPath`.
     public static func path(for modelPath: String) -> String { modelPath + ".kernels.json" }
 
-    /// What a cache must match: the model's weighted layers and this machine.
+    /// What a cache must match: the model's weighted layers, this machine and this build.
     public static func signature(of model: RLFModel) -> String {
         var parts = [model.metadata.architecture.name]
         for l in model.metadata.architecture.layers {
@@ -26,7 +27,17 @@ public struct KernelChoiceCache: Codable, Sendable, Equatable {
             parts.append("\(l.name):\(t.shape.map(String.init).joined(separator: "x")):\(t.nnz)")
         }
         parts.append("cpu:\(cpuModel()):\(ProcessInfo.processInfo.activeProcessorCount)")
+        parts.append("build:\(buildIdentity())")
         return parts.joined(separator: ";")
+    }
+
+    /// The running executable's size and modification time: a rebuild changes them.
+    static func buildIdentity() -> String {
+        let manager = FileManager.default
+        guard let path = try? manager.destinationOfSymbolicLink(atPath: "/proc/self/exe"),
+              let attributes = try? manager.attributesOfItem(atPath: path),
+              let size = attributes[.size] as? NSNumber, let date = attributes[.modificationDate] as? Date else { return "unknown" }
+        return "\(size.int64Value)@\(Int64(date.timeIntervalSince1970 * 1000))"
     }
 
     static func cpuModel() -> String {
