@@ -20,7 +20,7 @@ extension DirectSparseConvolution {
     /// Whether `run` (with scratch, on an AVX2 + FMA CPU) takes the batch-interleaved path for this
     /// batch and output size (row tiles go first where they apply).
     public func interleaves(batch: Int, outHeight oh: Int, outWidth ow: Int) -> Bool {
-        guard SIMDSupport.avx2FMA && !portable && interleavable && !(rowTiles && oh >= 8 && ow >= 8) && oh > 0 && ow > 0 && batch >= 8
+        guard interleavable && !(rowTiles && oh >= 8 && ow >= 8) && oh > 0 && ow > 0 && batch >= 8
         else { return false }
         // Offsets are int32: the whole interleaved copy must stay below 2^31 floats.
         let (area, over1) = (oh + kernel.0 - 1).multipliedReportingOverflow(by: ow + kernel.1 - 1)

@@ -48,7 +48,8 @@ public final class DirectSparseConvolution: @unchecked Sendable {
     let interleavedStart: UnsafeMutablePointer<UInt32>
     let interleavedIndex: UnsafeMutablePointer<UInt32>
     let interleavedValues: UnsafeMutablePointer<Float>
-    /// Stride 1 and at least `interleavedWeightsPerFilter` nonzeros per filter on average.
+    /// An AVX2 + FMA CPU, not `portable`, stride 1 and at least `interleavedWeightsPerFilter`
+    /// nonzeros per filter on average (only then is the grouped copy kept).
     let interleavable: Bool
     /// Whether the AVX2 path takes tiles of 8 rows x 8 columns that share each loaded input row
     /// between the tap rows: stride 1, kernels of 1 to 7 rows, and tap columns at least
@@ -116,7 +117,7 @@ public final class DirectSparseConvolution: @unchecked Sendable {
         blocks[m.rows * channelBlocks] = UInt32(m.nnz)
         blockStart = .allocate(capacity: blocks.count)
         blockStart.initialize(from: blocks, count: blocks.count)
-        interleavable = (sy, sx) == (1, 1) && m.nnz > 0 && m.nnz >= Self.interleavedWeightsPerFilter * m.rows
+        interleavable = SIMDSupport.avx2FMA && !portable && (sy, sx) == (1, 1) && m.nnz > 0 && m.nnz >= Self.interleavedWeightsPerFilter * m.rows
         let grouped = interleavable ? m.nnz : 0
         interleavedStart = .allocate(capacity: interleavable ? blocks.count : 1)
         interleavedIndex = .allocate(capacity: max(grouped, 1))
