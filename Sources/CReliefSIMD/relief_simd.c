@@ -1,5 +1,40 @@
 #include "relief_simd.h"
 
+// The output columns ox whose tap lands inside the image are one range [lo, hi) per tap column, so
+// each output row is zeros, a copy (contiguous at stride 1), zeros: no test per element (Swift's
+// version with a call per run spent more on the calls than on the copies for 4x4 and 2x2 maps).
+void relief_im2col(const float *x, int64_t channels, int64_t batch, int64_t h, int64_t w, int64_t kh, int64_t kw,
+                   int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t oh, int64_t ow, float *cols) {
+    const int64_t n = batch * oh * ow;
+    for (int64_t c = 0; c < channels; c++)
+        for (int64_t ky = 0; ky < kh; ky++)
+            for (int64_t kx = 0; kx < kw; kx++) {
+                float *row = cols + ((c * kh + ky) * kw + kx) * n;
+                int64_t lo = pw - kx > 0 ? (pw - kx + sw - 1) / sw : 0, t = w - 1 + pw - kx, hi = t < 0 ? 0 : t / sw + 1;
+                if (lo > ow) lo = ow;
+                if (hi > ow) hi = ow;
+                if (hi < lo) hi = lo;
+                for (int64_t b = 0; b < batch; b++) {
+                    const float *plane = x + (c * batch + b) * h * w;
+                    for (int64_t oy = 0; oy < oh; oy++) {
+                        const int64_t iy = oy * sh - ph + ky;
+                        float *out = row + (b * oh + oy) * ow;
+                        if (iy < 0 || iy >= h) {
+                            for (int64_t i = 0; i < ow; i++) out[i] = 0;
+                            continue;
+                        }
+                        const float *line = plane + iy * w + kx - pw;
+                        for (int64_t i = 0; i < lo; i++) out[i] = 0;
+                        if (sw == 1)
+                            for (int64_t i = lo; i < hi; i++) out[i] = line[i];
+                        else
+                            for (int64_t i = lo; i < hi; i++) out[i] = line[i * sw];
+                        for (int64_t i = hi; i < ow; i++) out[i] = 0;
+                    }
+                }
+            }
+}
+
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <immintrin.h>
 #define RELIEF_AVX2 __attribute__((target("avx2,fma")))
@@ -62,6 +97,66 @@ RELIEF_AVX2 void relief_csr_strip64_u16(const uint32_t *row_start, const uint16_
         for (int64_t k = row_start[r]; k < (int64_t)row_start[r + 1]; k++)
             relief_tile64_fma(&tile, _mm256_set1_ps(vals[k]), x + (int64_t)cols[k] * x_stride + x_offset);
         relief_tile64_store(&tile, y + r * y_stride + j);
+    }
+}
+
+// Lanes 0 ..< m of a mask (m in 0...8): 8 - m entries into the table.
+static const int32_t relief_mask_table[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+RELIEF_AVX2 static inline __m256i relief_lanes(int64_t m) {
+    return _mm256_loadu_si256((const __m256i *)(relief_mask_table + 8 - m));
+}
+
+// Small batches (and a convolution's few pixels at batch 1 after im2col): the one-column-at-a-time
+// loops ran one FMA chain per column, waiting on its latency every nonzero.
+RELIEF_AVX2 void relief_csr_narrow_u16(const uint32_t *row_start, const uint16_t *cols, const float *vals, const float *x, int64_t n,
+                                       const float *bias, float *y, int64_t row_begin, int64_t row_end) {
+    if (n <= 8) {
+        const __m256i m = relief_lanes(n);
+        for (int64_t r = row_begin; r < row_end; r++) {
+            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+            int64_t k = row_start[r];
+            const int64_t end = row_start[r + 1];
+            for (; k + 4 <= end; k += 4) {
+                a0 = _mm256_fmadd_ps(_mm256_broadcast_ss(vals + k), _mm256_maskload_ps(x + (int64_t)cols[k] * n, m), a0);
+                a1 = _mm256_fmadd_ps(_mm256_broadcast_ss(vals + k + 1), _mm256_maskload_ps(x + (int64_t)cols[k + 1] * n, m), a1);
+                a2 = _mm256_fmadd_ps(_mm256_broadcast_ss(vals + k + 2), _mm256_maskload_ps(x + (int64_t)cols[k + 2] * n, m), a2);
+                a3 = _mm256_fmadd_ps(_mm256_broadcast_ss(vals + k + 3), _mm256_maskload_ps(x + (int64_t)cols[k + 3] * n, m), a3);
+            }
+            for (; k < end; k++)
+                a0 = _mm256_fmadd_ps(_mm256_broadcast_ss(vals + k), _mm256_maskload_ps(x + (int64_t)cols[k] * n, m), a0);
+            __m256 sum = _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3));
+            if (bias) sum = _mm256_add_ps(sum, _mm256_set1_ps(bias[r]));
+            _mm256_maskstore_ps(y + r * n, m, sum);
+        }
+        return;
+    }
+    const __m256i m = relief_lanes(n - 8);
+    for (int64_t r = row_begin; r < row_end; r++) {
+        __m256 a0 = _mm256_setzero_ps(), b0 = a0, a1 = a0, b1 = a0;
+        int64_t k = row_start[r];
+        const int64_t end = row_start[r + 1];
+        for (; k + 2 <= end; k += 2) {
+            const float *p = x + (int64_t)cols[k] * n, *q = x + (int64_t)cols[k + 1] * n;
+            const __m256 w = _mm256_broadcast_ss(vals + k), v = _mm256_broadcast_ss(vals + k + 1);
+            a0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p), a0);
+            b0 = _mm256_fmadd_ps(w, _mm256_maskload_ps(p + 8, m), b0);
+            a1 = _mm256_fmadd_ps(v, _mm256_loadu_ps(q), a1);
+            b1 = _mm256_fmadd_ps(v, _mm256_maskload_ps(q + 8, m), b1);
+        }
+        if (k < end) {
+            const float *p = x + (int64_t)cols[k] * n;
+            const __m256 w = _mm256_broadcast_ss(vals + k);
+            a0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p), a0);
+            b0 = _mm256_fmadd_ps(w, _mm256_maskload_ps(p + 8, m), b0);
+        }
+        __m256 lo = _mm256_add_ps(a0, a1), hi = _mm256_add_ps(b0, b1);
+        if (bias) {
+            const __m256 b = _mm256_set1_ps(bias[r]);
+            lo = _mm256_add_ps(lo, b);
+            hi = _mm256_add_ps(hi, b);
+        }
+        _mm256_storeu_ps(y + r * n, lo);
+        _mm256_maskstore_ps(y + r * n + 8, m, hi);
     }
 }
 
@@ -441,6 +536,10 @@ void relief_csr_strip64_u16(const uint32_t *row_start, const uint16_t *cols, con
                             float *y, int64_t y_stride, int64_t j, int64_t row_begin, int64_t row_end) {
     (void)row_start; (void)cols; (void)vals; (void)x; (void)x_stride; (void)x_offset; (void)bias;
     (void)y; (void)y_stride; (void)j; (void)row_begin; (void)row_end;
+}
+void relief_csr_narrow_u16(const uint32_t *row_start, const uint16_t *cols, const float *vals, const float *x, int64_t n,
+                           const float *bias, float *y, int64_t row_begin, int64_t row_end) {
+    (void)row_start; (void)cols; (void)vals; (void)x; (void)n; (void)bias; (void)y; (void)row_begin; (void)row_end;
 }
 void relief_transpose(const float *a, int64_t rows, int64_t columns, int64_t lda, float *out, int64_t ldo) {
     for (int64_t i = 0; i < rows; i++)

@@ -41,11 +41,21 @@ public final class CSRKernel16: CSRKernel<UInt16>, @unchecked Sendable {
 extension CSRKernel16 {
     /// Largest X (bytes) read in place rather than packed into strips: well inside a 512 KiB L2.
     static let unpackedBytes = 256 * 1024
+    /// Widest X (columns) taken by `relief_csr_narrow_u16`: two registers per row.
+    static let narrowColumns = 16
 
     /// The Swift path's loops with the 32-column strip in C with AVX2 + FMA (`CReliefSIMD`).
     func multiplyAVX2(_ x: UnsafePointer<Float>, n: Int, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>,
                       scratch: UnsafeMutableRawPointer?, threads: Int) {
         let (starts, cols, vals) = (UnsafePointer(rowStart), UnsafePointer(columnIndex), UnsafePointer(values))
+        if n <= Self.narrowColumns {
+            // A few columns (small batches; a small map's pixels at batch 1): all of a row's outputs in
+            // registers, one pass over the weights.
+            Parallel.run(partitions.ranges(threads: threads, work: storedWeights * n + rows * n)) { range in
+                relief_csr_narrow_u16(starts, cols, vals, x, Int64(n), bias, y, Int64(range.lowerBound), Int64(range.upperBound))
+            }
+            return
+        }
         if n >= 32 && columns * n * 4 <= Self.unpackedBytes {
             // X fits in L2 as it is: no packing pass, 64- and 32-column strips straight from its rows.
             // These run at 25-35 GFLOP/s, so a second thread only pays from about 4M multiply-adds

@@ -288,34 +288,29 @@ extension Optional where Wrapped == [Float] {
     }
 }
 
-/// im2col for the feature-major layout: row `(c·kh + ky)·kw + kx`, column `(b·oh + oy)·ow + ox`.
+/// im2col for the feature-major layout: row `(c·kh + ky)·kw + kx`, column `(b·oh + oy)·ow + ox`
+/// (`relief_im2col`; `reference` is the plain loop the tests check it against).
 public enum Im2Col {
     public static func fill(_ cols: UnsafeMutablePointer<Float>, from x: UnsafePointer<Float>, channels: Int, batch: Int,
-                     height h: Int, width w: Int, geometry g: InferenceModel.Geometry, outHeight oh: Int, outWidth ow: Int) {
+                            height h: Int, width w: Int, geometry g: InferenceModel.Geometry, outHeight oh: Int, outWidth ow: Int) {
+        relief_im2col(x, Int64(channels), Int64(batch), Int64(h), Int64(w), Int64(g.kernel.0), Int64(g.kernel.1), Int64(g.stride.0),
+                      Int64(g.stride.1), Int64(g.padding.0), Int64(g.padding.1), Int64(oh), Int64(ow), cols)
+    }
+
+    /// The definition, element by element.
+    public static func reference(_ cols: UnsafeMutablePointer<Float>, from x: UnsafePointer<Float>, channels: Int, batch: Int,
+                                 height h: Int, width w: Int, geometry g: InferenceModel.Geometry, outHeight oh: Int, outWidth ow: Int) {
         let (kh, kw) = g.kernel, (sh, sw) = g.stride, (ph, pw) = g.padding
         let n = batch * oh * ow
         for c in 0..<channels {
             for ky in 0..<kh {
                 for kx in 0..<kw {
-                    let row = cols + ((c * kh + ky) * kw + kx) * n
                     for b in 0..<batch {
-                        let plane = x + (c * batch + b) * h * w
                         for oy in 0..<oh {
-                            let iy = oy * sh - ph + ky
-                            let out = row + (b * oh + oy) * ow
-                            guard iy >= 0 && iy < h else { out.update(repeating: 0, count: ow); continue }
-                            let line = plane + iy * w
-                            if sw == 1 {
-                                // Contiguous run: zeros left and right of the image, a copy between.
-                                let lo = max(0, pw - kx), hi = min(ow, w + pw - kx)
-                                if lo > 0 { out.update(repeating: 0, count: min(lo, ow)) }
-                                if hi > lo { (out + lo).update(from: line + (lo - pw + kx), count: hi - lo) }
-                                if hi < ow { (out + max(hi, 0)).update(repeating: 0, count: ow - max(hi, 0)) }
-                            } else {
-                                for ox in 0..<ow {
-                                    let ix = ox * sw - pw + kx
-                                    out[ox] = ix >= 0 && ix < w ? line[ix] : 0
-                                }
+                            for ox in 0..<ow {
+                                let (iy, ix) = (oy * sh - ph + ky, ox * sw - pw + kx)
+                                let inside = iy >= 0 && iy < h && ix >= 0 && ix < w
+                                cols[((c * kh + ky) * kw + kx) * n + (b * oh + oy) * ow + ox] = inside ? x[((c * batch + b) * h + iy) * w + ix] : 0
                             }
                         }
                     }

@@ -45,7 +45,8 @@ import Testing
     func everyKernelMatchesTheReference(density: Double) {
         let shapes = [(1, 1), (3, 7), (8, 63), (9, 64), (17, 65), (33, 129), (100, 300), (0, 5), (5, 0)]
         for (s, (rows, columns)) in shapes.enumerated() {
-            for n in [1, 2, 7, 8, 9, 31, 32, 33, 41, 64, 100] {
+            // 2 ... 16 columns: csr's narrow path (lanes masked past n, one or two registers a row).
+            for n in [1, 2, 4, 7, 8, 9, 15, 16, 17, 31, 32, 33, 41, 64, 100] {
                 let seed = UInt64(s * 1000 + n) &+ UInt64(density * 1_000_000)
                 var g = SeededGenerator(seed: seed)
                 let w = RandomWeights.sparse(rows: rows, columns: columns, density: density, std: 1, using: &g)
@@ -90,7 +91,7 @@ import Testing
     @Test func threadsSplitRowsWithoutChangingResults() {
         // Large enough that the kernels really split over threads.
         for (rows, columns, n, density) in [(300, 784, 64, 0.3), (1000, 4096, 1, 0.3), (100, 300, 64, 1.0), (257, 1000, 40, 0.2), (64, 576, 200, 0.1),
-                                            (600, 1500, 40, 0.2)] {
+                                            (600, 1500, 40, 0.2), (600, 1500, 13, 0.3)] {
             var g = SeededGenerator(seed: UInt64(rows * n))
             let w = RandomWeights.sparse(rows: rows, columns: columns, density: density, std: 1, using: &g)
             for threads in [2, 3] { Self.check(w, rows: rows, columns: columns, n: n, seed: UInt64(rows * n), threads: threads) }

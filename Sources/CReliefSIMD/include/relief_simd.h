@@ -22,6 +22,18 @@ void relief_csr_strip64_u16(const uint32_t *row_start, const uint16_t *cols, con
                             const float *x, int64_t x_stride, int64_t x_offset, const float *bias,
                             float *y, int64_t y_stride, int64_t j, int64_t row_begin, int64_t row_end);
 
+/// Y = W X + bias for a narrow X (`n` columns, 2 to 16, rows n floats apart) and Y (`rows x n`), rows
+/// row_begin ..< row_end: every row's n outputs stay in one or two registers (the lanes past n are
+/// masked, so nothing past X or Y is touched), with independent FMA chains over the nonzeros.
+void relief_csr_narrow_u16(const uint32_t *row_start, const uint16_t *cols, const float *vals, const float *x, int64_t n,
+                           const float *bias, float *y, int64_t row_begin, int64_t row_end);
+
+/// im2col of x `[channels][batch][h][w]` for a kh x kw kernel (stride sh, sw; zero padding ph, pw):
+/// row `(c·kh + ky)·kw + kx` of cols, column `(b·oh + oy)·ow + ox`, is x[c][b][oy·sh - ph + ky][ox·sw - pw + kx]
+/// (0 outside the image). Plain C, every CPU.
+void relief_im2col(const float *x, int64_t channels, int64_t batch, int64_t h, int64_t w, int64_t kh, int64_t kw,
+                   int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t oh, int64_t ow, float *cols);
+
 /// out[j * ldo + i] = a[i * lda + j] for a rows x columns matrix a (8x8 register blocks with AVX2;
 /// a plain loop in builds without it). The matrices must not overlap.
 void relief_transpose(const float *a, int64_t rows, int64_t columns, int64_t lda, float *out, int64_t ldo);
