@@ -1,10 +1,47 @@
 #include "relief_simd.h"
+#include <string.h>
 
 // The output columns ox whose tap lands inside the image are one range [lo, hi) per tap column, so
 // each output row is zeros, a copy (contiguous at stride 1), zeros: no test per element (Swift's
 // version with a call per run spent more on the calls than on the copies for 4x4 and 2x2 maps).
+// Small maps at stride 1 (VGG's 8x8, 4x4 and 2x2 at batch 1): each image plane is copied once into a
+// zero-padded plane on the stack, and every output row is then a copy of ow floats from it, a
+// fixed-size move for 2, 4 and 8 (the per-row bounds cost as much as the copy at these sizes).
+static void relief_im2col_small(const float *x, int64_t channels, int64_t batch, int64_t h, int64_t w, int64_t kh, int64_t kw,
+                                int64_t ph, int64_t pw, int64_t oh, int64_t ow, float *cols) {
+    enum { capacity = 4096 };
+    float pad[capacity];
+    const int64_t hp = h + 2 * ph, wp = w + 2 * pw, n = batch * oh * ow;
+    for (int64_t i = 0; i < hp * wp; i++) pad[i] = 0;
+    for (int64_t c = 0; c < channels; c++)
+        for (int64_t b = 0; b < batch; b++) {
+            const float *plane = x + (c * batch + b) * h * w;
+            // Only the interior changes from plane to plane; the border stays zero.
+            for (int64_t r = 0; r < h; r++)
+                for (int64_t i = 0; i < w; i++) pad[(r + ph) * wp + pw + i] = plane[r * w + i];
+            for (int64_t ky = 0; ky < kh; ky++)
+                for (int64_t kx = 0; kx < kw; kx++) {
+                    float *row = cols + ((c * kh + ky) * kw + kx) * n + b * oh * ow;
+                    for (int64_t oy = 0; oy < oh; oy++) {
+                        const float *from = pad + (oy + ky) * wp + kx;
+                        float *to = row + oy * ow;
+                        switch (ow) {
+                        case 2: memcpy(to, from, 2 * sizeof(float)); break;
+                        case 4: memcpy(to, from, 4 * sizeof(float)); break;
+                        case 8: memcpy(to, from, 8 * sizeof(float)); break;
+                        default: for (int64_t i = 0; i < ow; i++) to[i] = from[i];
+                        }
+                    }
+                }
+        }
+}
+
 void relief_im2col(const float *x, int64_t channels, int64_t batch, int64_t h, int64_t w, int64_t kh, int64_t kw,
                    int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t oh, int64_t ow, float *cols) {
+    if (sh == 1 && sw == 1 && ow <= 8 && (h + 2 * ph) * (w + 2 * pw) <= 4096 && oh + kh - 1 <= h + 2 * ph && ow + kw - 1 <= w + 2 * pw) {
+        relief_im2col_small(x, channels, batch, h, w, kh, kw, ph, pw, oh, ow, cols);
+        return;
+    }
     const int64_t n = batch * oh * ow;
     for (int64_t c = 0; c < channels; c++)
         for (int64_t ky = 0; ky < kh; ky++)
