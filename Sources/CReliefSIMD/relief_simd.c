@@ -1,9 +1,6 @@
 #include "relief_simd.h"
 #include <string.h>
 
-// The output columns ox whose tap lands inside the image are one range [lo, hi) per tap column, so
-// each output row is zeros, a copy (contiguous at stride 1), zeros: no test per element (Swift's
-// version with a call per run spent more on the calls than on the copies for 4x4 and 2x2 maps).
 // Small maps at stride 1 (VGG's 8x8, 4x4 and 2x2 at batch 1): each image plane is copied once into a
 // zero-padded plane on the stack, and every output row is then a copy of ow floats from it, a
 // fixed-size move for 2, 4 and 8 (the per-row bounds cost as much as the copy at these sizes).
@@ -36,6 +33,9 @@ static void relief_im2col_small(const float *x, int64_t channels, int64_t batch,
         }
 }
 
+// The output columns ox whose tap lands inside the image are one range [lo, hi) per tap column, so
+// each output row is zeros, a copy (contiguous at stride 1), zeros: no test per element (Swift's
+// version with a call per run spent more on the calls than on the copies for 4x4 and 2x2 maps).
 void relief_im2col(const float *x, int64_t channels, int64_t batch, int64_t h, int64_t w, int64_t kh, int64_t kw,
                    int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t oh, int64_t ow, float *cols) {
     if (sh == 1 && sw == 1 && ow <= 8 && (h + 2 * ph) * (w + 2 * pw) <= 4096 && oh + kh - 1 <= h + 2 * ph && ow + kw - 1 <= w + 2 * pw) {
