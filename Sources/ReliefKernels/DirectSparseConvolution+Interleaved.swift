@@ -5,17 +5,16 @@ import CReliefSIMD
 /// then aligned (the extended-position vectors straddle cache lines half the time) and only real
 /// outputs are computed: on 4x4 and 2x2 planes (VGG's last layers) the extended positions are a
 /// third to a half padding. Eight outputs of 8 images go back to `[O][B][OH·OW]` as one 8x8
-/// transpose. Filters run in groups of `interleavedFilterGroup` over the whole batch, so a group's
-/// weights stay in L2 while the input streams past, and its accumulators stay in L1.
+/// transpose. Each chunk of entries runs every filter, channel block after channel block: the input
+/// is read once and the weights (stored block by block, read in order) once per chunk. Filters in
+/// groups of 32, each group over the whole batch, read the input once per group instead, which
+/// measured slower on VGG-11 at batch 64, whose inputs outweigh its weights (conv7: 2 MB of input
+/// and 16 groups, against 0.9 MB of weights and 4 chunks).
 extension DirectSparseConvolution {
     /// Mean nonzeros per filter from which the interleaved path is taken: below it the copy of the
     /// input into the interleaved layout costs more than the aligned loads save (VGG-11's conv2 at
     /// 5%, 29 per filter, is faster interleaved since the write-back is a transpose).
     public static let interleavedWeightsPerFilter = 16
-    /// Filters per group: their accumulators for one 8-entry tile are 8 KiB (a quarter of L1, beside
-    /// a channel block's input windows), and VGG-11's widest group of weights (512 channels, 5%) is
-    /// about 60 KiB (an eighth of L2). 64 measured a few percent slower on VGG-11 at batch 64.
-    static let interleavedFilterGroup = 32
 
     /// Whether `run` (with scratch, on an AVX2 + FMA CPU) takes the batch-interleaved path for this
     /// batch and output size (row tiles go first where they apply).
@@ -75,8 +74,7 @@ extension DirectSparseConvolution {
         // accumulators between blocks, so 8 entries a chunk.
         let blocked = channelBlocks > 1
         let perChunk = blocked ? 8 : max(8, min(256, (1 << 14) / (32 * max(inChannels, 1) * max(kernel.0, 1))) / 8 * 8)
-        let group = Self.interleavedFilterGroup
-        assert((blocked ? min(group, outChannels) : 1) * 64 * ((perChunk + 7) / 8) <= accumulatorFloats, "accumulators overflow their part")
+        assert((blocked ? outChannels : 1) * 64 * ((perChunk + 7) / 8) <= accumulatorFloats, "accumulators overflow their part")
         let pixels = oh * ow, entries = groups * pixels
         let chunks = (entries + perChunk - 1) / perChunk
         let work = storedWeights * entries * 8
@@ -84,15 +82,11 @@ extension DirectSparseConvolution {
         let blocks = channelBlocks, filterStride = batch * pixels
         Parallel.run(parts: parts) { p in
             let acc = accumulators + p * self.accumulatorFloats
-            for o0 in Swift.stride(from: 0, to: self.outChannels, by: group) {
-                let f = min(group, self.outChannels - o0)
-                for c in (chunks * p / parts)..<(chunks * (p + 1) / parts) {
-                    let e0 = c * perChunk, e1 = min(e0 + perChunk, entries)
-                    relief_conv_interleaved(self.interleavedStart + o0 * blocks, Int64(blocks), Int64(f), offsets, self.interleavedValues,
-                                            source, bias.map { $0 + o0 }, Int64(e0), Int64(e1), Int64(pixels), Int64(ow), Int64(wp),
-                                            Int64(shape.groupPixels), acc, y + o0 * filterStride, residual.map { $0 + o0 * filterStride },
-                                            Int64(filterStride), Int64(batch), relu ? 1 : 0)
-                }
+            for c in (chunks * p / parts)..<(chunks * (p + 1) / parts) {
+                let e0 = c * perChunk, e1 = min(e0 + perChunk, entries)
+                relief_conv_interleaved(self.interleavedStart, Int64(blocks), Int64(self.outChannels), offsets, self.interleavedValues,
+                                        source, bias, Int64(e0), Int64(e1), Int64(pixels), Int64(ow), Int64(wp), Int64(shape.groupPixels),
+                                        acc, y, residual, Int64(filterStride), Int64(batch), relu ? 1 : 0)
             }
         }
     }

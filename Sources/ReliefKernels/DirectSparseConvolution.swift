@@ -40,11 +40,11 @@ public final class DirectSparseConvolution: @unchecked Sendable {
     let groupStart: UnsafeMutablePointer<UInt32>
     let groupChannel: [UInt32], groupTapX: [Int]
     let groupWeights: UnsafeMutablePointer<Float>
-    /// For the batch-interleaved path (`interleavable` only): the nonzeros again, filters in groups of
-    /// `Self.interleavedFilterGroup` and each group block by block, so one group's weights of one
-    /// channel block are contiguous. Group [o0, o0 + f)'s block j, filter o0 + i, is
-    /// interleavedStart[o0·channelBlocks + j·f + i] ..< the next entry; interleavedIndex maps a
-    /// position to the nonzero's index above, interleavedValues holds its weight.
+    /// For the batch-interleaved path (`interleavable` only): the nonzeros again, block by block and
+    /// within a block filter by filter, so a channel block's weights of all filters are contiguous,
+    /// in the order that path reads them. Block j of filter o is interleavedStart[j·outChannels + o]
+    /// ..< the next entry; interleavedIndex maps a position to the nonzero's index above,
+    /// interleavedValues holds its weight.
     let interleavedStart: UnsafeMutablePointer<UInt32>
     let interleavedIndex: UnsafeMutablePointer<UInt32>
     let interleavedValues: UnsafeMutablePointer<Float>
@@ -124,16 +124,13 @@ public final class DirectSparseConvolution: @unchecked Sendable {
         interleavedValues = .allocate(capacity: max(grouped, 1))
         if interleavable {
             var n = 0
-            for o0 in Swift.stride(from: 0, to: m.rows, by: Self.interleavedFilterGroup) {
-                let f = min(Self.interleavedFilterGroup, m.rows - o0)
-                for j in 0..<channelBlocks {
-                    for o in o0..<(o0 + f) {
-                        interleavedStart[o0 * channelBlocks + j * f + o - o0] = UInt32(n)
-                        for k in Int(blocks[o * channelBlocks + j])..<Int(blocks[o * channelBlocks + j + 1]) {
-                            interleavedIndex[n] = UInt32(k)
-                            interleavedValues[n] = m.values[k]
-                            n += 1
-                        }
+            for j in 0..<channelBlocks {
+                for o in 0..<m.rows {
+                    interleavedStart[j * m.rows + o] = UInt32(n)
+                    for k in Int(blocks[o * channelBlocks + j])..<Int(blocks[o * channelBlocks + j + 1]) {
+                        interleavedIndex[n] = UInt32(k)
+                        interleavedValues[n] = m.values[k]
+                        n += 1
                     }
                 }
             }

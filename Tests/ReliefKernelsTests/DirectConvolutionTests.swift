@@ -48,8 +48,8 @@ import Testing
             (16, 32, (3, 3), 16, 16, (1, 1), (1, 1), 16), (24, 40, (3, 3), 4, 4, (1, 1), (1, 1), 1),
             // A 1x1 kernel over channel blocks, interleaved: one tile of accumulators per filter.
             (40, 160, (1, 1), 3, 5, (1, 1), (0, 0), 12),
-            // Two filter groups over two channel blocks; 12 pixels, so some tiles of 8 entries are one
-            // group's 8 pixels (written back as a transpose) and some straddle two groups.
+            // 40 filters over two channel blocks; 12 pixels, so some tiles of 8 entries are one image
+            // group's 8 pixels (written back as a transpose) and some straddle two image groups.
             (40, 48, (3, 3), 4, 3, (1, 1), (1, 1), 16),
         ]
         for (i, t) in cases.enumerated() {

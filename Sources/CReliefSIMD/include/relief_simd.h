@@ -71,8 +71,8 @@ void relief_conv_vectors(const uint32_t *block_start, int64_t blocks, const int6
 /// g, output pixel p) with e = g * pixels + p, p = oy * ow + ox; entry e's vector is source[(g *
 /// group_pixels + oy * wp + ox) * 8 ...] shifted by offset[k] (channel plane plus (ky * wp + kx) * 8)
 /// for each nonzero k. The call covers `filters` filters o whose nonzeros in channel block j are
-/// start[j * filters + o] ..< start[j * filters + o + 1] (so a group's weights are stored block by
-/// block); bias, y and residual point at the first of them. acc holds the entry count rounded up to
+/// start[j * filters + o] ..< start[j * filters + o + 1] (the weights stored block by block, each
+/// block filter by filter); bias, y and residual point at the first filter. acc holds the entry count rounded up to
 /// 8, times 8 floats (per filter with several blocks). Image 8g + i (below batch) of entry e goes to
 /// y[o * filter_stride + (8g + i) * pixels + p], plus residual at the same index when not null,
 /// through max(0, .) when relu != 0.
