@@ -16,10 +16,11 @@ static double now(void) {
     return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
-// Seconds for the best of 7 runs of the layer: 3x3 kernel, padding 1, channel blocks of 32, filter
-// groups of 32 (as DirectSparseConvolution); channel c reads plane c, or c mod alias when alias > 0.
+// Seconds for the best of 7 runs of the layer: 3x3 kernel, padding 1, channel blocks of 32, every
+// filter per chunk (F = O, as DirectSparseConvolution; a smaller F runs filter groups, each over the
+// whole batch); channel c reads plane c, or c mod alias when alias > 0.
 static double layer(int C, int O, int H, int B, double density, int alias, long *nonzeros) {
-    const int bp = 32, F = 32, wp = H + 2, groups = (B + 7) / 8, gp = wp * wp, pixels = H * H, entries = groups * pixels;
+    const int bp = 32, F = O, wp = H + 2, groups = (B + 7) / 8, gp = wp * wp, pixels = H * H, entries = groups * pixels;
     const int64_t channel_stride = (int64_t)groups * gp * 8;
     float *src = aligned_alloc(64, ((size_t)C * channel_stride + 64) * 4);
     for (int64_t i = 0; i < C * channel_stride + 64; i++) src[i] = (float)(i % 13) * 0.1f;
