@@ -175,6 +175,7 @@ enum TensorCoding {
     /// `n` float32 values from `start`, plain or byte-shuffled, and how many are +0.0 (counted in
     /// the same pass, which the compiler vectorises).
     private static func readValues(_ payload: [UInt8], at start: Int, count n: Int, shuffled: Bool) -> ([Float], zeros: Int) {
+        guard n > 0 else { return ([], 0) }
         var zeros = 0
         let values = [Float](unsafeUninitializedCapacity: n) { out, initialized in
             payload.withUnsafeBytes { raw in
@@ -219,6 +220,11 @@ enum TensorCoding {
 
     private static func readColumns(_ record: RLFTensorRecord, _ payload: [UInt8], at start: Int,
                                     rowPointers: [Int]) throws(RLFError) -> [Int32] {
+        // No columns to check (the row pointers already summed to nnz = 0). Every empty array below
+        // is returned as [] rather than built with unsafeUninitializedCapacity: 0, which writes the
+        // count into the runtime's one shared empty-array storage (ThreadSanitizer reports that as a
+        // race when two threads do it).
+        guard record.nnz > 0 else { return [] }
         let stored = readIntegers(payload, at: start, count: record.nnz, width: record.columnWidth, shuffled: record.shuffledIndices)
         let columns = UInt64(record.columns), delta = record.deltaColumns
         var failure: RLFError?
@@ -260,7 +266,8 @@ enum TensorCoding {
     /// `count` unsigned integers of `width` bytes from `start`, little-endian or in byte planes.
     /// One loop per layout, so each compiles to a tight (vectorised) loop.
     static func readIntegers(_ payload: [UInt8], at start: Int, count n: Int, width: Int, shuffled: Bool) -> [UInt64] {
-        [UInt64](unsafeUninitializedCapacity: n) { out, initialized in
+        guard n > 0 else { return [] }
+        return [UInt64](unsafeUninitializedCapacity: n) { out, initialized in
             payload.withUnsafeBytes { raw in
                 let p = (raw.baseAddress! + start).assumingMemoryBound(to: UInt8.self)
                 switch (width, shuffled) {
