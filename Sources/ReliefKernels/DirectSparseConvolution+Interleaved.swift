@@ -70,7 +70,7 @@ extension DirectSparseConvolution {
             offsets[n] = Int32(Int(channel[k]) * shape.channelStride + (Int(tapY[k]) * wp + Int(tapX[k])) * 8)
         }
         // Chunks of entries (a pixel of a group of 8 images) whose windows fit in L1; with more than
-        // 32 planes, channel blocks of 32, and then each filter of a group keeps one tile of
+        // 32 planes, channel blocks of 32, and then each filter keeps one tile of
         // accumulators between blocks, so 8 entries a chunk.
         let blocked = channelBlocks > 1
         let perChunk = blocked ? 8 : max(8, min(256, (1 << 14) / (32 * max(inChannels, 1) * max(kernel.0, 1))) / 8 * 8)

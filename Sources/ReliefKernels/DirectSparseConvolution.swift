@@ -49,7 +49,7 @@ public final class DirectSparseConvolution: @unchecked Sendable {
     let interleavedIndex: UnsafeMutablePointer<UInt32>
     let interleavedValues: UnsafeMutablePointer<Float>
     /// An AVX2 + FMA CPU, not `portable`, stride 1 and at least `interleavedWeightsPerFilter`
-    /// nonzeros per filter on average (only then is the grouped copy kept).
+    /// nonzeros per filter on average (only then is the block-major copy kept).
     let interleavable: Bool
     /// Whether the AVX2 path takes tiles of 8 rows x 8 columns that share each loaded input row
     /// between the tap rows: stride 1, kernels of 1 to 7 rows, and tap columns at least
@@ -118,10 +118,10 @@ public final class DirectSparseConvolution: @unchecked Sendable {
         blockStart = .allocate(capacity: blocks.count)
         blockStart.initialize(from: blocks, count: blocks.count)
         interleavable = SIMDSupport.avx2FMA && !portable && (sy, sx) == (1, 1) && m.nnz > 0 && m.nnz >= Self.interleavedWeightsPerFilter * m.rows
-        let grouped = interleavable ? m.nnz : 0
+        let copied = interleavable ? m.nnz : 0
         interleavedStart = .allocate(capacity: interleavable ? blocks.count : 1)
-        interleavedIndex = .allocate(capacity: max(grouped, 1))
-        interleavedValues = .allocate(capacity: max(grouped, 1))
+        interleavedIndex = .allocate(capacity: max(copied, 1))
+        interleavedValues = .allocate(capacity: max(copied, 1))
         if interleavable {
             var n = 0
             for j in 0..<channelBlocks {

@@ -1,6 +1,6 @@
 // The batch-interleaved direct convolution (relief_conv_interleaved, the runtime's own code) on a
-// VGG-style layer, timed twice in one run: with its input laid out as the runtime lays it out, and
-// with every input channel aliased onto a few planes (the same loads, multiply-adds and
+// VGG-style layer, timed in one run with its input laid out as the runtime lays it out and with
+// every input channel aliased onto 32, 16 or 1 planes (the same loads, multiply-adds and
 // write-back, but windows that stay in L1). The ratio shows how much of the layer's time is spent
 // waiting on where its input windows live rather than in the multiply-add loop.
 //   cc -O2 -ISources/CReliefSIMD/include bench/micro/interleaved_windows.c -o /tmp/iw && /tmp/iw
@@ -17,10 +17,10 @@ static double now(void) {
 }
 
 // Seconds for the best of 7 runs of the layer: 3x3 kernel, padding 1, channel blocks of 32, every
-// filter per chunk (F = O, as DirectSparseConvolution; a smaller F runs filter groups, each over the
-// whole batch); channel c reads plane c, or c mod alias when alias > 0.
+// filter per chunk with the weights block by block (as DirectSparseConvolution); channel c reads
+// plane c, or c mod alias when alias > 0.
 static double layer(int C, int O, int H, int B, double density, int alias, long *nonzeros) {
-    const int bp = 32, F = O, wp = H + 2, groups = (B + 7) / 8, gp = wp * wp, pixels = H * H, entries = groups * pixels;
+    const int bp = 32, wp = H + 2, groups = (B + 7) / 8, gp = wp * wp, pixels = H * H, entries = groups * pixels;
     const int64_t channel_stride = (int64_t)groups * gp * 8;
     float *src = aligned_alloc(64, ((size_t)C * channel_stride + 64) * 4);
     for (int64_t i = 0; i < C * channel_stride + 64; i++) src[i] = (float)(i % 13) * 0.1f;
@@ -30,34 +30,27 @@ static double layer(int C, int O, int H, int B, double density, int alias, long 
     uint32_t *start = malloc(((size_t)O * blocks + 1) * 4);
     int64_t n = 0;
     srand(7);
-    for (int o0 = 0; o0 < O; o0 += F) {
-        const int f = O - o0 < F ? O - o0 : F;
-        for (int j = 0; j < blocks; j++)
-            for (int o = o0; o < o0 + f; o++) {
-                start[o0 * blocks + j * f + (o - o0)] = (uint32_t)n;
-                for (int c = j * bp; c < C && c < j * bp + bp; c++)
-                    for (int t = 0; t < 9; t++)
-                        if (rand() < density * RAND_MAX) {
-                            off[n] = (int32_t)((alias ? c % alias : c) * channel_stride + ((t / 3) * wp + t % 3) * 8);
-                            val[n] = 0.01f * (float)(rand() % 100);
-                            n++;
-                        }
-            }
-    }
+    for (int j = 0; j < blocks; j++)
+        for (int o = 0; o < O; o++) {
+            start[j * O + o] = (uint32_t)n;
+            for (int c = j * bp; c < C && c < j * bp + bp; c++)
+                for (int t = 0; t < 9; t++)
+                    if (rand() < density * RAND_MAX) {
+                        off[n] = (int32_t)((alias ? c % alias : c) * channel_stride + ((t / 3) * wp + t % 3) * 8);
+                        val[n] = 0.01f * (float)(rand() % 100);
+                        n++;
+                    }
+        }
     start[O * blocks] = (uint32_t)n;
     *nonzeros = n;
-    float *acc = aligned_alloc(64, (size_t)F * 64 * 4 + 4096), *y = malloc((size_t)O * B * pixels * 4);
+    float *acc = aligned_alloc(64, (size_t)O * 64 * 4 + 4096), *y = malloc((size_t)O * B * pixels * 4);
     const int per = blocks > 1 ? 8 : 64, chunks = (entries + per - 1) / per;
     double best = 1e9;
     for (int rep = 0; rep < 7; rep++) {
         double t = now();
-        for (int o0 = 0; o0 < O; o0 += F) {
-            const int f = O - o0 < F ? O - o0 : F;
-            for (int c = 0; c < chunks; c++) {
-                const int e0 = c * per, e1 = e0 + per < entries ? e0 + per : entries;
-                relief_conv_interleaved(start + o0 * blocks, blocks, f, off, val, src, 0, e0, e1, pixels, H, wp, gp, acc,
-                                        y + (int64_t)o0 * B * pixels, 0, (int64_t)B * pixels, B, 1);
-            }
+        for (int c = 0; c < chunks; c++) {
+            const int e0 = c * per, e1 = e0 + per < entries ? e0 + per : entries;
+            relief_conv_interleaved(start, blocks, O, off, val, src, 0, e0, e1, pixels, H, wp, gp, acc, y, 0, (int64_t)B * pixels, B, 1);
         }
         t = now() - t;
         if (t < best) best = t;
