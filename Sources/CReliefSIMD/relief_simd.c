@@ -72,6 +72,26 @@ void relief_im2col(const float *x, int64_t channels, int64_t batch, int64_t h, i
             }
 }
 
+
+static inline void relief_zero_floats(float *p, int64_t n) {
+    for (int64_t i = 0; i < n; i++) p[i] = 0.0f;
+}
+
+void relief_zero_borders(float *y, const relief_interleaved_layout *layout, int64_t channels, int64_t groups, int64_t h, int64_t w) {
+    const int64_t py = layout->pad_y, px = layout->pad_x, row = layout->row, right = row - px - w;
+    if (py == 0 && px == 0 && right == 0) return;
+    for (int64_t c = 0; c < channels; c++) {
+        for (int64_t g = 0; g < groups; g++) {
+            float *plane = y + c * layout->channel_stride + g * layout->group_floats;
+            // The top rows and the first row's left border are contiguous, as are each row's right
+            // border and the next one's left border, and the last row's right border and the bottom rows.
+            relief_zero_floats(plane, (py * row + px) * 8);
+            for (int64_t r = 0; r + 1 < h; r++) relief_zero_floats(plane + ((py + r) * row + px + w) * 8, (right + px) * 8);
+            if (h > 0) relief_zero_floats(plane + ((py + h - 1) * row + px + w) * 8, (right + py * row) * 8);
+        }
+    }
+}
+
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <immintrin.h>
 #define RELIEF_AVX2 __attribute__((target("avx2,fma")))
@@ -395,10 +415,11 @@ RELIEF_AVX2 void relief_conv_vectors(const uint32_t *block_start, int64_t blocks
 RELIEF_AVX2 void relief_conv_interleaved(const uint32_t *start, int64_t blocks, int64_t filters, const int32_t *offset,
                                          const float *vals, const float *source, const float *bias, int64_t entry_begin,
                                          int64_t entry_end, int64_t pixels, int64_t ow, int64_t wp, int64_t group_pixels,
-                                         float *acc, float *y, const float *residual, int64_t filter_stride, int64_t batch, int relu) {
+                                         float *acc, float *y, const float *residual, int64_t filter_stride, int64_t batch, int relu,
+                                         const relief_interleaved_layout *out_layout) {
     enum { max_tiles = 32 };
     int32_t tile_start[max_tiles * 8];
-    int64_t entry_group[max_tiles * 8], entry_pixel[max_tiles * 8];
+    int64_t entry_group[max_tiles * 8], entry_pixel[max_tiles * 8], entry_out[max_tiles * 8];
     const int64_t entries = entry_end - entry_begin, tiles = (entries + 7) / 8;
     for (int64_t j = 0; j < tiles * 8; j++) {
         const int64_t e = entry_begin + (j < entries ? j : entries - 1);
@@ -406,6 +427,8 @@ RELIEF_AVX2 void relief_conv_interleaved(const uint32_t *start, int64_t blocks, 
         entry_group[j] = g;
         entry_pixel[j] = p;
         tile_start[j] = (int32_t)((g * group_pixels + oy * wp + ox) * 8);
+        if (out_layout)
+            entry_out[j] = g * out_layout->group_floats + ((oy + out_layout->pad_y) * out_layout->row + ox + out_layout->pad_x) * 8;
     }
     const int64_t filter_acc = blocks > 1 ? 64 * tiles : 0;
     const __m256 zero = _mm256_setzero_ps();
@@ -418,6 +441,15 @@ RELIEF_AVX2 void relief_conv_interleaved(const uint32_t *start, int64_t blocks, 
                 for (int64_t t = 0; t < tiles; t++)
                     relief_tile8x8(source, tile_start + 8 * t, 0, offset, vals, k0, k1, b, j == 0 ? 0 : a + 64 * t, a + 64 * t);
             if (j + 1 < blocks) continue;
+            if (out_layout) {
+                // Interleaved output: each entry's vector is one pixel of 8 images already.
+                float *out = y + o * out_layout->channel_stride;
+                for (int64_t e = 0; e < entries; e++) {
+                    const __m256 v = _mm256_loadu_ps(a + 8 * e);
+                    _mm256_storeu_ps(out + entry_out[e], relu ? _mm256_max_ps(v, zero) : v);
+                }
+                continue;
+            }
             // Entry e's 8 lanes are images 8g ..< 8g + 8 at pixel p; images past the batch are padding.
             float *out = y + o * filter_stride;
             const float *add = residual ? residual + o * filter_stride : 0;
@@ -552,8 +584,72 @@ RELIEF_AVX2 void relief_pool2x2(const float *x, float *y, int64_t planes, int64_
     }
 }
 
+
+// Pooling over batch-interleaved planes: one vector per window tap, 8 images at once. Input
+// pixel (iy, ix) of channel c, group g is 8 floats at c * channel_stride + g * group_floats +
+// ((iy + pad_y) * row + ix + pad_x) * 8 of x (the window never reaches the padding); output
+// likewise in out_layout (zero borders written too), or with out_layout null planar
+// [C][B][oh * ow] with only images below batch written.
+RELIEF_AVX2 void relief_pool_interleaved(const float *x, const relief_interleaved_layout *in_layout, int64_t channels, int64_t groups,
+                                         int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t oh, int64_t ow, int is_max,
+                                         float *y, const relief_interleaved_layout *out_layout, int64_t batch) {
+    const __m256 scale = _mm256_set1_ps(1.0f / (float)(kh * kw));
+    if (out_layout) relief_zero_borders(y, out_layout, channels, groups, oh, ow);
+    for (int64_t c = 0; c < channels; c++) {
+        for (int64_t g = 0; g < groups; g++) {
+            const float *in = x + c * in_layout->channel_stride + g * in_layout->group_floats
+                + (in_layout->pad_y * in_layout->row + in_layout->pad_x) * 8;
+            float *out = out_layout ? y + c * out_layout->channel_stride + g * out_layout->group_floats
+                + (out_layout->pad_y * out_layout->row + out_layout->pad_x) * 8 : 0;
+            const int64_t lanes = batch - 8 * g < 8 ? batch - 8 * g : 8;
+            if (out && kh == 2 && kw == 2 && sh == 2 && sw == 2) {
+                // VGG's 2x2 max pooling: four aligned loads, one store per pixel of 8 images.
+                const int64_t r = in_layout->row * 8;
+                for (int64_t oy = 0; oy < oh; oy++) {
+                    const float *top = in + 2 * oy * r;
+                    float *dst = out + oy * out_layout->row * 8;
+                    for (int64_t ox = 0; ox < ow; ox++) {
+                        const float *q = top + 16 * ox;
+                        const __m256 a = _mm256_loadu_ps(q), b = _mm256_loadu_ps(q + 8), c2 = _mm256_loadu_ps(q + r),
+                                     d = _mm256_loadu_ps(q + r + 8);
+                        const __m256 v = is_max ? _mm256_max_ps(_mm256_max_ps(a, b), _mm256_max_ps(c2, d))
+                                                : _mm256_mul_ps(_mm256_add_ps(_mm256_add_ps(a, b), _mm256_add_ps(c2, d)), scale);
+                        _mm256_storeu_ps(dst + 8 * ox, v);
+                    }
+                }
+                continue;
+            }
+            for (int64_t oy = 0; oy < oh; oy++) {
+                for (int64_t ox = 0; ox < ow; ox++) {
+                    const float *corner = in + (oy * sh * in_layout->row + ox * sw) * 8;
+                    __m256 v = _mm256_loadu_ps(corner);
+                    for (int64_t ky = 0; ky < kh; ky++)
+                        for (int64_t kx = ky == 0 ? 1 : 0; kx < kw; kx++) {
+                            const __m256 t = _mm256_loadu_ps(corner + (ky * in_layout->row + kx) * 8);
+                            v = is_max ? _mm256_max_ps(v, t) : _mm256_add_ps(v, t);
+                        }
+                    if (!is_max) v = _mm256_mul_ps(v, scale);
+                    if (out) {
+                        _mm256_storeu_ps(out + (oy * out_layout->row + ox) * 8, v);
+                    } else {
+                        float lane[8];
+                        _mm256_storeu_ps(lane, v);
+                        for (int64_t i = 0; i < lanes; i++) y[((c * batch + 8 * g + i) * oh + oy) * ow + ox] = lane[i];
+                    }
+                }
+            }
+        }
+    }
+}
+
 #else
 int relief_simd_avx2_fma(void) { return 0; }
+void relief_pool_interleaved(const float *x, const relief_interleaved_layout *in_layout, int64_t channels, int64_t groups,
+                             int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t oh, int64_t ow, int is_max,
+                             float *y, const relief_interleaved_layout *out_layout, int64_t batch) {
+    (void)x; (void)in_layout; (void)channels; (void)groups; (void)kh; (void)kw; (void)sh; (void)sw; (void)oh; (void)ow;
+    (void)is_max; (void)y; (void)out_layout; (void)batch;
+}
 void relief_pool2x2(const float *x, float *y, int64_t planes, int64_t h, int64_t w, int64_t oh, int64_t ow, int is_max) {
     (void)x; (void)y; (void)planes; (void)h; (void)w; (void)oh; (void)ow; (void)is_max;
 }
@@ -585,8 +681,9 @@ void relief_transpose(const float *a, int64_t rows, int64_t columns, int64_t lda
 void relief_conv_interleaved(const uint32_t *start, int64_t blocks, int64_t filters, const int32_t *offset,
                              const float *vals, const float *source, const float *bias, int64_t entry_begin,
                              int64_t entry_end, int64_t pixels, int64_t ow, int64_t wp, int64_t group_pixels,
-                             float *acc, float *y, const float *residual, int64_t filter_stride, int64_t batch, int relu) {
-    (void)start; (void)blocks; (void)filters; (void)offset; (void)vals; (void)source; (void)bias; (void)entry_begin;
+                             float *acc, float *y, const float *residual, int64_t filter_stride, int64_t batch, int relu,
+                             const relief_interleaved_layout *out_layout) {
+    (void)out_layout; (void)start; (void)blocks; (void)filters; (void)offset; (void)vals; (void)source; (void)bias; (void)entry_begin;
     (void)entry_end; (void)pixels; (void)ow; (void)wp; (void)group_pixels; (void)acc; (void)y; (void)residual;
     (void)filter_stride; (void)batch; (void)relu;
 }

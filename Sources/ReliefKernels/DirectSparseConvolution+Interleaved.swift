@@ -1,7 +1,7 @@
 import CReliefSIMD
 
 /// The batch-interleaved path of the direct convolution: the input is copied to
-/// `[C][B/8][H + 2·ph][W + 2·pw][8]`, so one AVX2 vector holds one pixel of 8 images. Every load is
+/// `[B/8][C][H + 2·ph][W + 2·pw][8]` (`ActivationLayout.interleaved`), so one AVX2 vector holds one pixel of 8 images. Every load is
 /// then aligned (the extended-position vectors straddle cache lines half the time) and only real
 /// outputs are computed: on 4x4 and 2x2 planes (VGG's last layers) the extended positions are a
 /// third to a half padding. Eight outputs of 8 images go back to `[O][B][OH·OW]` as one 8x8
@@ -28,46 +28,58 @@ extension DirectSparseConvolution {
     }
 
     struct InterleavedLayout {
-        var groups: Int, paddedRow: Int, groupPixels: Int
-        /// Floats per input channel, and in all.
-        var channelStride: Int { groups * groupPixels * 8 }
+        /// Groups of 8 images, pixels per padded row, padded pixels per plane.
+        var groups: Int, paddedRow: Int, planePixels: Int
+        /// Floats of one channel's plane for one group: the distance between channels.
+        var planeFloats: Int { planePixels * 8 }
+        /// Floats of all channels and groups.
+        func floats(channels: Int) -> Int { groups * channels * planeFloats }
     }
 
     func interleavedLayout(batch: Int, height h: Int, width w: Int) -> InterleavedLayout {
         let (hp, wp) = (h + 2 * padding.0, w + 2 * padding.1)
-        return InterleavedLayout(groups: (batch + 7) / 8, paddedRow: wp, groupPixels: hp * wp)
+        return InterleavedLayout(groups: (batch + 7) / 8, paddedRow: wp, planePixels: hp * wp)
     }
 
     func runInterleaved(_ x: UnsafePointer<Float>, batch: Int, height h: Int, width w: Int, outHeight oh: Int, outWidth ow: Int,
                         bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, threads: Int,
-                        scratch: UnsafeMutableRawPointer, relu: Bool, residual: UnsafePointer<Float>?) {
+                        scratch: UnsafeMutableRawPointer, relu: Bool, residual: UnsafePointer<Float>?,
+                        input: ActivationLayout = .planar, output: ActivationLayout = .planar) {
         let shape = interleavedLayout(batch: batch, height: h, width: w)
         let (ph, pw, wp, groups) = (padding.0, padding.1, shape.paddedRow, shape.groups)
-        let count = inChannels * shape.channelStride
-        let source = scratch.bindMemory(to: Float.self, capacity: count + accumulatorFloats * RowPartitions.maxParts)
-        // The copy: zero borders (and the missing images of a last partial group), then each image
-        // row of 8 images transposed into [column][image].
-        for c in 0..<inChannels {
-            for g in 0..<groups {
-                let plane = source + (c * groups + g) * shape.groupPixels * 8
-                let images = min(8, batch - 8 * g)
-                plane.update(repeating: 0, count: ph * wp * 8)
-                (plane + (ph + h) * wp * 8).update(repeating: 0, count: ph * wp * 8)
-                for r in 0..<h {
-                    let row = plane + (ph + r) * wp * 8
-                    row.update(repeating: 0, count: pw * 8)
-                    (row + (pw + w) * 8).update(repeating: 0, count: pw * 8)
-                    if images < 8 { (row + pw * 8).update(repeating: 0, count: w * 8) }
-                    relief_transpose(x + ((c * batch + 8 * g) * h + r) * w, Int64(images), Int64(w), Int64(h * w), row + pw * 8, 8)
+        let count = shape.floats(channels: inChannels)
+        let copy = scratch.bindMemory(to: Float.self, capacity: count + accumulatorFloats * RowPartitions.maxParts)
+        let source: UnsafePointer<Float>
+        if input == .planar {
+            // The copy: zero borders (and the missing images of a last partial group), then each image
+            // row of 8 images transposed into [column][image].
+            for c in 0..<inChannels {
+                for g in 0..<groups {
+                    let plane = copy + (g * inChannels + c) * shape.planeFloats
+                    let images = min(8, batch - 8 * g)
+                    plane.update(repeating: 0, count: ph * wp * 8)
+                    (plane + (ph + h) * wp * 8).update(repeating: 0, count: ph * wp * 8)
+                    for r in 0..<h {
+                        let row = plane + (ph + r) * wp * 8
+                        row.update(repeating: 0, count: pw * 8)
+                        (row + (pw + w) * 8).update(repeating: 0, count: pw * 8)
+                        if images < 8 { (row + pw * 8).update(repeating: 0, count: w * 8) }
+                        relief_transpose(x + ((c * batch + 8 * g) * h + r) * w, Int64(images), Int64(w), Int64(h * w), row + pw * 8, 8)
+                    }
                 }
             }
+            source = UnsafePointer(copy)
+        } else {
+            // Already [C][G][H + 2·ph][W + 2·pw][8] with zero borders: the previous layer wrote it so.
+            source = x
         }
-        let accumulators = source + count
+        let accumulators = copy + count
         let offsets = (UnsafeMutableRawPointer(accumulators + accumulatorFloats * RowPartitions.maxParts) + 7)
             .alignedDown(toMultipleOf: 8).bindMemory(to: Int32.self, capacity: max(storedWeights, 1))
+        // Group-major, so the offsets do not depend on the batch (only on the padded width).
+        let planeFloats = Int32(shape.planeFloats), rowFloats = Int32(wp * 8)
         for n in 0..<storedWeights {
-            let k = Int(interleavedIndex[n])
-            offsets[n] = Int32(Int(channel[k]) * shape.channelStride + (Int(tapY[k]) * wp + Int(tapX[k])) * 8)
+            offsets[n] = Int32(interleavedChannel[n]) * planeFloats + Int32(interleavedTapY[n]) * rowFloats + Int32(interleavedTapX[n]) * 8
         }
         // Chunks of entries (a pixel of a group of 8 images) whose windows fit in L1; with more than
         // 32 planes, channel blocks of 32, and then each filter keeps one tile of
@@ -80,13 +92,19 @@ extension DirectSparseConvolution {
         let work = storedWeights * entries * 8
         let parts = work < threadWork ? 1 : min(max(threads, 1), RowPartitions.maxParts, chunks)
         let blocks = channelBlocks, filterStride = batch * pixels
-        Parallel.run(parts: parts) { p in
-            let acc = accumulators + p * self.accumulatorFloats
-            for c in (chunks * p / parts)..<(chunks * (p + 1) / parts) {
-                let e0 = c * perChunk, e1 = min(e0 + perChunk, entries)
-                relief_conv_interleaved(self.interleavedStart, Int64(blocks), Int64(self.outChannels), offsets, self.interleavedValues,
-                                        source, bias, Int64(e0), Int64(e1), Int64(pixels), Int64(ow), Int64(wp), Int64(shape.groupPixels),
-                                        acc, y, residual, Int64(filterStride), Int64(batch), relu ? 1 : 0)
+        let interleavedOutput = output != .planar
+        var target = output.describe(channels: outChannels, batch: batch, height: oh, width: ow) ?? relief_interleaved_layout()
+        if interleavedOutput { relief_zero_borders(y, &target, Int64(outChannels), Int64(groups), Int64(oh), Int64(ow)) }
+        withUnsafePointer(to: &target) { described in
+            let layout = interleavedOutput ? described : nil
+            Parallel.run(parts: parts) { p in
+                let acc = accumulators + p * self.accumulatorFloats
+                for c in (chunks * p / parts)..<(chunks * (p + 1) / parts) {
+                    let e0 = c * perChunk, e1 = min(e0 + perChunk, entries)
+                    relief_conv_interleaved(self.interleavedStart, Int64(blocks), Int64(self.outChannels), offsets, self.interleavedValues,
+                                            source, bias, Int64(e0), Int64(e1), Int64(pixels), Int64(ow), Int64(wp), Int64(inChannels * shape.planePixels),
+                                            acc, y, residual, Int64(filterStride), Int64(batch), relu ? 1 : 0, layout)
+                }
             }
         }
     }

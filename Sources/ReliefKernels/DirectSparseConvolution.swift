@@ -43,14 +43,17 @@ public final class DirectSparseConvolution: @unchecked Sendable {
     /// For the batch-interleaved path (`interleavable` only): the nonzeros again, block by block and
     /// within a block filter by filter, so a channel block's weights of all filters are contiguous,
     /// in the order that path reads them. Block j of filter o is interleavedStart[j·outChannels + o]
-    /// ..< the next entry; interleavedIndex maps a position to the nonzero's index above,
-    /// interleavedValues holds its weight.
+    /// ..< the next entry; at each position, the nonzero's input channel, tap row and column and
+    /// weight (read in order when the offsets are computed, so that loop streams).
     let interleavedStart: UnsafeMutablePointer<UInt32>
-    let interleavedIndex: UnsafeMutablePointer<UInt32>
+    let interleavedChannel: UnsafeMutablePointer<UInt32>
+    let interleavedTapY: UnsafeMutablePointer<UInt16>
+    let interleavedTapX: UnsafeMutablePointer<UInt16>
     let interleavedValues: UnsafeMutablePointer<Float>
     /// An AVX2 + FMA CPU, not `portable`, stride 1 and at least `interleavedWeightsPerFilter`
-    /// nonzeros per filter on average (only then is the block-major copy kept).
-    let interleavable: Bool
+    /// nonzeros per filter on average (only then is the block-major copy kept): whether any batch
+    /// can take the batch-interleaved path (`interleaves`).
+    public let interleavable: Bool
     /// Whether the AVX2 path takes tiles of 8 rows x 8 columns that share each loaded input row
     /// between the tap rows: stride 1, kernels of 1 to 7 rows, and tap columns at least
     /// `Self.rowTileFill` full (a pruned tap still costs its multiply-add there).
@@ -120,7 +123,9 @@ public final class DirectSparseConvolution: @unchecked Sendable {
         interleavable = SIMDSupport.avx2FMA && !portable && (sy, sx) == (1, 1) && m.nnz > 0 && m.nnz >= Self.interleavedWeightsPerFilter * m.rows
         let copied = interleavable ? m.nnz : 0
         interleavedStart = .allocate(capacity: interleavable ? blocks.count : 1)
-        interleavedIndex = .allocate(capacity: max(copied, 1))
+        interleavedChannel = .allocate(capacity: max(copied, 1))
+        interleavedTapY = .allocate(capacity: max(copied, 1))
+        interleavedTapX = .allocate(capacity: max(copied, 1))
         interleavedValues = .allocate(capacity: max(copied, 1))
         if interleavable {
             var n = 0
@@ -128,7 +133,9 @@ public final class DirectSparseConvolution: @unchecked Sendable {
                 for o in 0..<m.rows {
                     interleavedStart[j * m.rows + o] = UInt32(n)
                     for k in Int(blocks[o * channelBlocks + j])..<Int(blocks[o * channelBlocks + j + 1]) {
-                        interleavedIndex[n] = UInt32(k)
+                        interleavedChannel[n] = channel[k]
+                        interleavedTapY[n] = tapY[k]
+                        interleavedTapX[n] = tapX[k]
                         interleavedValues[n] = m.values[k]
                         n += 1
                     }
@@ -180,7 +187,9 @@ public final class DirectSparseConvolution: @unchecked Sendable {
         shiftX.deallocate()
         blockStart.deallocate()
         interleavedStart.deallocate()
-        interleavedIndex.deallocate()
+        interleavedChannel.deallocate()
+        interleavedTapY.deallocate()
+        interleavedTapX.deallocate()
         interleavedValues.deallocate()
         groupStart.deallocate()
         groupWeights.deallocate()
@@ -190,7 +199,7 @@ public final class DirectSparseConvolution: @unchecked Sendable {
         4 * (outChannels + 1) + (4 + 2 + 2 + 4 + 4 + 2 + 2) * storedWeights
             + 4 * (outChannels * channelBlocks + 1) + (rowTiles ? 4 * (outChannels + 1) : 0)
             + (4 + 8 + 4 * kernel.0) * groupChannel.count
-            + (interleavable ? 4 * (outChannels * channelBlocks + 1) + (4 + 4) * storedWeights : 0)
+            + (interleavable ? 4 * (outChannels * channelBlocks + 1) + (4 + 4 + 2 + 2) * storedWeights : 0)
     }
 
     /// Multiply-adds for a batch: each nonzero touches (up to) every output pixel.
@@ -202,7 +211,7 @@ public final class DirectSparseConvolution: @unchecked Sendable {
     public func scratchBytes(batch: Int, height h: Int, width w: Int) -> Int {
         let (oh, ow) = outputSize(height: h, width: w)
         let interleaved = interleaves(batch: batch, outHeight: oh, outWidth: ow)
-            ? inChannels * interleavedLayout(batch: batch, height: h, width: w).channelStride : 0
+            ? interleavedLayout(batch: batch, height: h, width: w).floats(channels: inChannels) : 0
         let source = max(layout(batch: batch, height: h, width: w).count, interleaved)
         return 4 * (source + accumulatorFloats * RowPartitions.maxParts) + 8 * max(storedWeights, 1) + 8
             + VectorCover.bytes(batch: batch, outHeight: oh, outWidth: ow)
@@ -456,9 +465,22 @@ public final class DirectSparseConvolution: @unchecked Sendable {
     /// The convolution of `x` into `y`, plus `residual` (same layout and shape as `y`, not overlapping
     /// it: a residual addition fused into the writes) when given; with `relu`, max(0, ·) of that (a
     /// ReLU fused into the writes).
+    ///
+    /// `input` and `output` other than `.planar` need the batch-interleaved path (`interleaves`) and
+    /// scratch: an interleaved input must carry this convolution's padding as its border, and an
+    /// interleaved output takes no residual.
     public func run(_ x: UnsafePointer<Float>, batch: Int, height h: Int, width w: Int, outHeight oh: Int, outWidth ow: Int,
                     bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, threads: Int, scratch: UnsafeMutableRawPointer? = nil,
-                    relu: Bool = false, residual: UnsafePointer<Float>? = nil) {
+                    relu: Bool = false, residual: UnsafePointer<Float>? = nil,
+                    input: ActivationLayout = .planar, output: ActivationLayout = .planar) {
+        if input != .planar || output != .planar {
+            precondition(scratch != nil && interleaves(batch: batch, outHeight: oh, outWidth: ow), "interleaved layouts need the interleaved path")
+            precondition(input == .planar || input == .interleaved(padY: padding.0, padX: padding.1), "interleaved input without this padding")
+            precondition(output == .planar || residual == nil, "an interleaved output takes no residual")
+            runInterleaved(x, batch: batch, height: h, width: w, outHeight: oh, outWidth: ow, bias: bias, into: y, threads: threads,
+                           scratch: scratch!, relu: relu, residual: residual, input: input, output: output)
+            return
+        }
         if let scratch {
             runPlanes(x, batch: batch, height: h, width: w, outHeight: oh, outWidth: ow, bias: bias, into: y, threads: threads,
                          scratch: scratch, relu: relu, residual: residual)

@@ -93,6 +93,9 @@ public final class InferenceModel: Sendable {
     /// convolution's index. The convolution adds the other operand as it writes its outputs and the
     /// addition shares its buffer: one pass over two activations fewer.
     public let additionFusedInto: [Int?]
+    /// Per node, the batch-interleaved layout its output takes when the batch allows (see
+    /// `assignLayouts`), or `.planar` when it is always planar.
+    public let interleavedCandidates: [ActivationLayout]
     public let provenance: RLFMetadata.Provenance
     public let policy: KernelPolicy
     /// Fully connected units removed from the plan because they cannot affect the output, per layer.
@@ -215,6 +218,7 @@ public final class InferenceModel: Sendable {
         output = out
         reluFusedInto = Self.fusibleReLUs(built, output: out)
         additionFusedInto = Self.fusibleAdditions(built, output: out)
+        interleavedCandidates = Self.interleavedCandidates(built, output: out, reluFusedInto: reluFusedInto, additionFusedInto: additionFusedInto)
     }
 
     /// Additions a direct convolution right before them can compute: the convolution is one operand,

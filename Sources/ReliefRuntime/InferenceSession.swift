@@ -17,6 +17,8 @@ public final class InferenceSession {
     private let scratch: UnsafeMutableRawPointer
     /// Seconds spent in each node by the last `run` with `profile` set.
     public private(set) var nodeSeconds: [Double]
+    /// The layout of each node's output in the last `run` (see `InferenceModel.assignLayouts`).
+    public private(set) var layouts: [ActivationLayout]
     /// Whether the first node flattens the model input and nothing else reads it: then `[B][C·H·W]`
     /// goes to `[C·H·W][B]` in one transpose, with no `[C][B][H·W]` copy first.
     private let flattensInput: Bool
@@ -60,8 +62,14 @@ public final class InferenceSession {
                 owned.append(owned[producer])
                 continue
             }
-            let count = max(node.outputShape.reduce(1, *) * maxBatch, 1)
-            let p = UnsafeMutablePointer<Float>.allocate(capacity: count)
+            // Room for the interleaved layout too, which rounds the batch up to 8 and adds a border.
+            var count = max(node.outputShape.reduce(1, *) * maxBatch, 1)
+            if model.interleavedCandidates[k] != .planar, node.outputShape.count == 3 {
+                count = max(count, model.interleavedCandidates[k].floats(channels: node.outputShape[0], batch: maxBatch,
+                                                                          height: node.outputShape[1], width: node.outputShape[2]))
+            }
+            // Cache-line aligned: an interleaved layout's 32-byte vectors then never straddle two lines.
+            let p = UnsafeMutableRawPointer.allocate(byteCount: 4 * count, alignment: 64).bindMemory(to: Float.self, capacity: count)
             p.initialize(repeating: 0, count: count)
             owned.append(p)
         }
@@ -72,6 +80,7 @@ public final class InferenceSession {
         columns.initialize(repeating: 0, count: im2col)
         scratch = .allocate(byteCount: scratchBytes, alignment: 64)
         nodeSeconds = [Double](repeating: 0, count: model.nodes.count)
+        layouts = [ActivationLayout](repeating: .planar, count: model.nodes.count)
         let readers = model.nodes.indices.filter { k in
             if model.nodes[k].input < 0 { return true }
             if case .add(other: let o) = model.nodes[k].operation, o < 0 { return true }
@@ -87,7 +96,7 @@ public final class InferenceSession {
     }
 
     deinit {
-        for (k, b) in buffers.enumerated() where model.reluFusedInto[k] == nil && model.additionFusedInto[k] == nil { b.deallocate() }
+        for (k, b) in buffers.enumerated() where model.reluFusedInto[k] == nil && model.additionFusedInto[k] == nil { UnsafeMutableRawPointer(b).deallocate() }
         input.deallocate()
         columns.deallocate()
         scratch.deallocate()
@@ -124,6 +133,7 @@ public final class InferenceSession {
                 for c in 0..<c0 { (input + (c * batch + b) * p0).update(from: x + (b * c0 + c) * p0, count: p0) }
             }
         }
+        model.assignLayouts(batch: batch, into: &layouts)
         for (k, node) in model.nodes.enumerated() {
             let start = profile ? DispatchTime.now().uptimeNanoseconds : 0
             if k == 0 && flattensInput {
@@ -186,7 +196,8 @@ public final class InferenceSession {
             if let direct = w.direct {
                 w.bias.withUnsafeBufferPointerOrNil { bias in
                     direct.run(x, batch: batch, height: h, width: wd, outHeight: oh, outWidth: ow, bias: bias, into: y, threads: threads,
-                               scratch: scratch, relu: relu, residual: residual.map { UnsafePointer(source($0)) })
+                               scratch: scratch, relu: relu, residual: residual.map { UnsafePointer(source($0)) },
+                               input: node.input < 0 ? .planar : layouts[node.input], output: layouts[k])
                 }
                 reluApplied = true
                 return
@@ -242,6 +253,11 @@ public final class InferenceSession {
         case let .maxPool(g), let .averagePool(g):
             var isMax = false
             if case .maxPool = node.operation { isMax = true }
+            if node.input >= 0, layouts[node.input] != .planar {
+                Pooling.runInterleaved(x, input: layouts[node.input], y, output: layouts[k], channels: inC, batch: batch, height: s[1],
+                                       width: s[2], geometry: g, outHeight: node.outputShape[1], outWidth: node.outputShape[2], max: isMax)
+                return
+            }
             Pooling.run(x, y, planes: inC * batch, height: s[1], width: s[2], geometry: g,
                         outHeight: node.outputShape[1], outWidth: node.outputShape[2], max: isMax)
         case let .add(other):
@@ -384,6 +400,26 @@ public enum Transpose {
 /// included, as the training engine computes it); 2x2 windows of stride 2 take a vectorised path
 /// (AVX2 where the CPU has it; `portable` keeps the Swift loops, for tests).
 public enum Pooling {
+    /// Pooling (no padding) over a batch-interleaved input (`input`, any border) into `output`:
+    /// interleaved (its border zeroed) or planar `[C][B][OH·OW]`. Needs AVX2 + FMA (only interleaved
+    /// convolutions, which need it too, write such inputs).
+    public static func runInterleaved(_ x: UnsafePointer<Float>, input: ActivationLayout, _ y: UnsafeMutablePointer<Float>,
+                                      output: ActivationLayout, channels: Int, batch: Int, height h: Int, width w: Int,
+                                      geometry g: InferenceModel.Geometry, outHeight oh: Int, outWidth ow: Int, max isMax: Bool) {
+        precondition(SIMDSupport.avx2FMA && g.padding == (0, 0), "interleaved pooling needs AVX2 and no padding")
+        guard var from = input.describe(channels: channels, batch: batch, height: h, width: w) else {
+            preconditionFailure("runInterleaved needs an interleaved input")
+        }
+        let groups = Int64((batch + 7) / 8)
+        if var to = output.describe(channels: channels, batch: batch, height: oh, width: ow) {
+            relief_pool_interleaved(x, &from, Int64(channels), groups, Int64(g.kernel.0), Int64(g.kernel.1), Int64(g.stride.0),
+                                    Int64(g.stride.1), Int64(oh), Int64(ow), isMax ? 1 : 0, y, &to, Int64(batch))
+        } else {
+            relief_pool_interleaved(x, &from, Int64(channels), groups, Int64(g.kernel.0), Int64(g.kernel.1), Int64(g.stride.0),
+                                    Int64(g.stride.1), Int64(oh), Int64(ow), isMax ? 1 : 0, y, nil, Int64(batch))
+        }
+    }
+
     public static func run(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, planes: Int, height h: Int, width w: Int,
                     geometry g: InferenceModel.Geometry, outHeight oh: Int, outWidth ow: Int, max isMax: Bool,
                     portable: Bool = false) {

@@ -1,3 +1,4 @@
+import ReliefKernels
 import ReliefRandom
 import ReliefRuntime
 import Testing
@@ -44,6 +45,45 @@ import Testing
                 }
                 #expect(zip(y, expected).allSatisfy { abs($0 - $1) <= 1e-6 * max(1, abs($1)) },
                         "case \(i), max \(isMax), portable \(portable), seed \(i)")
+            }
+        }
+    }
+}
+
+/// Pooling over batch-interleaved activations (`Pooling.runInterleaved`) against the plain loop:
+/// into interleaved outputs with and without a border, and into planar ones.
+@Suite struct InterleavedPoolingTests {
+    @Test(arguments: [true, false])
+    func matchesThePlainLoop(max isMax: Bool) {
+        guard SIMDSupport.avx2FMA else { return }
+        let cases: [(h: Int, w: Int, k: (Int, Int), s: (Int, Int), b: Int)] = [
+            (8, 8, (2, 2), (2, 2), 16), (4, 4, (2, 2), (2, 2), 11), (2, 2, (2, 2), (2, 2), 8), (5, 7, (2, 2), (2, 2), 9),
+            (7, 7, (3, 3), (2, 2), 13), (5, 6, (3, 2), (1, 2), 8),
+        ]
+        for (i, t) in cases.enumerated() {
+            let seed = UInt64(i) &+ (isMax ? 200 : 300)
+            var g = SeededGenerator(seed: seed)
+            let channels = 3
+            let x = (0..<(channels * t.b * t.h * t.w)).map { _ in g.normal() }
+            let oh = (t.h - t.k.0) / t.s.0 + 1, ow = (t.w - t.k.1) / t.s.1 + 1
+            let expected = PoolingTests.reference(x, planes: channels * t.b, h: t.h, w: t.w, k: t.k, s: t.s, p: (0, 0), oh: oh, ow: ow, max: isMax)
+            for input in [ActivationLayout.interleaved(padY: 0, padX: 0), .interleaved(padY: 1, padX: 2)] {
+                let packed = input.pack(x, channels: channels, batch: t.b, height: t.h, width: t.w)
+                for output in [ActivationLayout.planar, .interleaved(padY: 0, padX: 0), .interleaved(padY: 1, padX: 1)] {
+                    var y = [Float](repeating: .nan, count: output.floats(channels: channels, batch: t.b, height: oh, width: ow))
+                    packed.withUnsafeBufferPointer { xp in
+                        y.withUnsafeMutableBufferPointer { yp in
+                            Pooling.runInterleaved(xp.baseAddress!, input: input, yp.baseAddress!, output: output, channels: channels,
+                                                   batch: t.b, height: t.h, width: t.w, geometry: .init(kernel: t.k, stride: t.s, padding: (0, 0)),
+                                                   outHeight: oh, outWidth: ow, max: isMax)
+                        }
+                    }
+                    let real = y.withUnsafeBufferPointer { output.unpack($0.baseAddress!, channels: channels, batch: t.b, height: oh, width: ow) }
+                    let close = zip(real, expected).allSatisfy { abs($0 - $1) <= 1e-6 * max(1, abs($1)) }
+                    #expect(close, "case \(i), max \(isMax), in \(input), out \(output), seed \(seed)")
+                    let bordersZero = y.indices.allSatisfy { !output.isBorder($0, height: oh, width: ow) || y[$0] == 0 }
+                    #expect(output == .planar || (bordersZero && y.allSatisfy(\.isFinite)), "case \(i), out \(output): border not zero")
+                }
             }
         }
     }

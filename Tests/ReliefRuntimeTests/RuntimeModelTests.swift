@@ -79,6 +79,33 @@ import Testing
         }
     }
 
+    /// At batches of 8 and more the convolutions that run batch-interleaved hand their outputs to the
+    /// next convolution or pooling in that layout (no transposes between them); the outputs still
+    /// match the training engine, with a partial last group of images and split between threads.
+    @Test(arguments: [("vgg-11", 0.1), ("resnet-20", 0.3)])
+    func interleavedHandOffsMatchTheTrainingEngine(name: String, density: Double) throws {
+        let seed: UInt64 = name == "vgg-11" ? 41 : 43
+        let model = try Self.prunedModel(name, density: density, seed: seed)
+        let file = try Self.exported(model)
+        let runtime = try InferenceModel(file, policy: .forced("direct"))
+        for batch in [11, 16] {
+            let x = Self.input(model.inputShape, batch: batch, seed: seed &+ UInt64(batch))
+            let expected = model.forward(Tensor(shape: [batch] + model.inputShape, data: x), training: false).data
+            for threads in [1, 2] {
+                let session = try InferenceSession(model: runtime, maxBatch: 16, threads: threads)
+                let y = try session.run(x, batch: batch, profile: threads == 1)
+                let error = Self.maxError(y, expected)
+                #expect(error < 1e-4, "\(name), batch \(batch), \(threads) threads, seed \(seed): max relative error \(error)")
+                guard SIMDSupport.avx2FMA && threads == 1 else { continue }
+                // The hand-offs this test is about did happen: VGG-11's convolutions and poolings from conv2
+                // on, ResNet-20's first convolution of each block in the later stages.
+                let interleaved = runtime.nodes.indices.filter { session.layouts[$0] != .planar }.map { runtime.nodes[$0].name }
+                let minimum = name == "vgg-11" ? 10 : 4
+                #expect(interleaved.count >= minimum, "\(name), batch \(batch): interleaved outputs \(interleaved)")
+            }
+        }
+    }
+
     /// A ReLU whose producer (convolution, linear or addition) has no other reader is folded into it;
     /// a ReLU after pooling, or after a node something else also reads, is not.
     @Test func reluIsFusedIntoItsOnlyProducer() throws {

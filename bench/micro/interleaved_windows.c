@@ -21,9 +21,9 @@ static double now(void) {
 // plane c, or c mod alias when alias > 0.
 static double layer(int C, int O, int H, int B, double density, int alias, long *nonzeros) {
     const int bp = 32, wp = H + 2, groups = (B + 7) / 8, gp = wp * wp, pixels = H * H, entries = groups * pixels;
-    const int64_t channel_stride = (int64_t)groups * gp * 8;
-    float *src = aligned_alloc(64, ((size_t)C * channel_stride + 64) * 4);
-    for (int64_t i = 0; i < C * channel_stride + 64; i++) src[i] = (float)(i % 13) * 0.1f;
+    const int64_t channel_stride = (int64_t)gp * 8, total = (int64_t)groups * C * gp * 8;  // [group][channel] as the runtime
+    float *src = aligned_alloc(64, ((size_t)total + 64) * 4);
+    for (int64_t i = 0; i < total + 64; i++) src[i] = (float)(i % 13) * 0.1f;
     const int blocks = (C + bp - 1) / bp;
     int32_t *off = malloc((size_t)O * C * 9 * 4);
     float *val = malloc((size_t)O * C * 9 * 4);
@@ -50,7 +50,7 @@ static double layer(int C, int O, int H, int B, double density, int alias, long 
         double t = now();
         for (int c = 0; c < chunks; c++) {
             const int e0 = c * per, e1 = e0 + per < entries ? e0 + per : entries;
-            relief_conv_interleaved(start, blocks, O, off, val, src, 0, e0, e1, pixels, H, wp, gp, acc, y, 0, (int64_t)B * pixels, B, 1);
+            relief_conv_interleaved(start, blocks, O, off, val, src, 0, e0, e1, pixels, H, wp, (int64_t)C * gp, acc, y, 0, (int64_t)B * pixels, B, 1, 0);
         }
         t = now() - t;
         if (t < best) best = t;

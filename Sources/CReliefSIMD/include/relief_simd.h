@@ -65,9 +65,28 @@ void relief_conv_vectors(const uint32_t *block_start, int64_t blocks, const int6
                          const int32_t *run_from, const int32_t *run_to, const int32_t *run_length, int64_t runs,
                          int relu, int64_t prefetch_from, int64_t prefetch_count, int64_t planes, int64_t plane_stride);
 
-/// A stride-1 direct convolution over a batch-interleaved input: groups of 8 images, each group's
-/// padded planes [group][padded row][padded column][8 images], `group_pixels` padded pixels per
-/// group and `wp` per padded row. Entries e in [entry_begin, entry_end) (at most 256) are (group
+/// A batch-interleaved activation layout: channel c, group g (images 8g ..< 8g + 8) is a plane of
+/// (h + 2 pad_y) rows of `row` pixels (row >= w + 2 pad_x), each pixel 8 floats (one per image),
+/// starting at c * channel_stride + g * group_floats; pixel (iy, ix) is at ((iy + pad_y) * row +
+/// ix + pad_x) * 8 within it, and the rest of the plane is the zero border.
+typedef struct {
+    int64_t channel_stride, group_floats, row, pad_y, pad_x;
+} relief_interleaved_layout;
+
+/// Writes zeros over the borders (everything but the h x w pixels) of every plane of `layout`.
+void relief_zero_borders(float *y, const relief_interleaved_layout *layout, int64_t channels, int64_t groups, int64_t h, int64_t w);
+
+/// kh x kw pooling with stride (sh, sw) over interleaved planes laid out as `in_layout` (windows
+/// inside the h x w pixels, no padding): maximum (is_max != 0) or mean of each window for all 8
+/// images of a group at once, into `out_layout` (borders zeroed), or, when out_layout is null,
+/// into planar y[(c * batch + image) * oh * ow + oy * ow + ox] for the images below batch.
+void relief_pool_interleaved(const float *x, const relief_interleaved_layout *in_layout, int64_t channels, int64_t groups,
+                             int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t oh, int64_t ow, int is_max,
+                             float *y, const relief_interleaved_layout *out_layout, int64_t batch);
+
+/// A stride-1 direct convolution over a batch-interleaved input: groups of 8 images, padded planes
+/// of [padded row][padded column][8 images], `group_pixels` padded pixels from one group's first
+/// plane to the next group's and `wp` per padded row. Entries e in [entry_begin, entry_end) (at most 256) are (group
 /// g, output pixel p) with e = g * pixels + p, p = oy * ow + ox; entry e's vector is source[(g *
 /// group_pixels + oy * wp + ox) * 8 ...] shifted by offset[k] (channel plane plus (ky * wp + kx) * 8)
 /// for each nonzero k. The call covers `filters` filters o whose nonzeros in channel block j are
@@ -75,11 +94,13 @@ void relief_conv_vectors(const uint32_t *block_start, int64_t blocks, const int6
 /// block filter by filter); bias, y and residual point at the first filter. acc holds the entry count rounded up to
 /// 8, times 8 floats (per filter with several blocks). Image 8g + i (below batch) of entry e goes to
 /// y[o * filter_stride + (8g + i) * pixels + p], plus residual at the same index when not null,
-/// through max(0, .) when relu != 0.
+/// through max(0, .) when relu != 0. With out_layout (and no residual), entry e's vector goes
+/// unchanged (bar the ReLU) to its pixel of filter o's plane in that interleaved layout instead.
 void relief_conv_interleaved(const uint32_t *start, int64_t blocks, int64_t filters, const int32_t *offset,
                              const float *vals, const float *source, const float *bias, int64_t entry_begin,
                              int64_t entry_end, int64_t pixels, int64_t ow, int64_t wp, int64_t group_pixels,
-                             float *acc, float *y, const float *residual, int64_t filter_stride, int64_t batch, int relu);
+                             float *acc, float *y, const float *residual, int64_t filter_stride, int64_t batch, int relu,
+                             const relief_interleaved_layout *out_layout);
 
 /// A stride-1 direct convolution of images [image_begin, image_end) in tiles of 8 output rows x 8
 /// columns (needs oh >= 8 and ow >= 8): filter o's groups g in [group_start[o], group_start[o+1])

@@ -1,0 +1,83 @@
+import CReliefSIMD
+
+/// How a batch of activations of per-example shape `[C, H, W]` sits in memory between two layers.
+public enum ActivationLayout: Sendable, Equatable {
+    /// `[C][B][H·W]`: the runtime's usual layout (feature-major, see `InferenceModel`).
+    case planar
+    /// `[⌈B/8⌉][C][H + 2·padY][W + 2·padX][8]`: one AVX vector is one pixel of 8 images, each
+    /// channel's plane per group of 8 images surrounded by a zero border of padY rows and padX
+    /// columns. Group-major: a chunk of one group's pixels finds all its channels' windows close
+    /// together (channel planes a few KiB apart rather than a few hundred KiB, which on 2x2 maps
+    /// mapped 32 channels' windows onto a handful of L1 sets), and a weight's offset into the
+    /// layout does not depend on the batch. The batch-interleaved direct convolution reads it as is (with its own padding as the
+    /// border) and can write it, so consecutive layers need no transpose between them; lanes of
+    /// images past the batch in the last group hold finite values that no real output reads.
+    case interleaved(padY: Int, padX: Int)
+
+    /// Floats the layout takes for `channels` channels of `height` x `width` and a batch of `batch`.
+    public func floats(channels: Int, batch: Int, height: Int, width: Int) -> Int {
+        switch self {
+        case .planar: return channels * batch * height * width
+        case let .interleaved(py, px): return channels * ((batch + 7) / 8 * 8) * (height + 2 * py) * (width + 2 * px)
+        }
+    }
+
+    /// The C description of an interleaved layout (nil for planar).
+    public func describe(channels: Int, batch: Int, height: Int, width: Int) -> relief_interleaved_layout? {
+        guard case let .interleaved(py, px) = self else { return nil }
+        let row = width + 2 * px, plane = (height + 2 * py) * row * 8
+        return relief_interleaved_layout(channel_stride: Int64(plane), group_floats: Int64(channels * plane), row: Int64(row),
+                                         pad_y: Int64(py), pad_x: Int64(px))
+    }
+
+    /// Where image b's pixel (y, x) of channel c sits in this layout (the plain rule the kernels
+    /// follow; tests and conversions use it).
+    public func index(channel c: Int, image b: Int, y: Int, x: Int, channels: Int, batch: Int, height: Int, width: Int) -> Int {
+        switch self {
+        case .planar: return ((c * batch + b) * height + y) * width + x
+        case let .interleaved(py, px):
+            let row = width + 2 * px
+            return (((b / 8 * channels + c) * (height + 2 * py) + y + py) * row + x + px) * 8 + b % 8
+        }
+    }
+
+    /// Whether float `n` of this layout is border (never a pixel: zero in a valid activation).
+    public func isBorder(_ n: Int, height: Int, width: Int) -> Bool {
+        guard case let .interleaved(py, px) = self else { return false }
+        let row = width + 2 * px, pixel = n / 8 % ((height + 2 * py) * row), r = pixel / row, q = pixel % row
+        return r < py || r >= py + height || q < px || q >= px + width
+    }
+
+    /// `planar` (`[C][B][H·W]`) rewritten in this layout: borders and the lanes of missing images zero.
+    public func pack(_ planar: [Float], channels: Int, batch: Int, height: Int, width: Int) -> [Float] {
+        precondition(planar.count == channels * batch * height * width, "planar input of the wrong size")
+        var out = [Float](repeating: 0, count: floats(channels: channels, batch: batch, height: height, width: width))
+        for c in 0..<channels {
+            for b in 0..<batch {
+                for y in 0..<height {
+                    for x in 0..<width {
+                        out[index(channel: c, image: b, y: y, x: x, channels: channels, batch: batch, height: height, width: width)] =
+                            planar[((c * batch + b) * height + y) * width + x]
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// The real pixels of `values` (in this layout) as `[C][B][H·W]`.
+    public func unpack(_ values: UnsafePointer<Float>, channels: Int, batch: Int, height: Int, width: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: channels * batch * height * width)
+        for c in 0..<channels {
+            for b in 0..<batch {
+                for y in 0..<height {
+                    for x in 0..<width {
+                        out[((c * batch + b) * height + y) * width + x] =
+                            values[index(channel: c, image: b, y: y, x: x, channels: channels, batch: batch, height: height, width: width)]
+                    }
+                }
+            }
+        }
+        return out
+    }
+}

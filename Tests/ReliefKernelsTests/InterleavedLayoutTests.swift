@@ -1,0 +1,83 @@
+import ReliefFormat
+import ReliefKernels
+import ReliefRandom
+import Testing
+
+/// The batch-interleaved direct convolution reading and writing `ActivationLayout.interleaved`
+/// activations gives, pixel for pixel, what it gives planar (itself checked against a plain
+/// convolution in `DirectConvolutionTests`), and writes zero borders.
+@Suite struct InterleavedLayoutTests {
+    @Test func packAndUnpackAreInverse() {
+        var g = SeededGenerator(seed: 5)
+        for (c, b, h, w, py, px) in [(2, 8, 3, 4, 1, 1), (3, 11, 2, 2, 0, 0), (1, 17, 5, 1, 2, 0)] {
+            let x = (0..<(c * b * h * w)).map { _ in g.normal() }
+            let layout = ActivationLayout.interleaved(padY: py, padX: px)
+            let packed = layout.pack(x, channels: c, batch: b, height: h, width: w)
+            #expect(packed.count == layout.floats(channels: c, batch: b, height: h, width: w))
+            #expect(packed.count == c * ((b + 7) / 8 * 8) * (h + 2 * py) * (w + 2 * px))
+            let back = packed.withUnsafeBufferPointer { layout.unpack($0.baseAddress!, channels: c, batch: b, height: h, width: w) }
+            #expect(back == x, "seed 5, \(c) x \(b) x \(h) x \(w)")
+            // Exactly the real pixels are nonzero (normal draws are never exactly 0).
+            #expect(packed.filter { $0 != 0 }.count == x.count)
+        }
+    }
+
+    @Test(arguments: [0.1, 0.3, 1.0])
+    func interleavedInputsAndOutputsMatchPlanar(density: Double) throws {
+        guard SIMDSupport.avx2FMA else { return }
+        // (filters, channels, kernel, padding, size, batch): a partial last group of images, two channel
+        // blocks, 8x8 / 4x4 / 2x2 planes, a valid convolution and a 1x1 kernel.
+        let cases: [(o: Int, c: Int, k: Int, p: Int, h: Int, b: Int)] = [
+            (12, 20, 3, 1, 4, 11), (40, 36, 3, 1, 2, 16), (16, 48, 3, 1, 8, 8), (9, 24, 3, 0, 6, 19), (10, 160, 1, 0, 3, 12),
+        ]
+        for (i, t) in cases.enumerated() {
+            let seed = UInt64(i) &* 31 &+ UInt64(density * 100)
+            var g = SeededGenerator(seed: seed)
+            let columns = t.c * t.k * t.k
+            let w = RandomWeights.sparse(rows: t.o, columns: columns, density: density, std: 1, using: &g)
+            let x = (0..<(t.c * t.b * t.h * t.h)).map { _ in g.normal() }
+            let bias = (0..<t.o).map { _ in g.normal() }
+            let conv = DirectSparseConvolution(CSRMatrix(rows: t.o, columns: columns, dense: w), inChannels: t.c, kernel: (t.k, t.k),
+                                               stride: (1, 1), padding: (t.p, t.p), threadWork: 1)
+            let (oh, ow) = conv.outputSize(height: t.h, width: t.h)
+            guard conv.interleaves(batch: t.b, outHeight: oh, outWidth: ow) else {
+                // Only too few weights per filter, or row tiles (full filters on 8x8 and larger), keep it planar.
+                let sparse = CSRMatrix(rows: t.o, columns: columns, dense: w).nnz < DirectSparseConvolution.interleavedWeightsPerFilter * t.o
+                #expect(sparse || (conv.rowTiles && oh >= 8), "case \(i) should interleave, seed \(seed)")
+                continue
+            }
+            let scratch = UnsafeMutableRawPointer.allocate(byteCount: conv.scratchBytes(batch: t.b, height: t.h, width: t.h), alignment: 64)
+            defer { scratch.deallocate() }
+            func run(_ input: [Float], _ inLayout: ActivationLayout, _ outLayout: ActivationLayout, threads: Int) -> [Float] {
+                let count = outLayout.floats(channels: t.o, batch: t.b, height: oh, width: ow)
+                var y = [Float](repeating: .nan, count: count)
+                input.withUnsafeBufferPointer { xp in
+                    bias.withUnsafeBufferPointer { bp in
+                        y.withUnsafeMutableBufferPointer { yp in
+                            conv.run(xp.baseAddress!, batch: t.b, height: t.h, width: t.h, outHeight: oh, outWidth: ow, bias: bp.baseAddress!,
+                                     into: yp.baseAddress!, threads: threads, scratch: scratch, relu: true, input: inLayout, output: outLayout)
+                        }
+                    }
+                }
+                return y
+            }
+            let planar = run(x, .planar, .planar, threads: 1)
+            let inLayout = ActivationLayout.interleaved(padY: t.p, padX: t.p)
+            let packed = inLayout.pack(x, channels: t.c, batch: t.b, height: t.h, width: t.h)
+            for outLayout in [ActivationLayout.planar, .interleaved(padY: 0, padX: 0), .interleaved(padY: 1, padX: 1), .interleaved(padY: 2, padX: 1)] {
+                for (input, layout) in [(x, ActivationLayout.planar), (packed, inLayout)] where (layout, outLayout) != (.planar, .planar) {
+                    for threads in [1, 2] {
+                        let y = run(input, layout, outLayout, threads: threads)
+                        let real = y.withUnsafeBufferPointer { outLayout.unpack($0.baseAddress!, channels: t.o, batch: t.b, height: oh, width: ow) }
+                        let same = real == planar
+                        #expect(same, "case \(i), density \(density), in \(layout), out \(outLayout), \(threads) threads, seed \(seed)")
+                        // Every float that is no pixel is a zero border; lanes of images past the batch are finite.
+                        let bordersZero = y.indices.allSatisfy { !outLayout.isBorder($0, height: oh, width: ow) || y[$0] == 0 }
+                        let lanesFinite = y.allSatisfy(\.isFinite)
+                        #expect(bordersZero && lanesFinite, "case \(i), out \(outLayout), seed \(seed)")
+                    }
+                }
+            }
+        }
+    }
+}
