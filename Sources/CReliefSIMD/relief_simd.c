@@ -416,19 +416,22 @@ RELIEF_AVX2 void relief_conv_interleaved(const uint32_t *start, int64_t blocks, 
                                          const float *vals, const float *source, const float *bias, int64_t entry_begin,
                                          int64_t entry_end, int64_t pixels, int64_t ow, int64_t wp, int64_t group_pixels,
                                          float *acc, float *y, const float *residual, int64_t filter_stride, int64_t batch, int relu,
-                                         const relief_interleaved_layout *out_layout) {
+                                         const relief_interleaved_layout *out_layout, int pooled) {
     enum { max_tiles = 32 };
     int32_t tile_start[max_tiles * 8];
     int64_t entry_group[max_tiles * 8], entry_pixel[max_tiles * 8], entry_out[max_tiles * 8];
     const int64_t entries = entry_end - entry_begin, tiles = (entries + 7) / 8;
     for (int64_t j = 0; j < tiles * 8; j++) {
         const int64_t e = entry_begin + (j < entries ? j : entries - 1);
-        const int64_t g = e / pixels, p = e - g * pixels, oy = p / ow, ox = p - oy * ow;
+        // Pooled: four entries per output pixel p, its 2x2 window's (dy, dx) in the low two bits.
+        const int64_t q = pooled ? e >> 2 : e;
+        const int64_t g = q / pixels, p = q - g * pixels, py = p / ow, px = p - py * ow;
+        const int64_t oy = pooled ? 2 * py + ((e >> 1) & 1) : py, ox = pooled ? 2 * px + (e & 1) : px;
         entry_group[j] = g;
         entry_pixel[j] = p;
         tile_start[j] = (int32_t)((g * group_pixels + oy * wp + ox) * 8);
         if (out_layout)
-            entry_out[j] = g * out_layout->group_floats + ((oy + out_layout->pad_y) * out_layout->row + ox + out_layout->pad_x) * 8;
+            entry_out[j] = g * out_layout->group_floats + ((py + out_layout->pad_y) * out_layout->row + px + out_layout->pad_x) * 8;
     }
     const int64_t filter_acc = blocks > 1 ? 64 * tiles : 0;
     const __m256 zero = _mm256_setzero_ps();
@@ -441,6 +444,25 @@ RELIEF_AVX2 void relief_conv_interleaved(const uint32_t *start, int64_t blocks, 
                 for (int64_t t = 0; t < tiles; t++)
                     relief_tile8x8(source, tile_start + 8 * t, 0, offset, vals, k0, k1, b, j == 0 ? 0 : a + 64 * t, a + 64 * t);
             if (j + 1 < blocks) continue;
+            if (pooled) {
+                // Each window's four vectors reduce to one (the ReLU commutes with the maximum).
+                float *out = out_layout ? y + o * out_layout->channel_stride : y + o * filter_stride;
+                for (int64_t e = 0; e < entries; e += 4) {
+                    const float *w = a + 8 * e;
+                    __m256 v = _mm256_max_ps(_mm256_max_ps(_mm256_loadu_ps(w), _mm256_loadu_ps(w + 8)),
+                                             _mm256_max_ps(_mm256_loadu_ps(w + 16), _mm256_loadu_ps(w + 24)));
+                    if (relu) v = _mm256_max_ps(v, zero);
+                    if (out_layout) {
+                        _mm256_storeu_ps(out + entry_out[e], v);
+                        continue;
+                    }
+                    float lane[8];
+                    _mm256_storeu_ps(lane, v);
+                    const int64_t first = 8 * entry_group[e], lanes = batch - first < 8 ? batch - first : 8;
+                    for (int64_t i = 0; i < lanes; i++) out[(first + i) * pixels + entry_pixel[e]] = lane[i];
+                }
+                continue;
+            }
             if (out_layout) {
                 // Interleaved output: each entry's vector is one pixel of 8 images already.
                 float *out = y + o * out_layout->channel_stride;
@@ -682,8 +704,8 @@ void relief_conv_interleaved(const uint32_t *start, int64_t blocks, int64_t filt
                              const float *vals, const float *source, const float *bias, int64_t entry_begin,
                              int64_t entry_end, int64_t pixels, int64_t ow, int64_t wp, int64_t group_pixels,
                              float *acc, float *y, const float *residual, int64_t filter_stride, int64_t batch, int relu,
-                             const relief_interleaved_layout *out_layout) {
-    (void)out_layout; (void)start; (void)blocks; (void)filters; (void)offset; (void)vals; (void)source; (void)bias; (void)entry_begin;
+                             const relief_interleaved_layout *out_layout, int pooled) {
+    (void)out_layout; (void)pooled; (void)start; (void)blocks; (void)filters; (void)offset; (void)vals; (void)source; (void)bias; (void)entry_begin;
     (void)entry_end; (void)pixels; (void)ow; (void)wp; (void)group_pixels; (void)acc; (void)y; (void)residual;
     (void)filter_stride; (void)batch; (void)relu;
 }

@@ -15,6 +15,11 @@ extension DirectSparseConvolution {
     /// input into the interleaved layout costs more than the aligned loads save (VGG-11's conv2 at
     /// 5%, 29 per filter, is faster interleaved since the write-back is a transpose).
     public static let interleavedWeightsPerFilter = 16
+    /// Mean nonzeros per input channel from which the interleaved path is taken anyway: a thin input
+    /// costs little to copy, and interleaved the layer computes the pooling after it and hands its
+    /// output on without transposes (VGG-11's conv1 at 5%, 30 weights per channel but 1.4 per filter:
+    /// conv1 and pool1 at batch 64 from about 3.5 to 2.2 ms, `tools/ab_bench.py`).
+    public static let interleavedWeightsPerChannel = 16
 
     /// Whether `run` (with scratch, on an AVX2 + FMA CPU) takes the batch-interleaved path for this
     /// batch and output size (row tiles go first where they apply).
@@ -44,7 +49,7 @@ extension DirectSparseConvolution {
     func runInterleaved(_ x: UnsafePointer<Float>, batch: Int, height h: Int, width w: Int, outHeight oh: Int, outWidth ow: Int,
                         bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, threads: Int,
                         scratch: UnsafeMutableRawPointer, relu: Bool, residual: UnsafePointer<Float>?,
-                        input: ActivationLayout = .planar, output: ActivationLayout = .planar) {
+                        input: ActivationLayout = .planar, output: ActivationLayout = .planar, pooled: Bool = false) {
         let shape = interleavedLayout(batch: batch, height: h, width: w)
         let (ph, pw, wp, groups) = (padding.0, padding.1, shape.paddedRow, shape.groups)
         let count = shape.floats(channels: inChannels)
@@ -87,14 +92,16 @@ extension DirectSparseConvolution {
         let blocked = channelBlocks > 1
         let perChunk = blocked ? 8 : max(8, min(256, (1 << 14) / (32 * max(inChannels, 1) * max(kernel.0, 1))) / 8 * 8)
         assert((blocked ? outChannels : 1) * 64 * ((perChunk + 7) / 8) <= accumulatorFloats, "accumulators overflow their part")
-        let pixels = oh * ow, entries = groups * pixels
+        // Pooled: the output is (oh / 2) x (ow / 2) and each of its pixels four entries (its window).
+        let (outH, outW) = pooled ? (oh / 2, ow / 2) : (oh, ow)
+        let pixels = outH * outW, entries = groups * pixels * (pooled ? 4 : 1)
         let chunks = (entries + perChunk - 1) / perChunk
         let work = storedWeights * entries * 8
         let parts = work < threadWork ? 1 : min(max(threads, 1), RowPartitions.maxParts, chunks)
         let blocks = channelBlocks, filterStride = batch * pixels
         let interleavedOutput = output != .planar
-        var target = output.describe(channels: outChannels, batch: batch, height: oh, width: ow) ?? relief_interleaved_layout()
-        if interleavedOutput { relief_zero_borders(y, &target, Int64(outChannels), Int64(groups), Int64(oh), Int64(ow)) }
+        var target = output.describe(channels: outChannels, batch: batch, height: outH, width: outW) ?? relief_interleaved_layout()
+        if interleavedOutput { relief_zero_borders(y, &target, Int64(outChannels), Int64(groups), Int64(outH), Int64(outW)) }
         withUnsafePointer(to: &target) { described in
             let layout = interleavedOutput ? described : nil
             Parallel.run(parts: parts) { p in
@@ -102,8 +109,8 @@ extension DirectSparseConvolution {
                 for c in (chunks * p / parts)..<(chunks * (p + 1) / parts) {
                     let e0 = c * perChunk, e1 = min(e0 + perChunk, entries)
                     relief_conv_interleaved(self.interleavedStart, Int64(blocks), Int64(self.outChannels), offsets, self.interleavedValues,
-                                            source, bias, Int64(e0), Int64(e1), Int64(pixels), Int64(ow), Int64(wp), Int64(inChannels * shape.planePixels),
-                                            acc, y, residual, Int64(filterStride), Int64(batch), relu ? 1 : 0, layout)
+                                            source, bias, Int64(e0), Int64(e1), Int64(pixels), Int64(outW), Int64(wp), Int64(inChannels * shape.planePixels),
+                                            acc, y, residual, Int64(filterStride), Int64(batch), relu ? 1 : 0, layout, pooled ? 1 : 0)
                 }
             }
         }

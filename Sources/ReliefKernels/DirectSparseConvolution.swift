@@ -51,8 +51,9 @@ public final class DirectSparseConvolution: @unchecked Sendable {
     let interleavedTapX: UnsafeMutablePointer<UInt16>
     let interleavedValues: UnsafeMutablePointer<Float>
     /// An AVX2 + FMA CPU, not `portable`, stride 1 and at least `interleavedWeightsPerFilter`
-    /// nonzeros per filter on average (only then is the block-major copy kept): whether any batch
-    /// can take the batch-interleaved path (`interleaves`).
+    /// nonzeros per filter or `interleavedWeightsPerChannel` per input channel on average (only then
+    /// is the block-major copy kept): whether any batch can take the batch-interleaved path
+    /// (`interleaves`).
     public let interleavable: Bool
     /// Whether the AVX2 path takes tiles of 8 rows x 8 columns that share each loaded input row
     /// between the tap rows: stride 1, kernels of 1 to 7 rows, and tap columns at least
@@ -120,7 +121,7 @@ public final class DirectSparseConvolution: @unchecked Sendable {
         blocks[m.rows * channelBlocks] = UInt32(m.nnz)
         blockStart = .allocate(capacity: blocks.count)
         blockStart.initialize(from: blocks, count: blocks.count)
-        interleavable = SIMDSupport.avx2FMA && !portable && (sy, sx) == (1, 1) && m.nnz > 0 && m.nnz >= Self.interleavedWeightsPerFilter * m.rows
+        interleavable = SIMDSupport.avx2FMA && !portable && (sy, sx) == (1, 1) && m.nnz > 0 && (m.nnz >= Self.interleavedWeightsPerFilter * m.rows || m.nnz >= Self.interleavedWeightsPerChannel * inChannels)
         let copied = interleavable ? m.nnz : 0
         interleavedStart = .allocate(capacity: interleavable ? blocks.count : 1)
         interleavedChannel = .allocate(capacity: max(copied, 1))
@@ -466,19 +467,21 @@ public final class DirectSparseConvolution: @unchecked Sendable {
     /// it: a residual addition fused into the writes) when given; with `relu`, max(0, ·) of that (a
     /// ReLU fused into the writes).
     ///
-    /// `input` and `output` other than `.planar` need the batch-interleaved path (`interleaves`) and
-    /// scratch: an interleaved input must carry this convolution's padding as its border, and an
-    /// interleaved output takes no residual.
+    /// `input` and `output` other than `.planar`, and `pooled`, need the batch-interleaved path
+    /// (`interleaves`) and scratch: an interleaved input must carry this convolution's padding as its
+    /// border, and an interleaved or pooled output takes no residual. `pooled` fuses a 2x2 max
+    /// pooling of stride 2 into the writes: `y` then receives the pooled (oh / 2) x (ow / 2) output
+    /// (oh and ow stay the convolution's), and convolution outputs no window reads are not computed.
     public func run(_ x: UnsafePointer<Float>, batch: Int, height h: Int, width w: Int, outHeight oh: Int, outWidth ow: Int,
                     bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, threads: Int, scratch: UnsafeMutableRawPointer? = nil,
                     relu: Bool = false, residual: UnsafePointer<Float>? = nil,
-                    input: ActivationLayout = .planar, output: ActivationLayout = .planar) {
-        if input != .planar || output != .planar {
+                    input: ActivationLayout = .planar, output: ActivationLayout = .planar, pooled: Bool = false) {
+        if input != .planar || output != .planar || pooled {
             precondition(scratch != nil && interleaves(batch: batch, outHeight: oh, outWidth: ow), "interleaved layouts need the interleaved path")
             precondition(input == .planar || input == .interleaved(padY: padding.0, padX: padding.1), "interleaved input without this padding")
-            precondition(output == .planar || residual == nil, "an interleaved output takes no residual")
+            precondition((output == .planar && !pooled) || residual == nil, "an interleaved or pooled output takes no residual")
             runInterleaved(x, batch: batch, height: h, width: w, outHeight: oh, outWidth: ow, bias: bias, into: y, threads: threads,
-                           scratch: scratch!, relu: relu, residual: residual, input: input, output: output)
+                           scratch: scratch!, relu: relu, residual: residual, input: input, output: output, pooled: pooled)
             return
         }
         if let scratch {

@@ -53,15 +53,43 @@ extension InferenceModel {
         }
     }
 
+    /// Per node, for a 2x2 max pooling of stride 2 that the direct convolution before it can compute
+    /// as it writes (`DirectSparseConvolution.run(pooled:)`): that convolution. The pooling reads
+    /// the convolution (or the ReLU fused into it) and nothing else does; the convolution can run
+    /// interleaved, adds no residual and has at least 2 x 2 outputs. Whether it happens depends on
+    /// the batch (`fusesPool`).
+    static func poolFusions(_ nodes: [Node], output: Int, reluFusedInto: [Int?], additionFusedInto: [Int?]) -> [Int?] {
+        let readers = readerCounts(nodes)
+        return nodes.indices.map { p in
+            guard case let .maxPool(g) = nodes[p].operation, g == Geometry(kernel: (2, 2), stride: (2, 2), padding: (0, 0)) else { return nil }
+            let i = nodes[p].input
+            guard i >= 0, i != output, readers[i] == 1 else { return nil }
+            let k = reluFusedInto[i] ?? i
+            guard k != output, readers[k] == 1, case let .convolution(w, _) = nodes[k].operation, let d = w.direct, d.interleavable,
+                  k + 1 >= nodes.count || additionFusedInto[k + 1] != k, nodes[k].outputShape[1] >= 2, nodes[k].outputShape[2] >= 2 else { return nil }
+            return k
+        }
+    }
+
+    /// Whether pooling node `p` is computed by its convolution (`poolFusedInto`) at this batch size:
+    /// when that convolution runs interleaved.
+    public func fusesPool(_ p: Int, batch: Int) -> Bool {
+        guard let k = poolFusedInto[p], case let .convolution(w, _) = nodes[k].operation, let d = w.direct else { return false }
+        return d.interleaves(batch: batch, outHeight: nodes[k].outputShape[1], outWidth: nodes[k].outputShape[2])
+    }
+
     /// The layout of every node's output for a batch of `batch`, written into `layouts` (one per
     /// node; nothing allocated): a candidate (see `interleavedCandidates`) is interleaved when it
     /// runs interleaved at this batch (a convolution: `interleaves`; a pooling: its input is
-    /// interleaved) and so do all its convolution readers. A fused ReLU takes its producer's.
-    func assignLayouts(batch: Int, into layouts: inout [ActivationLayout]) {
+    /// interleaved, or its convolution computes it) and so do all its convolution readers. A fused
+    /// ReLU takes its producer's. `fusedPools[p]` tells whether pooling p is computed by its
+    /// convolution this time; that convolution's own output is then never written.
+    func assignLayouts(batch: Int, into layouts: inout [ActivationLayout], fusedPools: inout [Bool]) {
         func interleaves(_ k: Int) -> Bool {
             guard case let .convolution(w, _) = nodes[k].operation, let d = w.direct else { return false }
             return d.interleaves(batch: batch, outHeight: nodes[k].outputShape[1], outWidth: nodes[k].outputShape[2])
         }
+        for k in nodes.indices { fusedPools[k] = fusesPool(k, batch: batch) }
         for k in nodes.indices {
             if let p = reluFusedInto[k] ?? additionFusedInto[k] {
                 layouts[k] = layouts[p]
@@ -71,7 +99,7 @@ extension InferenceModel {
             guard case .interleaved = interleavedCandidates[k] else { continue }
             switch nodes[k].operation {
             case .convolution: guard interleaves(k) else { continue }
-            default: guard nodes[k].input >= 0, layouts[nodes[k].input] != .planar else { continue }
+            default: guard fusedPools[k] || (nodes[k].input >= 0 && layouts[nodes[k].input] != .planar) else { continue }
             }
             let alias = k + 1 < nodes.count && reluFusedInto[k + 1] == k ? k + 1 : k
             var readersInterleave = true

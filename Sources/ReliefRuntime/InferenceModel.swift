@@ -96,6 +96,11 @@ public final class InferenceModel: Sendable {
     /// Per node, the batch-interleaved layout its output takes when the batch allows (see
     /// `assignLayouts`), or `.planar` when it is always planar.
     public let interleavedCandidates: [ActivationLayout]
+    /// For a 2x2 max pooling its direct convolution can compute as it writes: that convolution (see
+    /// `poolFusions`; whether it does depends on the batch, `fusesPool`).
+    public let poolFusedInto: [Int?]
+    /// The inverse: for such a convolution, its pooling.
+    public let pooledBy: [Int?]
     public let provenance: RLFMetadata.Provenance
     public let policy: KernelPolicy
     /// Fully connected units removed from the plan because they cannot affect the output, per layer.
@@ -219,6 +224,9 @@ public final class InferenceModel: Sendable {
         reluFusedInto = Self.fusibleReLUs(built, output: out)
         additionFusedInto = Self.fusibleAdditions(built, output: out)
         interleavedCandidates = Self.interleavedCandidates(built, output: out, reluFusedInto: reluFusedInto, additionFusedInto: additionFusedInto)
+        let pools = Self.poolFusions(built, output: out, reluFusedInto: reluFusedInto, additionFusedInto: additionFusedInto)
+        poolFusedInto = pools
+        pooledBy = built.indices.map { k in pools.firstIndex { $0 == k } }
     }
 
     /// Additions a direct convolution right before them can compute: the convolution is one operand,

@@ -85,7 +85,9 @@ public struct InferenceReport: Codable, Sendable {
                 default:
                     // Operators without weights: their time, so the whole latency is accounted for.
                     rows.append(Layer(name: node.name, op: node.op, weightShape: [], outputShape: node.outputShape, nonzeros: 0, density: 0,
-                                      kernel: (sparse.reluFusedInto[k] ?? sparse.additionFusedInto[k]).map { "fused into \(sparse.nodes[$0].name)" } ?? "-",
+                                      kernel: (sparse.reluFusedInto[k] ?? sparse.additionFusedInto[k]
+                                               ?? (sparse.fusesPool(k, batch: batch) ? sparse.poolFusedInto[k] : nil))
+                                          .map { "fused into \(sparse.nodes[$0].name)" } ?? "-",
                                       denseFLOPs: 0, executedFLOPs: 0, seconds: sparseNodes[k], denseSeconds: denseNodes[k],
                                       gflops: 0, denseWeightBytes: 0, residentWeightBytes: 0))
                 }

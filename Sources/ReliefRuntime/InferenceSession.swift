@@ -19,6 +19,8 @@ public final class InferenceSession {
     public private(set) var nodeSeconds: [Double]
     /// The layout of each node's output in the last `run` (see `InferenceModel.assignLayouts`).
     public private(set) var layouts: [ActivationLayout]
+    /// Per node, whether the last `run` computed this pooling inside its convolution.
+    public private(set) var fusedPools: [Bool]
     /// Whether the first node flattens the model input and nothing else reads it: then `[B][C·H·W]`
     /// goes to `[C·H·W][B]` in one transpose, with no `[C][B][H·W]` copy first.
     private let flattensInput: Bool
@@ -81,6 +83,7 @@ public final class InferenceSession {
         scratch = .allocate(byteCount: scratchBytes, alignment: 64)
         nodeSeconds = [Double](repeating: 0, count: model.nodes.count)
         layouts = [ActivationLayout](repeating: .planar, count: model.nodes.count)
+        fusedPools = [Bool](repeating: false, count: model.nodes.count)
         let readers = model.nodes.indices.filter { k in
             if model.nodes[k].input < 0 { return true }
             if case .add(other: let o) = model.nodes[k].operation, o < 0 { return true }
@@ -133,7 +136,7 @@ public final class InferenceSession {
                 for c in 0..<c0 { (input + (c * batch + b) * p0).update(from: x + (b * c0 + c) * p0, count: p0) }
             }
         }
-        model.assignLayouts(batch: batch, into: &layouts)
+        model.assignLayouts(batch: batch, into: &layouts, fusedPools: &fusedPools)
         for (k, node) in model.nodes.enumerated() {
             let start = profile ? DispatchTime.now().uptimeNanoseconds : 0
             if k == 0 && flattensInput {
@@ -194,10 +197,12 @@ public final class InferenceSession {
             let (h, wd) = (s[1], s[2]), (oh, ow) = (node.outputShape[1], node.outputShape[2])
             let n = batch * oh * ow
             if let direct = w.direct {
+                // With its pooling fused, the convolution writes the pooling's output instead of its own.
+                let pool = model.pooledBy[k].flatMap { fusedPools[$0] ? $0 : nil }
                 w.bias.withUnsafeBufferPointerOrNil { bias in
-                    direct.run(x, batch: batch, height: h, width: wd, outHeight: oh, outWidth: ow, bias: bias, into: y, threads: threads,
-                               scratch: scratch, relu: relu, residual: residual.map { UnsafePointer(source($0)) },
-                               input: node.input < 0 ? .planar : layouts[node.input], output: layouts[k])
+                    direct.run(x, batch: batch, height: h, width: wd, outHeight: oh, outWidth: ow, bias: bias, into: pool.map { buffers[$0] } ?? y,
+                               threads: threads, scratch: scratch, relu: relu, residual: residual.map { UnsafePointer(source($0)) },
+                               input: node.input < 0 ? .planar : layouts[node.input], output: layouts[pool ?? k], pooled: pool != nil)
                 }
                 reluApplied = true
                 return
@@ -251,6 +256,7 @@ public final class InferenceSession {
                 y[plane] = sum / Float(inP)
             }
         case let .maxPool(g), let .averagePool(g):
+            if fusedPools[k] { return }
             var isMax = false
             if case .maxPool = node.operation { isMax = true }
             if node.input >= 0, layouts[node.input] != .planar {

@@ -26,9 +26,12 @@ import Testing
     func interleavedInputsAndOutputsMatchPlanar(density: Double) throws {
         guard SIMDSupport.avx2FMA else { return }
         // (filters, channels, kernel, padding, size, batch): a partial last group of images, two channel
-        // blocks, 8x8 / 4x4 / 2x2 planes, a valid convolution and a 1x1 kernel.
+        // blocks, 8x8 / 4x4 / 2x2 planes, a valid convolution (4x4 out), 1x1 kernels on 3x3 (pooled 1x1:
+        // the last row and column dropped, and a chunk of 8 entries spans two image groups) and on 5x5
+        // (pooled 2x2, a last group of one image).
         let cases: [(o: Int, c: Int, k: Int, p: Int, h: Int, b: Int)] = [
             (12, 20, 3, 1, 4, 11), (40, 36, 3, 1, 2, 16), (16, 48, 3, 1, 8, 8), (9, 24, 3, 0, 6, 19), (10, 160, 1, 0, 3, 12),
+            (8, 40, 1, 0, 5, 9),
         ]
         for (i, t) in cases.enumerated() {
             let seed = UInt64(i) &* 31 &+ UInt64(density * 100)
@@ -48,14 +51,16 @@ import Testing
             }
             let scratch = UnsafeMutableRawPointer.allocate(byteCount: conv.scratchBytes(batch: t.b, height: t.h, width: t.h), alignment: 64)
             defer { scratch.deallocate() }
-            func run(_ input: [Float], _ inLayout: ActivationLayout, _ outLayout: ActivationLayout, threads: Int) -> [Float] {
-                let count = outLayout.floats(channels: t.o, batch: t.b, height: oh, width: ow)
+            func run(_ input: [Float], _ inLayout: ActivationLayout, _ outLayout: ActivationLayout, threads: Int, pooled: Bool = false) -> [Float] {
+                let count = pooled ? outLayout.floats(channels: t.o, batch: t.b, height: oh / 2, width: ow / 2)
+                    : outLayout.floats(channels: t.o, batch: t.b, height: oh, width: ow)
                 var y = [Float](repeating: .nan, count: count)
                 input.withUnsafeBufferPointer { xp in
                     bias.withUnsafeBufferPointer { bp in
                         y.withUnsafeMutableBufferPointer { yp in
                             conv.run(xp.baseAddress!, batch: t.b, height: t.h, width: t.h, outHeight: oh, outWidth: ow, bias: bp.baseAddress!,
-                                     into: yp.baseAddress!, threads: threads, scratch: scratch, relu: true, input: inLayout, output: outLayout)
+                                     into: yp.baseAddress!, threads: threads, scratch: scratch, relu: true, input: inLayout, output: outLayout,
+                                     pooled: pooled)
                         }
                     }
                 }
@@ -76,6 +81,24 @@ import Testing
                         let lanesFinite = y.allSatisfy(\.isFinite)
                         #expect(bordersZero && lanesFinite, "case \(i), out \(outLayout), seed \(seed)")
                     }
+                }
+            }
+            // A 2x2 max pooling of stride 2 fused into the writes (odd sizes drop their last row or
+            // column), from either input layout into planar and interleaved outputs.
+            let (ph, pw) = (oh / 2, ow / 2)
+            guard ph >= 1 && pw >= 1 else { continue }
+            var pooled = [Float](repeating: 0, count: t.o * t.b * ph * pw)
+            for f in 0..<t.o { for n in 0..<t.b { for y in 0..<ph { for x in 0..<pw {
+                let at = { (dy: Int, dx: Int) in planar[((f * t.b + n) * oh + 2 * y + dy) * ow + 2 * x + dx] }
+                pooled[((f * t.b + n) * ph + y) * pw + x] = max(max(at(0, 0), at(0, 1)), max(at(1, 0), at(1, 1)))
+            } } } }
+            for outLayout in [ActivationLayout.planar, .interleaved(padY: 1, padX: 1)] {
+                for (input, layout) in [(x, ActivationLayout.planar), (packed, inLayout)] {
+                    let y = run(input, layout, outLayout, threads: 2, pooled: true)
+                    let real = y.withUnsafeBufferPointer { outLayout.unpack($0.baseAddress!, channels: t.o, batch: t.b, height: ph, width: pw) }
+                    let same = real == pooled
+                    let bordersZero = y.indices.allSatisfy { !outLayout.isBorder($0, height: ph, width: pw) || y[$0] == 0 }
+                    #expect(same && bordersZero, "case \(i), density \(density), pooled, in \(layout), out \(outLayout), seed \(seed)")
                 }
             }
         }

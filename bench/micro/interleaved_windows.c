@@ -50,7 +50,7 @@ static double layer(int C, int O, int H, int B, double density, int alias, long 
         double t = now();
         for (int c = 0; c < chunks; c++) {
             const int e0 = c * per, e1 = e0 + per < entries ? e0 + per : entries;
-            relief_conv_interleaved(start, blocks, O, off, val, src, 0, e0, e1, pixels, H, wp, (int64_t)C * gp, acc, y, 0, (int64_t)B * pixels, B, 1, 0);
+            relief_conv_interleaved(start, blocks, O, off, val, src, 0, e0, e1, pixels, H, wp, (int64_t)C * gp, acc, y, 0, (int64_t)B * pixels, B, 1, 0, 0);
         }
         t = now() - t;
         if (t < best) best = t;

@@ -96,11 +96,15 @@ void relief_pool_interleaved(const float *x, const relief_interleaved_layout *in
 /// y[o * filter_stride + (8g + i) * pixels + p], plus residual at the same index when not null,
 /// through max(0, .) when relu != 0. With out_layout (and no residual), entry e's vector goes
 /// unchanged (bar the ReLU) to its pixel of filter o's plane in that interleaved layout instead.
+/// With pooled != 0 (no residual) a 2x2 max pooling of stride 2 is fused in: `pixels` and `ow` are
+/// the pooled output's, entry e is pooled pixel e / 4 of group g (e / 4 = g * pixels + p) at window
+/// position (dy, dx) = ((e >> 1) & 1, e & 1), entry_begin and entry_end are multiples of 4, and each
+/// window's maximum is written (planar or interleaved) where an unpooled entry's vector would be.
 void relief_conv_interleaved(const uint32_t *start, int64_t blocks, int64_t filters, const int32_t *offset,
                              const float *vals, const float *source, const float *bias, int64_t entry_begin,
                              int64_t entry_end, int64_t pixels, int64_t ow, int64_t wp, int64_t group_pixels,
                              float *acc, float *y, const float *residual, int64_t filter_stride, int64_t batch, int relu,
-                             const relief_interleaved_layout *out_layout);
+                             const relief_interleaved_layout *out_layout, int pooled);
 
 /// A stride-1 direct convolution of images [image_begin, image_end) in tiles of 8 output rows x 8
 /// columns (needs oh >= 8 and ow >= 8): filter o's groups g in [group_start[o], group_start[o+1])
