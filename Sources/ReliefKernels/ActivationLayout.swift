@@ -9,9 +9,10 @@ public enum ActivationLayout: Sendable, Equatable {
     /// columns. Group-major: a chunk of one group's pixels finds all its channels' windows close
     /// together (channel planes a few KiB apart rather than a few hundred KiB, which on 2x2 maps
     /// mapped 32 channels' windows onto a handful of L1 sets), and a weight's offset into the
-    /// layout does not depend on the batch. The batch-interleaved direct convolution reads it as is (with its own padding as the
-    /// border) and can write it, so consecutive layers need no transpose between them; lanes of
-    /// images past the batch in the last group hold finite values that no real output reads.
+    /// layout does not depend on the batch. The batch-interleaved direct convolution reads it as is
+    /// (with its own padding as the border) and can write it, so consecutive layers need no
+    /// transpose between them; lanes of images past the batch in the last group hold finite values
+    /// that no real output reads.
     case interleaved(padY: Int, padX: Int)
 
     /// Floats the layout takes for `channels` channels of `height` x `width` and a batch of `batch`.

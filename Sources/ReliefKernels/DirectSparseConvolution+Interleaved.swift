@@ -1,15 +1,16 @@
 import CReliefSIMD
 
-/// The batch-interleaved path of the direct convolution: the input is copied to
-/// `[B/8][C][H + 2·ph][W + 2·pw][8]` (`ActivationLayout.interleaved`), so one AVX2 vector holds one pixel of 8 images. Every load is
-/// then aligned (the extended-position vectors straddle cache lines half the time) and only real
-/// outputs are computed: on 4x4 and 2x2 planes (VGG's last layers) the extended positions are a
-/// third to a half padding. Eight outputs of 8 images go back to `[O][B][OH·OW]` as one 8x8
-/// transpose. Each chunk of entries runs every filter, channel block after channel block: the input
-/// is read once and the weights (stored block by block, read in order) once per chunk. Filters in
-/// groups of 32, each group over the whole batch, read the input once per group instead, which
-/// measured slower on VGG-11 at batch 64, whose inputs outweigh its weights (conv7: 2 MB of input
-/// and 16 groups, against 0.9 MB of weights and 4 chunks).
+/// The batch-interleaved path of the direct convolution: the input is copied to (or already comes
+/// as) `[B/8][C][H + 2·ph][W + 2·pw][8]` (`ActivationLayout.interleaved`), so one AVX2 vector holds
+/// one pixel of 8 images. Every load is then aligned (the extended-position vectors straddle cache
+/// lines half the time) and only real outputs are computed: on 4x4 and 2x2 planes (VGG's last
+/// layers) the extended positions are a third to a half padding. Eight outputs of 8 images go back
+/// to `[O][B][OH·OW]` as one 8x8 transpose when the output is planar. Each chunk of entries runs
+/// every filter, channel block after channel block: the input is read once and the weights (stored
+/// block by block, read in order) once per chunk. Filters in groups of 32, each group over the
+/// whole batch, read the input once per group instead, which measured slower on VGG-11 at batch
+/// 64, whose inputs outweigh its weights (conv7: 2 MB of input and 16 groups, against 0.9 MB of
+/// weights and 4 chunks).
 extension DirectSparseConvolution {
     /// Mean nonzeros per filter from which the interleaved path is taken: below it the copy of the
     /// input into the interleaved layout costs more than the aligned loads save (VGG-11's conv2 at
@@ -75,7 +76,7 @@ extension DirectSparseConvolution {
             }
             source = UnsafePointer(copy)
         } else {
-            // Already [C][G][H + 2·ph][W + 2·pw][8] with zero borders: the previous layer wrote it so.
+            // Already [G][C][H + 2·ph][W + 2·pw][8] with zero borders: the previous layer wrote it so.
             source = x
         }
         let accumulators = copy + count

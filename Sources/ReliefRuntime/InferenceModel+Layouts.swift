@@ -2,7 +2,7 @@ import ReliefKernels
 
 /// Which activations stay batch-interleaved between layers (`ActivationLayout.interleaved`).
 ///
-/// The batch-interleaved direct convolution reads its input as `[C][B/8][H][W][8]`. Copying a
+/// The batch-interleaved direct convolution reads its input as `[B/8][C][H][W][8]`. Copying a
 /// planar input into that layout and transposing its outputs back took about a tenth of VGG-11's
 /// time at batch 64, and the 2x2 max pooling between the convolutions as much again on planar 4x4
 /// and 2x2 maps (one scalar window at a time). So a convolution or pooling whose every reader is an
