@@ -669,25 +669,9 @@ RELIEF_AVX2 void relief_pool_interleaved(const float *x, const relief_interleave
 
 #else
 int relief_simd_avx2_fma(void) { return 0; }
-static inline void relief_zero_floats(float *p, int64_t n) {
-    for (int64_t i = 0; i < n; i++) p[i] = 0.0f;
-}
-
 void relief_zero_borders(float *y, const relief_interleaved_layout *layout, int64_t channels, int64_t groups, int64_t h, int64_t w) {
-    const int64_t py = layout->pad_y, px = layout->pad_x, row = layout->row, right = row - px - w;
-    if (py == 0 && px == 0 && right == 0) return;
-    for (int64_t c = 0; c < channels; c++) {
-        for (int64_t g = 0; g < groups; g++) {
-            float *plane = y + c * layout->channel_stride + g * layout->group_floats;
-            // The top rows and the first row's left border are contiguous, as are each row's right
-            // border and the next one's left border, and the last row's right border and the bottom rows.
-            relief_zero_floats(plane, (py * row + px) * 8);
-            for (int64_t r = 0; r + 1 < h; r++) relief_zero_floats(plane + ((py + r) * row + px + w) * 8, (right + px) * 8);
-            if (h > 0) relief_zero_floats(plane + ((py + h - 1) * row + px + w) * 8, (right + py * row) * 8);
-        }
-    }
+    (void)y; (void)layout; (void)channels; (void)groups; (void)h; (void)w;
 }
-
 void relief_pool_interleaved(const float *x, const relief_interleaved_layout *in_layout, int64_t channels, int64_t groups,
                              int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t oh, int64_t ow, int is_max,
                              float *y, const relief_interleaved_layout *out_layout, int64_t batch) {

@@ -31,6 +31,13 @@ public enum ActivationLayout: Sendable, Equatable {
                                          pad_y: Int64(py), pad_x: Int64(px))
     }
 
+    /// Calls `body` with a pointer to the C description (null for planar), for the C kernels.
+    public func withDescription<R>(channels: Int, batch: Int, height: Int, width: Int,
+                                   _ body: (UnsafePointer<relief_interleaved_layout>?) -> R) -> R {
+        guard var d = describe(channels: channels, batch: batch, height: height, width: width) else { return body(nil) }
+        return withUnsafePointer(to: &d) { body($0) }
+    }
+
     /// Where image b's pixel (y, x) of channel c sits in this layout (the plain rule the kernels
     /// follow; tests and conversions use it).
     public func index(channel c: Int, image b: Int, y: Int, x: Int, channels: Int, batch: Int, height: Int, width: Int) -> Int {

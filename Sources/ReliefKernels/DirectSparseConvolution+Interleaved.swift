@@ -100,11 +100,8 @@ extension DirectSparseConvolution {
         let work = storedWeights * entries * 8
         let parts = work < threadWork ? 1 : min(max(threads, 1), RowPartitions.maxParts, chunks)
         let blocks = channelBlocks, filterStride = batch * pixels
-        let interleavedOutput = output != .planar
-        var target = output.describe(channels: outChannels, batch: batch, height: outH, width: outW) ?? relief_interleaved_layout()
-        if interleavedOutput { relief_zero_borders(y, &target, Int64(outChannels), Int64(groups), Int64(outH), Int64(outW)) }
-        withUnsafePointer(to: &target) { described in
-            let layout = interleavedOutput ? described : nil
+        output.withDescription(channels: outChannels, batch: batch, height: outH, width: outW) { layout in
+            if let layout { relief_zero_borders(y, layout, Int64(outChannels), Int64(groups), Int64(outH), Int64(outW)) }
             Parallel.run(parts: parts) { p in
                 let acc = accumulators + p * self.accumulatorFloats
                 for c in (chunks * p / parts)..<(chunks * (p + 1) / parts) {

@@ -53,6 +53,19 @@ extension InferenceModel {
         }
     }
 
+    /// Per candidate node (see `interleavedCandidates`), the convolutions that read its buffer
+    /// (through a ReLU fused into it); empty for the others.
+    static func convolutionReaders(_ nodes: [Node], candidates: [ActivationLayout], reluFusedInto: [Int?]) -> [[Int]] {
+        nodes.indices.map { k in
+            guard candidates[k] != .planar else { return [] }
+            let alias = k + 1 < nodes.count && reluFusedInto[k + 1] == k ? k + 1 : k
+            return nodes.indices.filter { r in
+                guard nodes[r].input == alias, case .convolution = nodes[r].operation else { return false }
+                return true
+            }
+        }
+    }
+
     /// Per node, for a 2x2 max pooling of stride 2 that the direct convolution before it can compute
     /// as it writes (`DirectSparseConvolution.run(pooled:)`): that convolution. The pooling reads
     /// the convolution (or the ReLU fused into it) and nothing else does; the convolution can run
@@ -101,12 +114,7 @@ extension InferenceModel {
             case .convolution: guard interleaves(k) else { continue }
             default: guard fusedPools[k] || (nodes[k].input >= 0 && layouts[nodes[k].input] != .planar) else { continue }
             }
-            let alias = k + 1 < nodes.count && reluFusedInto[k + 1] == k ? k + 1 : k
-            var readersInterleave = true
-            for r in (alias + 1)..<nodes.count where nodes[r].input == alias {
-                if case .convolution = nodes[r].operation, !interleaves(r) { readersInterleave = false }
-            }
-            if readersInterleave { layouts[k] = interleavedCandidates[k] }
+            if interleavedConvolutionReaders[k].allSatisfy(interleaves) { layouts[k] = interleavedCandidates[k] }
         }
     }
 }

@@ -96,6 +96,8 @@ public final class InferenceModel: Sendable {
     /// Per node, the batch-interleaved layout its output takes when the batch allows (see
     /// `assignLayouts`), or `.planar` when it is always planar.
     public let interleavedCandidates: [ActivationLayout]
+    /// The convolutions reading each candidate's output (all must interleave for it to).
+    let interleavedConvolutionReaders: [[Int]]
     /// For a 2x2 max pooling its direct convolution can compute as it writes: that convolution (see
     /// `poolFusions`; whether it does depends on the batch, `fusesPool`).
     public let poolFusedInto: [Int?]
@@ -223,7 +225,9 @@ public final class InferenceModel: Sendable {
         output = out
         reluFusedInto = Self.fusibleReLUs(built, output: out)
         additionFusedInto = Self.fusibleAdditions(built, output: out)
-        interleavedCandidates = Self.interleavedCandidates(built, output: out, reluFusedInto: reluFusedInto, additionFusedInto: additionFusedInto)
+        let layoutCandidates = Self.interleavedCandidates(built, output: out, reluFusedInto: reluFusedInto, additionFusedInto: additionFusedInto)
+        interleavedCandidates = layoutCandidates
+        interleavedConvolutionReaders = Self.convolutionReaders(built, candidates: layoutCandidates, reluFusedInto: reluFusedInto)
         let pools = Self.poolFusions(built, output: out, reluFusedInto: reluFusedInto, additionFusedInto: additionFusedInto)
         poolFusedInto = pools
         pooledBy = built.indices.map { k in pools.firstIndex { $0 == k } }

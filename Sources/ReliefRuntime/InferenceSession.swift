@@ -413,16 +413,12 @@ public enum Pooling {
                                       output: ActivationLayout, channels: Int, batch: Int, height h: Int, width w: Int,
                                       geometry g: InferenceModel.Geometry, outHeight oh: Int, outWidth ow: Int, max isMax: Bool) {
         precondition(SIMDSupport.avx2FMA && g.padding == (0, 0), "interleaved pooling needs AVX2 and no padding")
-        guard var from = input.describe(channels: channels, batch: batch, height: h, width: w) else {
-            preconditionFailure("runInterleaved needs an interleaved input")
-        }
-        let groups = Int64((batch + 7) / 8)
-        if var to = output.describe(channels: channels, batch: batch, height: oh, width: ow) {
-            relief_pool_interleaved(x, &from, Int64(channels), groups, Int64(g.kernel.0), Int64(g.kernel.1), Int64(g.stride.0),
-                                    Int64(g.stride.1), Int64(oh), Int64(ow), isMax ? 1 : 0, y, &to, Int64(batch))
-        } else {
-            relief_pool_interleaved(x, &from, Int64(channels), groups, Int64(g.kernel.0), Int64(g.kernel.1), Int64(g.stride.0),
-                                    Int64(g.stride.1), Int64(oh), Int64(ow), isMax ? 1 : 0, y, nil, Int64(batch))
+        precondition(input != .planar, "runInterleaved needs an interleaved input")
+        input.withDescription(channels: channels, batch: batch, height: h, width: w) { from in
+            output.withDescription(channels: channels, batch: batch, height: oh, width: ow) { to in
+                relief_pool_interleaved(x, from!, Int64(channels), Int64((batch + 7) / 8), Int64(g.kernel.0), Int64(g.kernel.1),
+                                        Int64(g.stride.0), Int64(g.stride.1), Int64(oh), Int64(ow), isMax ? 1 : 0, y, to, Int64(batch))
+            }
         }
     }
 
