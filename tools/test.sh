@@ -25,10 +25,10 @@ if [ $status -ne 0 ] || ! grep -qE "Test run with [0-9]+ tests? .*passed" "$log"
 fi
 echo "$summary"
 
-echo "== thread sanitizer: concurrent inferences on one model, kernels, convolutions and batches split over threads"
+echo "== thread sanitizer: the worker pool, concurrent inferences on one model, kernels, convolutions and batches split over threads"
 swift build --build-tests --sanitize=thread --scratch-path .build-tsan
 TSAN_OPTIONS=halt_on_error=1 swift test --skip-build --sanitize=thread --scratch-path .build-tsan \
-  --filter "concurrentInferencesMatchSequentialOnes|threadsSplitRowsWithoutChangingResults|batchesSplitBetweenThreadsMatchOneThread|matchesThePlainConvolution" > "$log" 2>&1 || {
+  --filter "WorkerPoolTests|concurrentInferencesMatchSequentialOnes|threadsSplitRowsWithoutChangingResults|batchesSplitBetweenThreadsMatchOneThread|matchesThePlainConvolution" > "$log" 2>&1 || {
   cat "$log"; echo "thread-sanitizer run failed" >&2; exit 1; }
 grep -q "ThreadSanitizer" "$log" && { cat "$log"; echo "thread sanitizer reported a race" >&2; exit 1; }
 grep -E "Test run with" "$log" | tail -1

@@ -50,18 +50,15 @@ extension CSRKernel16 {
         let (starts, cols, vals) = (UnsafePointer(rowStart), UnsafePointer(columnIndex), UnsafePointer(values))
         if n <= Self.narrowColumns {
             // A few columns (small batches; a small map's pixels at batch 1): all of a row's outputs in
-            // registers, one pass over the weights. Like the strips, fast enough that a second thread
-            // only pays from about 4M multiply-adds (VGG-11's conv6 at batch 1, 1.9M, ran slower on two).
-            Parallel.run(partitions.ranges(threads: threads, work: storedWeights * n + rows * n, minimumWork: 1 << 22)) { range in
+            // registers, one pass over the weights.
+            Parallel.run(partitions.ranges(threads: threads, work: storedWeights * n + rows * n)) { range in
                 relief_csr_narrow_u16(starts, cols, vals, x, Int64(n), bias, y, Int64(range.lowerBound), Int64(range.upperBound))
             }
             return
         }
         if n >= 32 && columns * n * 4 <= Self.unpackedBytes {
             // X fits in L2 as it is: no packing pass, 64- and 32-column strips straight from its rows.
-            // These run at 25-35 GFLOP/s, so a second thread only pays from about 4M multiply-adds
-            // (LeNet-300-100 at 10% density, batch 64, 1.5M: slower on 2 threads than on 1).
-            Parallel.run(partitions.ranges(threads: threads, work: storedWeights * n + rows * n, minimumWork: 1 << 22)) { range in
+            Parallel.run(partitions.ranges(threads: threads, work: storedWeights * n + rows * n)) { range in
                 let (r0, r1) = (Int64(range.lowerBound), Int64(range.upperBound))
                 var j = 0
                 while j + 64 <= n {

@@ -64,14 +64,13 @@ public final class DirectSparseConvolution: @unchecked Sendable {
     /// vector, against one multiply-add and 1.25 (often line-splitting) loads.
     public static let rowTileFill = 0.75
 
-    /// Multiply-adds from which a call splits between threads: waking the second thread costs tens
-    /// of microseconds here (VGG-11's batch-1 layers of 1-4M ran slower on two threads than on one).
+    /// Multiply-adds from which a call splits between threads (`Parallel.minimumWork` unless set).
     public let threadWork: Int
 
     /// `m` is the `[O, C·kh·kw]` weight matrix (columns ordered channel, then tap row, then tap
     /// column); `threadWork` below the default lets tests exercise the thread split on small shapes.
     public init(_ m: CSRMatrix, inChannels: Int, kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int), portable: Bool = false,
-                threadWork: Int = 1 << 22) {
+                threadWork: Int = Parallel.minimumWork) {
         self.threadWork = threadWork
         precondition(m.columns == inChannels * kernel.0 * kernel.1, "weight columns do not match C x kh x kw")
         precondition(kernel.0 <= Int(UInt16.max) && kernel.1 <= Int(UInt16.max), "kernel too large")

@@ -7,6 +7,14 @@ import Dispatch
 public enum Parallel {
     nonisolated(unsafe) public private(set) static var threads = 1
 
+    /// Multiply-adds from which a kernel splits one call over threads. Handing a loop to the
+    /// spinning `WorkerPool` costs about a microsecond, but a split layer also moves its input and
+    /// output between the cores' caches: at batch 1 on two threads (`tools/ab_bench.py`), VGG-11's
+    /// 1.9M-multiply-add layers ran in 0.65x the time split, ResNet-20's 0.24M ones (at 10%) in
+    /// 1.5-1.9x. (Before the pool, a Dispatch worker took 30-120 µs to wake and small splits ran
+    /// serially; `bench/micro/handoff.swift`.)
+    public static let minimumWork = 1 << 20
+
     /// Sets the worker count for every parallel loop and GEMM (and pins OpenBLAS to one thread).
     public static func setThreads(_ n: Int) {
         threads = max(1, n)
@@ -21,13 +29,20 @@ public enum Parallel {
             if count > 0 { body(0..<count) }
             return
         }
+        perform(parts: parts) { p in
+            let start = count * p / parts, end = count * (p + 1) / parts
+            if start < end { body(start..<end) }
+        }
+    }
+
+    /// Calls `body(p)` for p in 0 ..< parts at once and waits: on the spinning `WorkerPool`, or on
+    /// Dispatch when the pool is taken (another thread's loop, or a loop inside a part).
+    static func perform(parts: Int, _ body: (Int) -> Void) {
+        if WorkerPool.shared.run(parts: parts, body) { return }
         withoutActuallyEscaping(body) { body in
             // The parts touch disjoint data; the caller guarantees it, so the closure may cross threads.
             let shared = UncheckedSendable(value: body)
-            DispatchQueue.concurrentPerform(iterations: parts) { p in
-                let start = count * p / parts, end = count * (p + 1) / parts
-                if start < end { shared.value(start..<end) }
-            }
+            DispatchQueue.concurrentPerform(iterations: parts) { shared.value($0) }
         }
     }
 }
@@ -73,10 +88,7 @@ extension Parallel {
             if let r = ranges.first { body(r) }
             return
         }
-        withoutActuallyEscaping(body) { body in
-            let shared = UncheckedSendable(value: body)
-            DispatchQueue.concurrentPerform(iterations: ranges.count) { shared.value(ranges[$0]) }
-        }
+        perform(parts: ranges.count) { body(ranges[$0]) }
     }
 }
 
@@ -88,10 +100,7 @@ extension Parallel {
             if parts == 1 { body(0) }
             return
         }
-        withoutActuallyEscaping(body) { body in
-            let shared = UncheckedSendable(value: body)
-            DispatchQueue.concurrentPerform(iterations: parts) { shared.value($0) }
-        }
+        perform(parts: parts, body)
     }
 }
 
@@ -104,12 +113,10 @@ struct RowPartitions: Sendable {
         byParts = (1...Self.maxParts).map { balancedRanges(rows: rows, parts: $0, cumulative: cumulative) }
     }
 
-    /// The ranges for `threads` threads; one range when the product is too small to share.
-    /// Below ~1M multiply-adds (a few tens of microseconds) waking another thread costs more than it
-    /// saves (measured with relief-bench kernels on 2 cores); kernels that run several times faster
-    /// per multiply-add pass a larger `minimumWork`.
+    /// The ranges for `threads` threads; one range when the product (`work` multiply-adds) is too
+    /// small to share (`Parallel.minimumWork`).
     @inline(__always)
-    func ranges(threads: Int, work: Int, minimumWork: Int = 1 << 20) -> [Range<Int>] {
+    func ranges(threads: Int, work: Int, minimumWork: Int = Parallel.minimumWork) -> [Range<Int>] {
         let parts = work < minimumWork ? 1 : min(max(threads, 1), Self.maxParts)
         return byParts[parts - 1]
     }

@@ -30,10 +30,10 @@ public final class InferenceSession {
     private let parts: [InferenceSession]
     /// Examples per thread from which a batch is split between the threads.
     public static let splitBatch = 4
-    /// Multiply-adds per part below which a batch is not split: waking a second thread takes tens
-    /// of microseconds here, more than a small network's whole batch (measured with relief-bench on
-    /// LeNet-300-100 at batch 64, 2 threads slower than 1).
-    public static let splitWork = 1 << 22
+    /// Multiply-adds per part below which a batch is not split. One hand-off to the spinning worker
+    /// pool (about a microsecond) runs a whole network: LeNet-300-100 after NNrelief (4k multiply-adds
+    /// per example) at batch 64 took 17 µs on two threads against 30 µs on one.
+    public static let splitWork = 1 << 15
     /// Multiply-adds of one example through the weighted layers.
     private let multiplyAddsPerExample: Int
 
@@ -122,7 +122,7 @@ public final class InferenceSession {
             let n = parts.count
             let (inputs, outputs) = (model.inputCount, model.outputCount)
             let shared = SplitRun(parts: parts, x: x, y: output)
-            DispatchQueue.concurrentPerform(iterations: n) { p in
+            Parallel.run(parts: n) { p in
                 let first = batch * p / n, count = batch * (p + 1) / n - first
                 // Cannot fail: count is within the part's batch (at most ⌈maxBatch / n⌉).
                 try? shared.parts[p].run(shared.x + first * inputs, batch: count, into: shared.y + first * outputs)

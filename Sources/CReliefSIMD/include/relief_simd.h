@@ -6,10 +6,25 @@
 #ifndef RELIEF_SIMD_H
 #define RELIEF_SIMD_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /// 1 when the CPU has AVX2 and FMA (and this build has the variants), else 0.
 int relief_simd_avx2_fma(void);
+
+/// Names the calling thread (at most 15 bytes are kept), as `ps -L` and debuggers show it.
+void relief_set_thread_name(const char *name);
+/// The calling thread's name into `out` (`size` bytes); 0 on success.
+int relief_thread_name(char *out, size_t size);
+
+/// A spin-wait hint (x86 `pause`): a waiting loop yields the core's resources and its power.
+static inline void relief_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
 
 /// One 32-column strip: y[r][j..j+32) = bias[r] + sum_k vals[k] * x[cols[k] * x_stride + x_offset ..+32)
 /// for rows [row_begin, row_end); y rows are y_stride apart. x may be a packed strip (x_stride 32).

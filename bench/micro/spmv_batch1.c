@@ -1,0 +1,227 @@
+// How fast can a sparse matrix x one vector (batch 1) go on this CPU, against CXSparse's own
+// cs_di_gaxpy? Every nonzero needs its x value fetched from an arbitrary column: a gather, done
+// lane by lane or with AVX2's vgatherdps. This times, in one run and on the same random matrix
+// (LeNet-300-100's fc1 shape by default), the layouts a batch-1 kernel can take:
+//   csr-rows     one row at a time, 8 products per step from 8 scalar loads, horizontal sum
+//   sell-lanes   SELL-8-sigma (rows sorted by length, 8 rows per slice, lane = row): no
+//                horizontal sums and almost no padding; x fetched by 8 scalar loads per slot
+//   sell-gather  the same slots, x fetched by one vgatherdps
+//   csc-scatter  CSparse's column loop in single precision
+//   cxsparse     cs_di_gaxpy as the runtime's backend calls it (x and y converted to and from double)
+// and prints each time and CXSparse's time divided by it. The best of these is the bound a
+// gather-based batch-1 kernel can reach here; the runtime's own kernels are timed by
+// `relief-bench kernels`.
+//   cc -O3 bench/micro/spmv_batch1.c -o /tmp/spmv1 -lcxsparse && /tmp/spmv1 [density] [rows] [columns]
+#include <immintrin.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <suitesparse/cs.h>
+#include <time.h>
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+typedef struct {
+    int rows, columns, nnz;
+    uint32_t *row_start;  // CSR
+    uint16_t *column;
+    float *value;
+    int slices, *perm;     // SELL-8-sigma: slice s holds rows perm[8s ..< 8s+8]
+    uint32_t *slice_start;  // in slots; a slot is 8 (column, value) pairs, one per lane
+    uint16_t *slot_column;
+    float *slot_value;
+    uint32_t *column_start;  // CSC
+    uint16_t *row;
+    float *column_value;
+} matrix;
+
+__attribute__((target("avx2,fma"))) static void csr_rows(const matrix *m, const float *x, float *y) {
+    for (int r = 0; r < m->rows; r++) {
+        int k = m->row_start[r];
+        const int end = m->row_start[r + 1];
+        const uint16_t *c = m->column;
+        __m256 acc = _mm256_setzero_ps();
+        for (; k + 8 <= end; k += 8) {
+            const __m256 g = _mm256_setr_ps(x[c[k]], x[c[k + 1]], x[c[k + 2]], x[c[k + 3]], x[c[k + 4]], x[c[k + 5]],
+                                            x[c[k + 6]], x[c[k + 7]]);
+            acc = _mm256_fmadd_ps(_mm256_loadu_ps(m->value + k), g, acc);
+        }
+        float s = 0;
+        for (; k < end; k++) s += m->value[k] * x[c[k]];
+        __m128 h = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+        h = _mm_hadd_ps(h, h);
+        h = _mm_hadd_ps(h, h);
+        y[r] = _mm_cvtss_f32(h) + s;
+    }
+}
+
+__attribute__((target("avx2,fma"))) static void sell_store(const matrix *m, int s, __m256 acc, float *y) {
+    float out[8];
+    _mm256_storeu_ps(out, acc);
+    const int n = m->rows - 8 * s < 8 ? m->rows - 8 * s : 8;
+    for (int i = 0; i < n; i++) y[m->perm[8 * s + i]] = out[i];
+}
+
+__attribute__((target("avx2,fma"))) static void sell_lanes(const matrix *m, const float *x, float *y) {
+    for (int s = 0; s < m->slices; s++) {
+        __m256 acc = _mm256_setzero_ps();
+        for (uint32_t t = m->slice_start[s]; t < m->slice_start[s + 1]; t++) {
+            const uint16_t *c = m->slot_column + 8 * t;
+            const __m256 g = _mm256_setr_ps(x[c[0]], x[c[1]], x[c[2]], x[c[3]], x[c[4]], x[c[5]], x[c[6]], x[c[7]]);
+            acc = _mm256_fmadd_ps(_mm256_loadu_ps(m->slot_value + 8 * t), g, acc);
+        }
+        sell_store(m, s, acc, y);
+    }
+}
+
+__attribute__((target("avx2,fma"))) static void sell_gather(const matrix *m, const float *x, float *y) {
+    for (int s = 0; s < m->slices; s++) {
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0;  // two chains: the gathers' latency overlaps
+        uint32_t t = m->slice_start[s];
+        const uint32_t end = m->slice_start[s + 1];
+        for (; t < end; t++) {
+            const __m256i i = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(m->slot_column + 8 * t)));
+            const __m256 p = _mm256_mul_ps(_mm256_loadu_ps(m->slot_value + 8 * t), _mm256_i32gather_ps(x, i, 4));
+            if (t & 1) a1 = _mm256_add_ps(a1, p); else a0 = _mm256_add_ps(a0, p);
+        }
+        sell_store(m, s, _mm256_add_ps(a0, a1), y);
+    }
+}
+
+static void csc_scatter(const matrix *m, const float *x, float *y) {
+    memset(y, 0, (size_t)m->rows * 4);
+    for (int j = 0; j < m->columns; j++)
+        for (uint32_t k = m->column_start[j]; k < m->column_start[j + 1]; k++) y[m->row[k]] += m->column_value[k] * x[j];
+}
+
+static int by_length_descending(const void *a, const void *b) { return ((const int *)b)[1] - ((const int *)a)[1]; }
+
+static matrix random_matrix(int rows, int columns, double density) {
+    matrix m = {rows, columns, 0};
+    m.row_start = malloc((rows + 1) * sizeof(uint32_t));
+    m.column = malloc((size_t)rows * columns * 2 + 16);
+    m.value = malloc((size_t)rows * columns * 4 + 32);
+    srand(3);
+    for (int r = 0; r < rows; r++) {
+        m.row_start[r] = m.nnz;
+        for (int c = 0; c < columns; c++)
+            if (rand() < density * RAND_MAX) {
+                m.column[m.nnz] = (uint16_t)c;
+                m.value[m.nnz++] = (float)(rand() % 100) * 0.01f;
+            }
+    }
+    m.row_start[rows] = m.nnz;
+    // SELL-8-sigma over all rows: sorted by length, each slice as long as its longest row.
+    int(*length)[2] = malloc(sizeof(int[2]) * rows);
+    for (int r = 0; r < rows; r++) length[r][0] = r, length[r][1] = (int)(m.row_start[r + 1] - m.row_start[r]);
+    qsort(length, rows, sizeof(int[2]), by_length_descending);
+    m.slices = (rows + 7) / 8;
+    m.perm = calloc(8 * m.slices, sizeof(int));
+    m.slice_start = malloc((m.slices + 1) * sizeof(uint32_t));
+    uint32_t slots = 0;
+    for (int s = 0; s < m.slices; s++) {
+        m.slice_start[s] = slots;
+        m.perm[8 * s] = length[8 * s][0];
+        slots += length[8 * s][1];
+        for (int i = 1; i < 8 && 8 * s + i < rows; i++) m.perm[8 * s + i] = length[8 * s + i][0];
+    }
+    m.slice_start[m.slices] = slots;
+    m.slot_column = calloc(8 * (size_t)slots + 8, 2);  // padding: column 0, value 0
+    m.slot_value = calloc(8 * (size_t)slots + 8, 4);
+    for (int s = 0; s < m.slices; s++)
+        for (int i = 0; i < 8 && 8 * s + i < rows; i++) {
+            const int r = m.perm[8 * s + i];
+            for (uint32_t k = m.row_start[r]; k < m.row_start[r + 1]; k++) {
+                const size_t at = 8 * (size_t)(m.slice_start[s] + (k - m.row_start[r])) + i;
+                m.slot_column[at] = m.column[k];
+                m.slot_value[at] = m.value[k];
+            }
+        }
+    // CSC.
+    m.column_start = calloc(columns + 1, sizeof(uint32_t));
+    m.row = malloc((size_t)m.nnz * 2 + 2);
+    m.column_value = malloc((size_t)m.nnz * 4 + 4);
+    for (int k = 0; k < m.nnz; k++) m.column_start[m.column[k] + 1]++;
+    for (int c = 0; c < columns; c++) m.column_start[c + 1] += m.column_start[c];
+    uint32_t *fill = malloc(columns * sizeof(uint32_t));
+    memcpy(fill, m.column_start, columns * sizeof(uint32_t));
+    for (int r = 0; r < rows; r++)
+        for (uint32_t k = m.row_start[r]; k < m.row_start[r + 1]; k++) {
+            const uint32_t p = fill[m.column[k]]++;
+            m.row[p] = (uint16_t)r;
+            m.column_value[p] = m.value[k];
+        }
+    free(fill);
+    free(length);
+    return m;
+}
+
+int main(int argc, char **argv) {
+    const double density = argc > 1 ? atof(argv[1]) : 0.05;
+    const int rows = argc > 2 ? atoi(argv[2]) : 300, columns = argc > 3 ? atoi(argv[3]) : 784;
+    if (rows < 1 || columns < 1 || columns > 65536 || density < 0 || density > 1) {
+        fprintf(stderr, "usage: spmv1 [density 0...1] [rows >= 1] [columns 1...65536]\n");
+        return 2;
+    }
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
+        printf("needs AVX2 + FMA\n");
+        return 1;
+    }
+    matrix m = random_matrix(rows, columns, density);
+    float *x = malloc(columns * 4), *y = malloc(rows * 4), *reference = malloc(rows * 4);
+    for (int c = 0; c < columns; c++) x[c] = (float)(rand() % 100) * 0.01f;
+    // CXSparse's compressed columns, in double.
+    int *ap = malloc((columns + 1) * sizeof(int)), *ai = malloc((m.nnz + 1) * sizeof(int));
+    double *ax = malloc((m.nnz + 1) * 8), *xd = malloc(columns * 8), *yd = malloc(rows * 8);
+    for (int c = 0; c <= columns; c++) ap[c] = (int)m.column_start[c];
+    for (int k = 0; k < m.nnz; k++) ai[k] = m.row[k], ax[k] = m.column_value[k];
+    struct cs_di_sparse a = {m.nnz, rows, columns, ap, ai, ax, -1};
+
+    enum { kernels = 5 };
+    const char *names[kernels] = {"csr-rows", "sell-lanes", "sell-gather", "csc-scatter", "cxsparse"};
+    double best[kernels];
+    const int reps = 200000 / (m.nnz / 64 + 1) + 10;
+    printf("%d x %d, density %.3f: %d nonzeros, SELL-8-sigma pads to %u; best of 15 runs of %d calls\n", rows, columns,
+           density, m.nnz, 8 * m.slice_start[m.slices], reps);
+    for (int v = 0; v < kernels; v++) {
+        best[v] = 1e9;
+        for (int run = 0; run < 15; run++) {
+            const double t0 = now();
+            for (int i = 0; i < reps; i++) {
+                switch (v) {
+                case 0: csr_rows(&m, x, y); break;
+                case 1: sell_lanes(&m, x, y); break;
+                case 2: sell_gather(&m, x, y); break;
+                case 3: csc_scatter(&m, x, y); break;
+                default:
+                    for (int c = 0; c < columns; c++) xd[c] = x[c];
+                    memset(yd, 0, rows * 8);
+                    cs_di_gaxpy(&a, xd, yd);
+                    for (int r = 0; r < rows; r++) y[r] = (float)yd[r];
+                }
+                __asm__ volatile("" ::"r"(y) : "memory");
+            }
+            const double t = (now() - t0) / reps;
+            if (t < best[v]) best[v] = t;
+        }
+        if (v == 0) memcpy(reference, y, rows * 4);
+        double error = 0;
+        for (int r = 0; r < rows; r++) {
+            const double e = y[r] > reference[r] ? y[r] - reference[r] : reference[r] - y[r];
+            if (e > error) error = e;
+        }
+        if (error > 1e-3 * (1 + density * columns)) {
+            printf("%s differs from csr-rows by %g\n", names[v], error);
+            return 1;
+        }
+    }
+    for (int v = 0; v < kernels; v++)
+        printf("  %-12s %9.3f us  %5.2f nonzeros/ns  cxsparse / this %5.2fx\n", names[v], best[v] * 1e6,
+               m.nnz / (best[v] * 1e9), best[kernels - 1] / best[v]);
+    return 0;
+}
