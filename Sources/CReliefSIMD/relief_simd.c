@@ -273,6 +273,34 @@ RELIEF_AVX2 void relief_sell8_gemv(const uint32_t *slice_start, const uint32_t *
     }
 }
 
+// x's values for one slot, lane by lane: eight scalar loads beat vgatherdps here (bench/micro/spmv_batch1.c).
+RELIEF_AVX2 static inline __m256 relief_sellsigma_slot(const uint32_t *c, const float *x) {
+    return _mm256_setr_ps(x[c[0]], x[c[1]], x[c[2]], x[c[3]], x[c[4]], x[c[5]], x[c[6]], x[c[7]]);
+}
+
+RELIEF_AVX2 void relief_sellsigma_gemv(const uint32_t *slice_start, const uint32_t *columns, const float *values,
+                                       const uint32_t *row_of_lane, const float *x, const float *bias, float *y, int64_t rows,
+                                       int64_t slice_begin, int64_t slice_end) {
+    for (int64_t s = slice_begin; s < slice_end; s++) {
+        // Two accumulators: consecutive slots' multiply-adds do not wait on each other.
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0;
+        int64_t t = slice_start[s];
+        const int64_t end = slice_start[s + 1];
+        for (; t + 2 <= end; t += 2) {
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(values + 8 * t), relief_sellsigma_slot(columns + 8 * t, x), a0);
+            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(values + 8 * t + 8), relief_sellsigma_slot(columns + 8 * t + 8, x), a1);
+        }
+        if (t < end) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(values + 8 * t), relief_sellsigma_slot(columns + 8 * t, x), a0);
+        float out[8];
+        _mm256_storeu_ps(out, _mm256_add_ps(a0, a1));
+        const int64_t first = 8 * s, count = rows - first < 8 ? rows - first : 8;
+        for (int64_t i = 0; i < count; i++) {
+            const uint32_t r = row_of_lane[first + i];
+            y[r] = out[i] + (bias ? bias[r] : 0.0f);
+        }
+    }
+}
+
 // Eight vectors of 8 outputs anywhere in the extended positions, one pointer each: the output rows
 // of a valid convolution are `ow` apart in a `w`-wide input, so only the vectors that hold real
 // outputs are computed (LeNet-5's 8x8 outputs in 12x12 inputs: 64 positions per image, not 144).
@@ -684,6 +712,11 @@ void relief_pool2x2(const float *x, float *y, int64_t planes, int64_t h, int64_t
 void relief_sell8_gemv(const uint32_t *slice_start, const uint32_t *block_column, const uint8_t *lanes, const float *values,
                        const float *x, const float *bias, float *y, int64_t rows, int64_t slice_begin, int64_t slice_end) {
     (void)slice_start; (void)block_column; (void)lanes; (void)values; (void)x; (void)bias; (void)y; (void)rows;
+    (void)slice_begin; (void)slice_end;
+}
+void relief_sellsigma_gemv(const uint32_t *slice_start, const uint32_t *columns, const float *values, const uint32_t *row_of_lane,
+                           const float *x, const float *bias, float *y, int64_t rows, int64_t slice_begin, int64_t slice_end) {
+    (void)slice_start; (void)columns; (void)values; (void)row_of_lane; (void)x; (void)bias; (void)y; (void)rows;
     (void)slice_begin; (void)slice_end;
 }
 void relief_csr_strip32_u16(const uint32_t *row_start, const uint16_t *cols, const float *vals,

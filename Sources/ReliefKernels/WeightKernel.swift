@@ -90,12 +90,16 @@ public enum KernelTable {
                                           automatic: true, automaticColumns: 8) {
         Sell8Kernel($0)
     }
+    public static let sellsigma = KernelEntry(name: "sellsigma", summary: "batch-1 SELL-8-sigma: rows sorted by length, 8-row slices, x fetched lane by lane",
+                                              automatic: true, automaticColumns: 8) {
+        SellSigmaKernel($0)
+    }
     public static let cxsparse = KernelEntry(name: "cxsparse", summary: "CXSparse cs_di_gaxpy per column, in double precision", automatic: false) {
         CXSparseKernel($0)
     }
 
     /// Every kernel this module provides, in a fixed order.
-    public static let builtIn: [KernelEntry] = [dense, csr, bitmask, sell8, cxsparse]
+    public static let builtIn: [KernelEntry] = [dense, csr, bitmask, sell8, sellsigma, cxsparse]
 }
 
 /// One 32-column tile of an output row in four SIMD registers: what every CSR and bitmask loop

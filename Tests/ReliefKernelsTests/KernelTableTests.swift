@@ -67,7 +67,7 @@ import Testing
                 let bias = (0..<rows).map { _ in g.normal() }
                 let m = CSRMatrix(rows: rows, columns: columns, dense: w)
                 let expected = Self.reference(w, rows: rows, columns: columns, x: x, n: n, bias: bias)
-                for kernel in [CSRKernel16(m, portable: true), Sell8Kernel(m, portable: true)] as [any WeightKernel] {
+                for kernel in [CSRKernel16(m, portable: true), Sell8Kernel(m, portable: true), SellSigmaKernel(m, portable: true)] as [any WeightKernel] {
                     let y = kernel.multiply(x, n: n, bias: bias, threads: 2)
                     #expect(Self.close(y, expected), "\(kernel.name) \(rows)x\(columns), n \(n), density \(density)")
                 }
@@ -113,6 +113,32 @@ import Testing
         // All-zero and 100% dense blocks: no slots, and exactly one slot per row of 8 nonzeros.
         #expect(Sell8Kernel(CSRMatrix(rows: 9, columns: 8, dense: [Float](repeating: 0, count: 72))).slots == 0)
         #expect(Sell8Kernel(CSRMatrix(rows: 9, columns: 8, dense: [Float](repeating: 1, count: 72))).slots == 2 * 8)
+    }
+
+    /// sellsigma sorts rows by length and makes each slice as long as its longest row: rows of 3, 0,
+    /// 1 and 5 nonzeros (with 5 more empty rows) are slice 0 = rows 3, 0, 2, 1, 4... (5 slots) and
+    /// slice 1 = row 8 alone (0 slots); every row is written, the empty ones with their bias.
+    @Test func sellsigmaSortsRowsAndPadsSlicesToTheirLongestRow() {
+        var w = [Float](repeating: 0, count: 9 * 6)
+        for c in 0..<3 { w[c] = Float(c + 1) }  // row 0: 1, 2, 3
+        w[2 * 6 + 5] = 4  // row 2
+        for c in 0..<5 { w[3 * 6 + c] = 1 }  // row 3: five ones
+        let kernel = SellSigmaKernel(CSRMatrix(rows: 9, columns: 6, dense: w))
+        #expect(kernel.slots == 5)
+        #expect(kernel.multiplyAdds(n: 1) == 40)
+        #expect(kernel.residentBytes == 4 * 3 + 4 * 9 + 5 * 8 * 8)
+        let x: [Float] = [1, 2, 3, 4, 5, 6]
+        let bias = (0..<9).map { Float($0) / 2 }
+        let y = kernel.multiply(x, n: 1, bias: bias)
+        let expected: [Float] = [14, 0.5, 25, 16.5, 2, 2.5, 3, 3.5, 4]  // bias + 1·1 + 2·2 + 3·3, 4·6, 1 + ... + 5
+        #expect(y == expected)
+        // Two columns of X (x and -x): each column on its own, the results in place.
+        let y2 = kernel.multiply(x.flatMap { [$0, -$0] }, n: 2, bias: bias)
+        var expected2: [Float] = []
+        for r in 0..<9 { expected2 += [expected[r], 2 * bias[r] - expected[r]] }
+        #expect(y2 == expected2)
+        #expect(SellSigmaKernel(CSRMatrix(rows: 9, columns: 8, dense: [Float](repeating: 0, count: 72))).slots == 0)
+        #expect(SellSigmaKernel(CSRMatrix(rows: 9, columns: 8, dense: [Float](repeating: 1, count: 72))).slots == 2 * 8)
     }
 
     @Test func residentBytesReflectTheStorage() {

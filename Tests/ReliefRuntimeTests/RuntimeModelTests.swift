@@ -68,7 +68,7 @@ import Testing
             let x = Self.input(model.inputShape, batch: batch, seed: seed)
             let expected = model.forward(Tensor(shape: [batch] + model.inputShape, data: x), training: false).data
             let file = try Self.exported(model)
-            let kernels: [InferenceModel.KernelPolicy] = big ? [.fastest(batch: batch), .forced("direct")] : [.forced("dense"), .forced("csr"), .forced("bitmask"), .forced("sell8"), .forced("direct"), .fastest(batch: batch), .fastest(batch: 1)]
+            let kernels: [InferenceModel.KernelPolicy] = big ? [.fastest(batch: batch), .forced("direct")] : [.forced("dense"), .forced("csr"), .forced("bitmask"), .forced("sell8"), .forced("sellsigma"), .forced("direct"), .fastest(batch: batch), .fastest(batch: 1)]
             for policy in kernels {
                 let runtime = try InferenceModel(file, policy: policy)
                 let session = try InferenceSession(model: runtime, maxBatch: 4, threads: 2)

@@ -63,6 +63,14 @@ void relief_transpose(const float *a, int64_t rows, int64_t columns, int64_t lda
 void relief_sell8_gemv(const uint32_t *slice_start, const uint32_t *block_column, const uint8_t *lanes, const float *values,
                        const float *x, const float *bias, float *y, int64_t rows, int64_t slice_begin, int64_t slice_end);
 
+/// SELL-8-sigma product for one column of X (the `sellsigma` kernel): rows sorted by nonzero count
+/// in slices of 8, lane i of slice s being row row_of_lane[8s + i]; slot t of a slice (slots
+/// slice_start[s] ..< slice_start[s+1]) holds one (column, value) per lane (value 0 and column 0 for
+/// padding), x fetched lane by lane. Writes y[r] = bias[r] + sum for the rows of slices
+/// [slice_begin, slice_end) (row_of_lane has one entry per row: a last partial slice stops at `rows`).
+void relief_sellsigma_gemv(const uint32_t *slice_start, const uint32_t *columns, const float *values, const uint32_t *row_of_lane,
+                           const float *x, const float *bias, float *y, int64_t rows, int64_t slice_begin, int64_t slice_end);
+
 /// Filters o in [0, filters) of a direct sparse convolution over `vectors` (at most 2048) vectors of
 /// 8 extended positions: vector v covers source positions [starts[v], starts[v] + 8). Filter o's
 /// nonzeros are split into `blocks` blocks (of input channels), block j holding nonzeros k in
