@@ -112,17 +112,8 @@ public final class Sell8Kernel: WeightKernel, @unchecked Sendable {
             Parallel.run(ranges) { vector($0, x, bias, y) }
             return
         }
-        let column = scratch!.bindMemory(to: Float.self, capacity: paddedColumns + 8 * slices)
-        let out = column + paddedColumns
-        column.update(repeating: 0, count: paddedColumns)
-        for j in 0..<n {
-            for c in 0..<columns { column[c] = x[c * n + j] }
-            if n == 1 {
-                Parallel.run(ranges) { vector($0, column, bias, y) }
-            } else {
-                Parallel.run(ranges) { vector($0, column, bias, out) }
-                for r in 0..<rows { y[r * n + j] = out[r] }
-            }
+        columnByColumn(x, n: n, rows: rows, columns: columns, vectorFloats: paddedColumns, scratch: scratch!, into: y) { column, out in
+            Parallel.run(ranges) { vector($0, column, bias, out) }
         }
     }
 

@@ -93,12 +93,8 @@ public final class SellSigmaKernel: WeightKernel, @unchecked Sendable {
             Parallel.run(ranges) { vector($0, x, bias, y) }
             return
         }
-        let column = scratch!.bindMemory(to: Float.self, capacity: columns + rows)
-        let out = column + columns
-        for j in 0..<n {
-            for c in 0..<columns { column[c] = x[c * n + j] }
+        columnByColumn(x, n: n, rows: rows, columns: columns, vectorFloats: columns, scratch: scratch!, into: y) { column, out in
             Parallel.run(ranges) { vector($0, column, bias, out) }
-            for r in 0..<rows { y[r * n + j] = out[r] }
         }
     }
 

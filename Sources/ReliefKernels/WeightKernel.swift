@@ -164,6 +164,27 @@ enum Strips {
     }
 }
 
+/// A matrix-vector kernel over a product of `n` columns: each column of X is copied into a contiguous
+/// vector of `vectorFloats` floats at the start of `scratch` (zeros past `columns`), and `product`
+/// writes its `rows` results into column j of Y (directly for `n` = 1, else through the `rows` floats
+/// after the vector, scattered with stride `n`).
+@inline(__always)
+func columnByColumn(_ x: UnsafePointer<Float>, n: Int, rows: Int, columns: Int, vectorFloats: Int, scratch: UnsafeMutableRawPointer,
+                    into y: UnsafeMutablePointer<Float>, _ product: (UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
+    let column = scratch.bindMemory(to: Float.self, capacity: vectorFloats + rows)
+    let out = column + vectorFloats
+    column.update(repeating: 0, count: vectorFloats)
+    for j in 0..<n {
+        for c in 0..<columns { column[c] = x[c * n + j] }
+        if n == 1 {
+            product(column, y)
+        } else {
+            product(column, out)
+            for r in 0..<rows { y[r * n + j] = out[r] }
+        }
+    }
+}
+
 /// The shape every CSR and bitmask product shares: a wide X goes strip by strip through packed
 /// blocks (the columns after the last full strip row by row); otherwise rows are split over threads,
 /// one column (`vector`) or several (`matrix`, from a first column).
