@@ -103,18 +103,11 @@ public final class Sell8Kernel: WeightKernel, @unchecked Sendable {
 
     public func multiply(_ x: UnsafePointer<Float>, n: Int, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>,
                          scratch: UnsafeMutableRawPointer?, threads: Int) {
-        guard n > 0 else { return }
         // Threads split the slices of one column: only worth it when one column's work is large
-        // (waking threads once per column of a batch would cost more than it saves).
-        let ranges = partitions.ranges(threads: threads, work: 8 * slots)
-        // Batch 1 with whole blocks reads x in place; otherwise each column is copied to a padded vector.
-        if n == 1 && columns % 8 == 0 {
-            Parallel.run(ranges) { vector($0, x, bias, y) }
-            return
-        }
-        columnByColumn(x, n: n, rows: rows, columns: columns, vectorFloats: paddedColumns, scratch: scratch!, into: y) { column, out in
-            Parallel.run(ranges) { vector($0, column, bias, out) }
-        }
+        // (waking threads once per column of a batch would cost more than it saves). Batch 1 with
+        // whole blocks reads x in place; otherwise each column is copied to a padded vector.
+        sliceProduct(x, n: n, rows: rows, columns: columns, vectorFloats: paddedColumns, readsInPlace: columns % 8 == 0,
+                     ranges: partitions.ranges(threads: threads, work: 8 * slots), scratch: scratch, into: y) { vector($0, $1, bias, $2) }
     }
 
     /// Slices `range` against one padded vector x.

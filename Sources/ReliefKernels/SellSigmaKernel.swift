@@ -86,16 +86,9 @@ public final class SellSigmaKernel: WeightKernel, @unchecked Sendable {
 
     public func multiply(_ x: UnsafePointer<Float>, n: Int, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>,
                          scratch: UnsafeMutableRawPointer?, threads: Int) {
-        guard n > 0 else { return }
-        // Threads split the slices of one column (see `Sell8Kernel`).
-        let ranges = partitions.ranges(threads: threads, work: 8 * slots)
-        if n == 1 {
-            Parallel.run(ranges) { vector($0, x, bias, y) }
-            return
-        }
-        columnByColumn(x, n: n, rows: rows, columns: columns, vectorFloats: columns, scratch: scratch!, into: y) { column, out in
-            Parallel.run(ranges) { vector($0, column, bias, out) }
-        }
+        // Threads split the slices of one column (see `Sell8Kernel`); batch 1 reads x in place.
+        sliceProduct(x, n: n, rows: rows, columns: columns, vectorFloats: columns, readsInPlace: true,
+                     ranges: partitions.ranges(threads: threads, work: 8 * slots), scratch: scratch, into: y) { vector($0, $1, bias, $2) }
     }
 
     /// Slices `range` against one vector x.

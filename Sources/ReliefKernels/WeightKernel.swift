@@ -164,22 +164,29 @@ enum Strips {
     }
 }
 
-/// A matrix-vector kernel over a product of `n` columns: each column of X is copied into a contiguous
-/// vector of `vectorFloats` floats at the start of `scratch` (zeros past `columns`), and `product`
-/// writes its `rows` results into column j of Y (directly for `n` = 1, else through the `rows` floats
-/// after the vector, scattered with stride `n`).
+/// The batch-1 slice kernels' product (`sell8`, `sellsigma`): `vector(slices, x, y)` computes Y's
+/// rows for a range of slices against one contiguous vector x, and the ranges (one per thread) split
+/// the slices of one column. With `readsInPlace` a product of one column reads X as it is; otherwise
+/// each column of X is copied into a vector of `vectorFloats` floats at the start of `scratch` (zeros
+/// past `columns`), and the results go to column j of Y (directly for `n` = 1, else through the
+/// `rows` floats after the vector, scattered with stride `n`).
 @inline(__always)
-func columnByColumn(_ x: UnsafePointer<Float>, n: Int, rows: Int, columns: Int, vectorFloats: Int, scratch: UnsafeMutableRawPointer,
-                    into y: UnsafeMutablePointer<Float>, _ product: (UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
-    let column = scratch.bindMemory(to: Float.self, capacity: vectorFloats + rows)
+func sliceProduct(_ x: UnsafePointer<Float>, n: Int, rows: Int, columns: Int, vectorFloats: Int, readsInPlace: Bool,
+                  ranges: [Range<Int>], scratch: UnsafeMutableRawPointer?, into y: UnsafeMutablePointer<Float>,
+                  _ vector: (Range<Int>, UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
+    guard n > 0 else { return }
+    if n == 1 && readsInPlace {
+        Parallel.run(ranges) { vector($0, x, y) }
+        return
+    }
+    let column = scratch!.bindMemory(to: Float.self, capacity: vectorFloats + rows)
     let out = column + vectorFloats
     column.update(repeating: 0, count: vectorFloats)
     for j in 0..<n {
         for c in 0..<columns { column[c] = x[c * n + j] }
-        if n == 1 {
-            product(column, y)
-        } else {
-            product(column, out)
+        let target = n == 1 ? y : out
+        Parallel.run(ranges) { vector($0, column, target) }
+        if n > 1 {
             for r in 0..<rows { y[r * n + j] = out[r] }
         }
     }
