@@ -11,9 +11,11 @@ public enum Parallel {
     /// spinning `WorkerPool` costs about a microsecond, but a split layer also moves its input and
     /// output between the cores' caches: at batch 1 on two threads (`tools/ab_bench.py`), VGG-11's
     /// 1.9M-multiply-add layers ran in 0.65x the time split, ResNet-20's 0.24M ones (at 10%) in
-    /// 1.5-1.9x. (Before the pool, a Dispatch worker took 30-120 µs to wake and small splits ran
-    /// serially; `bench/micro/handoff.swift`.)
-    public static let minimumWork = 1 << 20
+    /// 1.5-1.9x; lowering this from 1M to 512k (which splits VGG-11's 0.94M layers and its 2x2
+    /// ones, see `relief_csr_narrow_u16`) took VGG-11 at batch 1 on two threads to 0.83x in 12
+    /// rounds and left ResNet-20 at 1.02x. (Before the pool, a Dispatch worker took 30-120 µs to
+    /// wake and small splits ran serially; `bench/micro/handoff.swift`.)
+    public static let minimumWork = 1 << 19
 
     /// Sets the worker count for every parallel loop and GEMM (and pins OpenBLAS to one thread).
     public static func setThreads(_ n: Int) {

@@ -89,9 +89,10 @@ import Testing
     }
 
     @Test func threadsSplitRowsWithoutChangingResults() {
-        // Large enough that the kernels really split over threads.
+        // Large enough that the kernels really split over threads (the last: csr's narrow path, whose
+        // split counts 8 lanes per nonzero, on 4 columns).
         for (rows, columns, n, density) in [(300, 784, 64, 0.3), (1000, 4096, 1, 0.3), (100, 300, 64, 1.0), (257, 1000, 40, 0.2), (64, 576, 200, 0.1),
-                                            (600, 1500, 40, 0.2), (800, 1500, 13, 0.4)] {
+                                            (600, 1500, 40, 0.2), (800, 1500, 13, 0.4), (512, 2304, 4, 0.1)] {
             var g = SeededGenerator(seed: UInt64(rows * n))
             let w = RandomWeights.sparse(rows: rows, columns: columns, density: density, std: 1, using: &g)
             for threads in [2, 3] { Self.check(w, rows: rows, columns: columns, n: n, seed: UInt64(rows * n), threads: threads) }
