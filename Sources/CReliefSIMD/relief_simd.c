@@ -544,8 +544,9 @@ RELIEF_AVX2 static inline __attribute__((always_inline)) void relief_rows8_filte
 RELIEF_AVX2 void relief_conv_rows8(const uint32_t *group_start, const int64_t *group_offset, const float *group_weights, int64_t kh,
                                    int64_t filters, const float *source, const float *bias, int64_t image_begin, int64_t image_end,
                                    int64_t plane, int64_t wq, int64_t oh, int64_t ow, float *y, const float *residual,
-                                   int64_t filter_stride, int relu) {
+                                   int64_t filter_stride, int relu, int pooled) {
     const __m256 zero = _mm256_setzero_ps();
+    const int64_t pw = ow / 2, planeOut = (oh / 2) * pw;
     for (int64_t img = image_begin; img < image_end; img++) {
         for (int64_t oy = 0; oy < oh; oy += 8) {
             // A last block of rows (or columns) that would pass the edge moves back to end there,
@@ -565,6 +566,20 @@ RELIEF_AVX2 void relief_conv_rows8(const uint32_t *group_start, const int64_t *g
                     case 5: relief_rows8_filter(group_start, group_offset, group_weights, o, base, wq, b, acc, 5); break;
                     case 6: relief_rows8_filter(group_start, group_offset, group_weights, o, base, wq, b, acc, 6); break;
                     default: relief_rows8_filter(group_start, group_offset, group_weights, o, base, wq, b, acc, 7); break;
+                    }
+                    if (pooled) {
+                        // The tile's 2x2 windows (y0 and x0 are even): rows paired, then columns (the
+                        // shuffles take each 128-bit lane's even and odd columns, the permute joins the
+                        // lanes); the ReLU commutes with the maximum.
+                        float *out = y + o * filter_stride + img * planeOut + (y0 / 2) * pw + x0 / 2;
+                        for (int i = 0; i < 4; i++) {
+                            __m256 v = _mm256_max_ps(acc[2 * i], acc[2 * i + 1]);
+                            v = _mm256_max_ps(_mm256_shuffle_ps(v, v, _MM_SHUFFLE(2, 0, 2, 0)), _mm256_shuffle_ps(v, v, _MM_SHUFFLE(3, 1, 3, 1)));
+                            v = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(v), _MM_SHUFFLE(3, 1, 2, 0)));
+                            if (relu) v = _mm256_max_ps(v, zero);
+                            _mm_storeu_ps(out + i * pw, _mm256_castps256_ps128(v));
+                        }
+                        continue;
                     }
                     float *out = y + o * filter_stride + (img * oh + y0) * ow + x0;
                     const float *add = residual ? residual + o * filter_stride + (img * oh + y0) * ow + x0 : 0;
@@ -751,10 +766,10 @@ void relief_conv_interleaved(const uint32_t *start, int64_t blocks, int64_t filt
 void relief_conv_rows8(const uint32_t *group_start, const int64_t *group_offset, const float *group_weights, int64_t kh,
                        int64_t filters, const float *source, const float *bias, int64_t image_begin, int64_t image_end,
                        int64_t plane, int64_t wq, int64_t oh, int64_t ow, float *y, const float *residual,
-                       int64_t filter_stride, int relu) {
+                       int64_t filter_stride, int relu, int pooled) {
     (void)group_start; (void)group_offset; (void)group_weights; (void)kh; (void)filters; (void)source; (void)bias;
     (void)image_begin; (void)image_end; (void)plane; (void)wq; (void)oh; (void)ow; (void)y; (void)residual;
-    (void)filter_stride; (void)relu;
+    (void)filter_stride; (void)relu; (void)pooled;
 }
 void relief_conv_vectors(const uint32_t *block_start, int64_t blocks, const int64_t *offset, const float *vals,
                          int64_t filters, const float *source, const float *bias, const int32_t *starts, int64_t vectors,

@@ -33,6 +33,19 @@ extension DirectSparseConvolution {
         return !over1 && !over2 && floats <= Int(Int32.max)
     }
 
+    /// Whether the planar row tiles (`relief_conv_rows8`) run at this output size and can write a
+    /// 2x2 max pooling of stride 2 as they go: every tile starts on an even row and column.
+    public func poolsInRowTiles(outHeight oh: Int, outWidth ow: Int) -> Bool {
+        SIMDSupport.avx2FMA && !portable && rowTiles && oh >= 8 && ow >= 8 && oh % 2 == 0 && ow % 2 == 0
+    }
+
+    /// Whether `run(pooled: true)` can compute a 2x2 max pooling of stride 2 of this convolution's
+    /// output at this batch: on the interleaved path, or in planar row tiles (whose pooled output is
+    /// planar).
+    public func fusesPool(batch: Int, outHeight oh: Int, outWidth ow: Int) -> Bool {
+        interleaves(batch: batch, outHeight: oh, outWidth: ow) || poolsInRowTiles(outHeight: oh, outWidth: ow)
+    }
+
     struct InterleavedLayout {
         /// Groups of 8 images, pixels per padded row, padded pixels per plane.
         var groups: Int, paddedRow: Int, planePixels: Int

@@ -275,10 +275,12 @@ public final class DirectSparseConvolution: @unchecked Sendable {
     /// accumulator chunk (`relief_conv_vectors`); full enough stride-1 filters take 8x8 row tiles
     /// instead (`relief_conv_rows8`, see `rowTiles`). Otherwise one long vector update per weight,
     /// in cache-sized chunks.
+    /// With `pooled` (only where `poolsInRowTiles`), the row tiles write their 2x2 maxima instead.
     func runPlanes(_ x: UnsafePointer<Float>, batch: Int, height h: Int, width w: Int, outHeight oh: Int, outWidth ow: Int,
                       bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, threads: Int, scratch: UnsafeMutableRawPointer,
-                      relu: Bool, residual: UnsafePointer<Float>?) {
-        if interleaves(batch: batch, outHeight: oh, outWidth: ow) {
+                      relu: Bool, residual: UnsafePointer<Float>?, pooled: Bool = false) {
+        precondition(!pooled || (poolsInRowTiles(outHeight: oh, outWidth: ow) && residual == nil), "pooled writes need row tiles and no residual")
+        if !pooled && interleaves(batch: batch, outHeight: oh, outWidth: ow) {
             runInterleaved(x, batch: batch, height: h, width: w, outHeight: oh, outWidth: ow, bias: bias, into: y, threads: threads,
                            scratch: scratch, relu: relu, residual: residual)
             return
@@ -378,10 +380,11 @@ public final class DirectSparseConvolution: @unchecked Sendable {
             // Each group's offset: its channel's plane and its tap column.
             for g in groupChannel.indices { offsets[g] = Int64(Int(groupChannel[g]) * channelP + groupTapX[g]) }
             let parts = work < threadWork ? 1 : min(max(threads, 1), RowPartitions.maxParts, batch)
+            let filterStride = pooled ? batch * (oh / 2) * (ow / 2) : batch * oh * ow
             Parallel.run(parts: parts) { p in
                 relief_conv_rows8(self.groupStart, offsets, self.groupWeights, Int64(self.kernel.0), Int64(self.outChannels), source, bias,
                                   Int64(batch * p / parts), Int64(batch * (p + 1) / parts), Int64(planeP), Int64(wq), Int64(oh), Int64(ow),
-                                  y, residual, Int64(batch * oh * ow), relu ? 1 : 0)
+                                  y, residual, Int64(filterStride), relu ? 1 : 0, pooled ? 1 : 0)
             }
             return
         }
@@ -466,15 +469,22 @@ public final class DirectSparseConvolution: @unchecked Sendable {
     /// it: a residual addition fused into the writes) when given; with `relu`, max(0, ·) of that (a
     /// ReLU fused into the writes).
     ///
-    /// `input` and `output` other than `.planar`, and `pooled`, need the batch-interleaved path
-    /// (`interleaves`) and scratch: an interleaved input must carry this convolution's padding as its
-    /// border, and an interleaved or pooled output takes no residual. `pooled` fuses a 2x2 max
-    /// pooling of stride 2 into the writes: `y` then receives the pooled (oh / 2) x (ow / 2) output
-    /// (oh and ow stay the convolution's), and convolution outputs no window reads are not computed.
+    /// `input` and `output` other than `.planar` need the batch-interleaved path (`interleaves`) and
+    /// scratch: an interleaved input must carry this convolution's padding as its border, and an
+    /// interleaved or pooled output takes no residual. `pooled` fuses a 2x2 max pooling of stride 2
+    /// into the writes (`fusesPool`: the interleaved path, or planar row tiles): `y` then receives
+    /// the pooled (oh / 2) x (ow / 2) output (oh and ow stay the convolution's), and convolution
+    /// outputs no window reads are not computed.
     public func run(_ x: UnsafePointer<Float>, batch: Int, height h: Int, width w: Int, outHeight oh: Int, outWidth ow: Int,
                     bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, threads: Int, scratch: UnsafeMutableRawPointer? = nil,
                     relu: Bool = false, residual: UnsafePointer<Float>? = nil,
                     input: ActivationLayout = .planar, output: ActivationLayout = .planar, pooled: Bool = false) {
+        if pooled && input == .planar && output == .planar && !interleaves(batch: batch, outHeight: oh, outWidth: ow) {
+            precondition(scratch != nil, "pooled writes need scratch")
+            runPlanes(x, batch: batch, height: h, width: w, outHeight: oh, outWidth: ow, bias: bias, into: y, threads: threads,
+                      scratch: scratch!, relu: relu, residual: residual, pooled: true)
+            return
+        }
         if input != .planar || output != .planar || pooled {
             precondition(scratch != nil && interleaves(batch: batch, outHeight: oh, outWidth: ow), "interleaved layouts need the interleaved path")
             precondition(input == .planar || input == .interleaved(padY: padding.0, padX: padding.1), "interleaved input without this padding")

@@ -85,10 +85,10 @@ extension InferenceModel {
     }
 
     /// Whether pooling node `p` is computed by its convolution (`poolFusedInto`) at this batch size:
-    /// when that convolution runs interleaved.
+    /// when that convolution runs interleaved or in planar row tiles (`DirectSparseConvolution.fusesPool`).
     public func fusesPool(_ p: Int, batch: Int) -> Bool {
         guard let k = poolFusedInto[p], case let .convolution(w, _) = nodes[k].operation, let d = w.direct else { return false }
-        return d.interleaves(batch: batch, outHeight: nodes[k].outputShape[1], outWidth: nodes[k].outputShape[2])
+        return d.fusesPool(batch: batch, outHeight: nodes[k].outputShape[1], outWidth: nodes[k].outputShape[2])
     }
 
     /// The layout of every node's output for a batch of `batch`, written into `layouts` (one per
@@ -112,7 +112,11 @@ extension InferenceModel {
             guard case .interleaved = interleavedCandidates[k] else { continue }
             switch nodes[k].operation {
             case .convolution: guard interleaves(k) else { continue }
-            default: guard fusedPools[k] || (nodes[k].input >= 0 && layouts[nodes[k].input] != .planar) else { continue }
+            default:
+                // A pooling fused into planar row tiles is written planar.
+                let interleavedInput = fusedPools[k] ? poolFusedInto[k].map(interleaves) ?? false
+                    : nodes[k].input >= 0 && layouts[nodes[k].input] != .planar
+                guard interleavedInput else { continue }
             }
             if interleavedConvolutionReaders[k].allSatisfy(interleaves) { layouts[k] = interleavedCandidates[k] }
         }

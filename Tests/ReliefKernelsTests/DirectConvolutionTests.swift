@@ -97,4 +97,53 @@ import Testing
             } }
         }
     }
+    /// A 2x2 max pooling of stride 2 fused into the planar row tiles (`poolsInRowTiles`): LeNet-5's
+    /// two convolutions (24x24 and 8x8 outputs), a padded 3x3 one on 16x12 whose last tile column
+    /// moves back to end at the edge (its windows computed twice), and a 7-row kernel; with and
+    /// without a fused ReLU, on one and two threads, against the plain convolution pooled.
+    @Test(arguments: [0.8, 1.0])
+    func rowTilesComputeAFusedMaxPooling(density: Double) {
+        guard SIMDSupport.avx2FMA else { return }
+        let cases: [(o: Int, c: Int, k: Int, h: Int, w: Int, p: Int, b: Int)] = [
+            (7, 1, 5, 28, 28, 0, 5), (9, 7, 5, 12, 12, 0, 3), (4, 3, 3, 16, 12, 1, 2), (3, 2, 7, 14, 10, 3, 2),
+        ]
+        for (i, t) in cases.enumerated() {
+            let seed = UInt64(i) &* 17 &+ UInt64(density * 100)
+            var g = SeededGenerator(seed: seed)
+            let columns = t.c * t.k * t.k
+            let w = RandomWeights.sparse(rows: t.o, columns: columns, density: density, std: 1, using: &g)
+            let x = (0..<(t.c * t.b * t.h * t.w)).map { _ in g.normal() }
+            let bias = (0..<t.o).map { _ in g.normal() }
+            let (plain, oh, ow) = Self.reference(w, o: t.o, c: t.c, k: (t.k, t.k), x: x, b: t.b, h: t.h, wd: t.w,
+                                                 stride: (1, 1), padding: (t.p, t.p), bias: bias)
+            let conv = DirectSparseConvolution(CSRMatrix(rows: t.o, columns: columns, dense: w), inChannels: t.c, kernel: (t.k, t.k),
+                                               stride: (1, 1), padding: (t.p, t.p), threadWork: 1)
+            #expect(conv.poolsInRowTiles(outHeight: oh, outWidth: ow), "case \(i), seed \(seed)")
+            #expect(!conv.poolsInRowTiles(outHeight: oh - 1, outWidth: ow), "odd heights do not pool in row tiles")
+            let (ph, pw) = (oh / 2, ow / 2)
+            let scratch = UnsafeMutableRawPointer.allocate(byteCount: conv.scratchBytes(batch: t.b, height: t.h, width: t.w), alignment: 64)
+            defer { scratch.deallocate() }
+            for relu in [false, true] {
+                var expected = [Float](repeating: 0, count: t.o * t.b * ph * pw)
+                for f in 0..<(t.o * t.b) { for y in 0..<ph { for x in 0..<pw {
+                    let at = { (dy: Int, dx: Int) in plain[(f * oh + 2 * y + dy) * ow + 2 * x + dx] }
+                    let m = max(max(at(0, 0), at(0, 1)), max(at(1, 0), at(1, 1)))
+                    expected[(f * ph + y) * pw + x] = relu ? max(m, 0) : m
+                } } }
+                for threads in [1, 2] {
+                    var y = [Float](repeating: .nan, count: expected.count)
+                    x.withUnsafeBufferPointer { xp in
+                        bias.withUnsafeBufferPointer { bp in
+                            y.withUnsafeMutableBufferPointer { yp in
+                                conv.run(xp.baseAddress!, batch: t.b, height: t.h, width: t.w, outHeight: oh, outWidth: ow, bias: bp.baseAddress,
+                                         into: yp.baseAddress!, threads: threads, scratch: scratch, relu: relu, pooled: true)
+                            }
+                        }
+                    }
+                    let ok = zip(y, expected).allSatisfy { abs($0 - $1) <= 1e-4 * max(1, abs($1)) }
+                    #expect(ok, "case \(i), seed \(seed), density \(density), relu \(relu), threads \(threads)")
+                }
+            }
+        }
+    }
 }

@@ -110,6 +110,29 @@ import Testing
         }
     }
 
+    /// Below a batch of 8 (and for LeNet-5's full 5x5 filters at any batch) the direct convolutions run
+    /// planar row tiles, which compute the 2x2 max pooling after them as they write: both of
+    /// LeNet-5's poolings are fused, their outputs planar, and the outputs match the training engine.
+    @Test(arguments: [1, 5, 16])
+    func rowTilesComputeLeNet5sPoolings(batch: Int) throws {
+        let seed = UInt64(50 + batch)
+        let model = try Self.prunedModel("lenet-5", density: 1.0, seed: seed)
+        let runtime = try InferenceModel(try Self.exported(model), policy: .forced("direct"))
+        let x = Self.input(model.inputShape, batch: batch, seed: seed)
+        let expected = model.forward(Tensor(shape: [batch] + model.inputShape, data: x), training: false).data
+        for threads in [1, 2] {
+            let session = try InferenceSession(model: runtime, maxBatch: batch, threads: threads)
+            let y = try session.run(x, batch: batch)
+            let error = Self.maxError(y, expected)
+            #expect(error < 1e-4, "lenet-5, batch \(batch), \(threads) threads, seed \(seed): max relative error \(error)")
+            // (On two threads a batch of 16 is split between per-thread sessions, which keep their own.)
+            guard SIMDSupport.avx2FMA && threads == 1 else { continue }
+            let fused = runtime.nodes.indices.filter { session.fusedPools[$0] }.map { runtime.nodes[$0].name }
+            #expect(fused.count == 2, "batch \(batch): fused poolings \(fused)")
+            #expect(runtime.nodes.indices.allSatisfy { session.layouts[$0] == .planar }, "batch \(batch): row tiles write planar")
+        }
+    }
+
     /// A ReLU whose producer (convolution, linear or addition) has no other reader is folded into it;
     /// a ReLU after pooling, or after a node something else also reads, is not.
     @Test func reluIsFusedIntoItsOnlyProducer() throws {

@@ -135,11 +135,13 @@ void relief_conv_interleaved(const uint32_t *start, int64_t blocks, int64_t filt
 /// group_weights[g * kh ...] for tap rows 0 ..< kh, and its offset into source (channel plane plus
 /// tap column). Output (oy, ox) of image img reads source[img * plane + (oy + ky) * wq + ox +
 /// group_offset[g]] and goes to y[o * filter_stride + (img * oh + oy) * ow + ox], plus residual at
-/// the same index when not null, through max(0, .) when relu != 0. kh is 1 to 7.
+/// the same index when not null, through max(0, .) when relu != 0. kh is 1 to 7. With pooled != 0
+/// (oh and ow even, residual null) each 2x2 window's maximum goes to y[o * filter_stride +
+/// (img * (oh / 2) + oy / 2) * (ow / 2) + ox / 2] instead (a 2x2 max pooling of stride 2 fused in).
 void relief_conv_rows8(const uint32_t *group_start, const int64_t *group_offset, const float *group_weights, int64_t kh,
                        int64_t filters, const float *source, const float *bias, int64_t image_begin, int64_t image_end,
                        int64_t plane, int64_t wq, int64_t oh, int64_t ow, float *y, const float *residual,
-                       int64_t filter_stride, int relu);
+                       int64_t filter_stride, int relu, int pooled);
 
 /// 2x2 pooling with stride 2 and no padding over `planes` planes of h x w (row-major, planes
 /// contiguous): the maximum (is_max != 0) or the mean of each window, into planes of oh x ow.
