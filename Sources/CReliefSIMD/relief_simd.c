@@ -144,61 +144,74 @@ RELIEF_AVX2 static inline __m256i relief_lanes(int64_t m) {
     return _mm256_loadu_si256((const __m256i *)(relief_mask_table + 8 - m));
 }
 
+// x's row of n <= 4 floats: all of a 128-bit register (whole, n == 4), else under mask m.
+RELIEF_AVX2 static inline __attribute__((always_inline)) __m128 relief_narrow_load128(const float *p, __m128i m, const int whole) {
+    return whole ? _mm_loadu_ps(p) : _mm_maskload_ps(p, m);
+}
+
+// Rows [row_begin, row_end) of W x for n <= 4 columns: half registers, since a masked 256-bit load
+// costs more than a 128-bit one (VGG-11's conv7 at batch 1, 4 pixels: 0.52 against 0.62 ns per
+// nonzero, bench/micro/narrow_columns.c). Four accumulators; whole is a constant (n == 4).
+RELIEF_AVX2 static inline __attribute__((always_inline)) void relief_narrow_rows128(const uint32_t *row_start, const uint16_t *cols,
+                                                                                    const float *vals, const float *x, int64_t n,
+                                                                                    const float *bias, float *y, int64_t row_begin,
+                                                                                    int64_t row_end, const int whole) {
+    const __m128i m = _mm256_castsi256_si128(relief_lanes(n));
+    for (int64_t r = row_begin; r < row_end; r++) {
+        __m128 a0 = _mm_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        int64_t k = row_start[r];
+        const int64_t end = row_start[r + 1];
+        for (; k + 4 <= end; k += 4) {
+            a0 = _mm_fmadd_ps(_mm_broadcast_ss(vals + k), relief_narrow_load128(x + (int64_t)cols[k] * n, m, whole), a0);
+            a1 = _mm_fmadd_ps(_mm_broadcast_ss(vals + k + 1), relief_narrow_load128(x + (int64_t)cols[k + 1] * n, m, whole), a1);
+            a2 = _mm_fmadd_ps(_mm_broadcast_ss(vals + k + 2), relief_narrow_load128(x + (int64_t)cols[k + 2] * n, m, whole), a2);
+            a3 = _mm_fmadd_ps(_mm_broadcast_ss(vals + k + 3), relief_narrow_load128(x + (int64_t)cols[k + 3] * n, m, whole), a3);
+        }
+        for (; k < end; k++) a0 = _mm_fmadd_ps(_mm_broadcast_ss(vals + k), relief_narrow_load128(x + (int64_t)cols[k] * n, m, whole), a0);
+        __m128 sum = _mm_add_ps(_mm_add_ps(a0, a1), _mm_add_ps(a2, a3));
+        if (bias) sum = _mm_add_ps(sum, _mm_set1_ps(bias[r]));
+        if (whole) _mm_storeu_ps(y + r * n, sum);
+        else _mm_maskstore_ps(y + r * n, m, sum);
+    }
+}
+
+// Rows [row_begin, row_end) of W x for n <= 8 columns: one masked 256-bit register per row of x,
+// four accumulators.
+RELIEF_AVX2 static void relief_narrow_rows256(const uint32_t *row_start, const uint16_t *cols, const float *vals, const float *x,
+                                              int64_t n, const float *bias, float *y, int64_t row_begin, int64_t row_end) {
+    const __m256i m = relief_lanes(n);
+    for (int64_t r = row_begin; r < row_end; r++) {
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        int64_t k = row_start[r];
+        const int64_t end = row_start[r + 1];
+        for (; k + 4 <= end; k += 4) {
+            a0 = _mm256_fmadd_ps(_mm256_broadcast_ss(vals + k), _mm256_maskload_ps(x + (int64_t)cols[k] * n, m), a0);
+            a1 = _mm256_fmadd_ps(_mm256_broadcast_ss(vals + k + 1), _mm256_maskload_ps(x + (int64_t)cols[k + 1] * n, m), a1);
+            a2 = _mm256_fmadd_ps(_mm256_broadcast_ss(vals + k + 2), _mm256_maskload_ps(x + (int64_t)cols[k + 2] * n, m), a2);
+            a3 = _mm256_fmadd_ps(_mm256_broadcast_ss(vals + k + 3), _mm256_maskload_ps(x + (int64_t)cols[k + 3] * n, m), a3);
+        }
+        for (; k < end; k++)
+            a0 = _mm256_fmadd_ps(_mm256_broadcast_ss(vals + k), _mm256_maskload_ps(x + (int64_t)cols[k] * n, m), a0);
+        __m256 sum = _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3));
+        if (bias) sum = _mm256_add_ps(sum, _mm256_set1_ps(bias[r]));
+        _mm256_maskstore_ps(y + r * n, m, sum);
+    }
+}
+
 // Small batches (and a convolution's few pixels at batch 1 after im2col): the one-column-at-a-time
 // loops ran one FMA chain per column, waiting on its latency every nonzero.
 RELIEF_AVX2 void relief_csr_narrow_u16(const uint32_t *row_start, const uint16_t *cols, const float *vals, const float *x, int64_t n,
                                        const float *bias, float *y, int64_t row_begin, int64_t row_end) {
-    if (n <= 4) {
-        // Half registers: a masked 256-bit load costs more than a 128-bit one (VGG-11's conv7 at
-        // batch 1, 4 pixels: 0.52 against 0.62 ns per nonzero, bench/micro/narrow_columns.c).
-        // Four columns load whole; fewer are masked (a last row of x ends at its last column).
-        const __m128i m = _mm256_castsi256_si128(relief_lanes(n));
-        for (int64_t r = row_begin; r < row_end; r++) {
-            __m128 a0 = _mm_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-            int64_t k = row_start[r];
-            const int64_t end = row_start[r + 1];
-            if (n == 4) {
-                for (; k + 4 <= end; k += 4) {
-                    a0 = _mm_fmadd_ps(_mm_broadcast_ss(vals + k), _mm_loadu_ps(x + (int64_t)cols[k] * 4), a0);
-                    a1 = _mm_fmadd_ps(_mm_broadcast_ss(vals + k + 1), _mm_loadu_ps(x + (int64_t)cols[k + 1] * 4), a1);
-                    a2 = _mm_fmadd_ps(_mm_broadcast_ss(vals + k + 2), _mm_loadu_ps(x + (int64_t)cols[k + 2] * 4), a2);
-                    a3 = _mm_fmadd_ps(_mm_broadcast_ss(vals + k + 3), _mm_loadu_ps(x + (int64_t)cols[k + 3] * 4), a3);
-                }
-                for (; k < end; k++) a0 = _mm_fmadd_ps(_mm_broadcast_ss(vals + k), _mm_loadu_ps(x + (int64_t)cols[k] * 4), a0);
-            } else {
-                for (; k + 4 <= end; k += 4) {
-                    a0 = _mm_fmadd_ps(_mm_broadcast_ss(vals + k), _mm_maskload_ps(x + (int64_t)cols[k] * n, m), a0);
-                    a1 = _mm_fmadd_ps(_mm_broadcast_ss(vals + k + 1), _mm_maskload_ps(x + (int64_t)cols[k + 1] * n, m), a1);
-                    a2 = _mm_fmadd_ps(_mm_broadcast_ss(vals + k + 2), _mm_maskload_ps(x + (int64_t)cols[k + 2] * n, m), a2);
-                    a3 = _mm_fmadd_ps(_mm_broadcast_ss(vals + k + 3), _mm_maskload_ps(x + (int64_t)cols[k + 3] * n, m), a3);
-                }
-                for (; k < end; k++) a0 = _mm_fmadd_ps(_mm_broadcast_ss(vals + k), _mm_maskload_ps(x + (int64_t)cols[k] * n, m), a0);
-            }
-            __m128 sum = _mm_add_ps(_mm_add_ps(a0, a1), _mm_add_ps(a2, a3));
-            if (bias) sum = _mm_add_ps(sum, _mm_set1_ps(bias[r]));
-            if (n == 4) _mm_storeu_ps(y + r * 4, sum);
-            else _mm_maskstore_ps(y + r * n, m, sum);
-        }
+    if (n == 4) {
+        relief_narrow_rows128(row_start, cols, vals, x, 4, bias, y, row_begin, row_end, 1);
+        return;
+    }
+    if (n < 4) {
+        relief_narrow_rows128(row_start, cols, vals, x, n, bias, y, row_begin, row_end, 0);
         return;
     }
     if (n <= 8) {
-        const __m256i m = relief_lanes(n);
-        for (int64_t r = row_begin; r < row_end; r++) {
-            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-            int64_t k = row_start[r];
-            const int64_t end = row_start[r + 1];
-            for (; k + 4 <= end; k += 4) {
-                a0 = _mm256_fmadd_ps(_mm256_broadcast_ss(vals + k), _mm256_maskload_ps(x + (int64_t)cols[k] * n, m), a0);
-                a1 = _mm256_fmadd_ps(_mm256_broadcast_ss(vals + k + 1), _mm256_maskload_ps(x + (int64_t)cols[k + 1] * n, m), a1);
-                a2 = _mm256_fmadd_ps(_mm256_broadcast_ss(vals + k + 2), _mm256_maskload_ps(x + (int64_t)cols[k + 2] * n, m), a2);
-                a3 = _mm256_fmadd_ps(_mm256_broadcast_ss(vals + k + 3), _mm256_maskload_ps(x + (int64_t)cols[k + 3] * n, m), a3);
-            }
-            for (; k < end; k++)
-                a0 = _mm256_fmadd_ps(_mm256_broadcast_ss(vals + k), _mm256_maskload_ps(x + (int64_t)cols[k] * n, m), a0);
-            __m256 sum = _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3));
-            if (bias) sum = _mm256_add_ps(sum, _mm256_set1_ps(bias[r]));
-            _mm256_maskstore_ps(y + r * n, m, sum);
-        }
+        relief_narrow_rows256(row_start, cols, vals, x, n, bias, y, row_begin, row_end);
         return;
     }
     const __m256i m = relief_lanes(n - 8);

@@ -109,15 +109,11 @@ import Testing
         ]
         for (i, t) in cases.enumerated() {
             let seed = UInt64(i) &* 17 &+ UInt64(density * 100)
-            var g = SeededGenerator(seed: seed)
-            let columns = t.c * t.k * t.k
-            let w = RandomWeights.sparse(rows: t.o, columns: columns, density: density, std: 1, using: &g)
-            let x = (0..<(t.c * t.b * t.h * t.w)).map { _ in g.normal() }
-            let bias = (0..<t.o).map { _ in g.normal() }
-            let (plain, oh, ow) = Self.reference(w, o: t.o, c: t.c, k: (t.k, t.k), x: x, b: t.b, h: t.h, wd: t.w,
+            let r = RandomConvolution(filters: t.o, channels: t.c, kernel: t.k, padding: t.p, height: t.h, width: t.w, batch: t.b,
+                                      density: density, seed: seed)
+            let (x, bias, conv) = (r.input, r.bias, r.convolution)
+            let (plain, oh, ow) = Self.reference(r.weights, o: t.o, c: t.c, k: (t.k, t.k), x: x, b: t.b, h: t.h, wd: t.w,
                                                  stride: (1, 1), padding: (t.p, t.p), bias: bias)
-            let conv = DirectSparseConvolution(CSRMatrix(rows: t.o, columns: columns, dense: w), inChannels: t.c, kernel: (t.k, t.k),
-                                               stride: (1, 1), padding: (t.p, t.p), threadWork: 1)
             #expect(conv.poolsInRowTiles(outHeight: oh, outWidth: ow), "case \(i), seed \(seed)")
             #expect(!conv.poolsInRowTiles(outHeight: oh - 1, outWidth: ow), "odd heights do not pool in row tiles")
             let (ph, pw) = (oh / 2, ow / 2)

@@ -35,13 +35,10 @@ import Testing
         ]
         for (i, t) in cases.enumerated() {
             let seed = UInt64(i) &* 31 &+ UInt64(density * 100)
-            var g = SeededGenerator(seed: seed)
+            let r = RandomConvolution(filters: t.o, channels: t.c, kernel: t.k, padding: t.p, height: t.h, width: t.h, batch: t.b,
+                                      density: density, seed: seed)
+            let (w, x, bias, conv) = (r.weights, r.input, r.bias, r.convolution)
             let columns = t.c * t.k * t.k
-            let w = RandomWeights.sparse(rows: t.o, columns: columns, density: density, std: 1, using: &g)
-            let x = (0..<(t.c * t.b * t.h * t.h)).map { _ in g.normal() }
-            let bias = (0..<t.o).map { _ in g.normal() }
-            let conv = DirectSparseConvolution(CSRMatrix(rows: t.o, columns: columns, dense: w), inChannels: t.c, kernel: (t.k, t.k),
-                                               stride: (1, 1), padding: (t.p, t.p), threadWork: 1)
             let (oh, ow) = conv.outputSize(height: t.h, width: t.h)
             guard conv.interleaves(batch: t.b, outHeight: oh, outWidth: ow) else {
                 // Only too few weights per filter, or row tiles (full filters on 8x8 and larger), keep it planar.

@@ -1,7 +1,8 @@
 // csr's narrow path (relief_csr_narrow_u16, the runtime's own code) on 4 columns, as VGG-11's conv7
 // and conv8 run it at batch 1 (512 filters x 4,608 im2col rows at 5%, 2x2 output pixels), against
-// the 256-bit masked loop it used before for every n <= 8; one run, best of 200 calls each,
-// alternating, over `copies` different matrices (1: hot in L2; 8: from L3, as inside a model).
+// the 256-bit masked loop it used before for every n <= 8 (relief_narrow_rows256, which still takes
+// 5 to 8 columns); one run, best of 200 calls each, alternating, over `copies` different matrices
+// (1: hot in L2; 8: from L3, as inside a model).
 //   cc -O2 -ISources/CReliefSIMD/include bench/micro/narrow_columns.c -o /tmp/nc -lm && /tmp/nc 1 && /tmp/nc 8
 #include "../../Sources/CReliefSIMD/relief_simd.c"
 #include <math.h>
@@ -13,25 +14,6 @@ static double now(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-// The earlier loop: one masked 256-bit load of x's row per nonzero, four accumulators.
-RELIEF_AVX2 static void masked256(const uint32_t *row_start, const uint16_t *cols, const float *vals, const float *x, int64_t n,
-                                  float *y, int64_t rows) {
-    const __m256i m = relief_lanes(n);
-    for (int64_t r = 0; r < rows; r++) {
-        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-        int64_t k = row_start[r];
-        const int64_t end = row_start[r + 1];
-        for (; k + 4 <= end; k += 4) {
-            a0 = _mm256_fmadd_ps(_mm256_broadcast_ss(vals + k), _mm256_maskload_ps(x + (int64_t)cols[k] * n, m), a0);
-            a1 = _mm256_fmadd_ps(_mm256_broadcast_ss(vals + k + 1), _mm256_maskload_ps(x + (int64_t)cols[k + 1] * n, m), a1);
-            a2 = _mm256_fmadd_ps(_mm256_broadcast_ss(vals + k + 2), _mm256_maskload_ps(x + (int64_t)cols[k + 2] * n, m), a2);
-            a3 = _mm256_fmadd_ps(_mm256_broadcast_ss(vals + k + 3), _mm256_maskload_ps(x + (int64_t)cols[k + 3] * n, m), a3);
-        }
-        for (; k < end; k++) a0 = _mm256_fmadd_ps(_mm256_broadcast_ss(vals + k), _mm256_maskload_ps(x + (int64_t)cols[k] * n, m), a0);
-        _mm256_maskstore_ps(y + r * n, m, _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-    }
 }
 
 int main(int argc, char **argv) {
@@ -61,7 +43,7 @@ int main(int argc, char **argv) {
         const int c = rep / 2 % copies;
         const double t = now();
         if (rep % 2) relief_csr_narrow_u16(starts[c], cols[c], vals[c], x, n, 0, y1, 0, rows);
-        else masked256(starts[c], cols[c], vals[c], x, n, y0, rows);
+        else relief_narrow_rows256(starts[c], cols[c], vals[c], x, n, 0, y0, 0, rows);
         const double dt = now() - t;
         if (dt < best[rep % 2]) best[rep % 2] = dt;
     }
