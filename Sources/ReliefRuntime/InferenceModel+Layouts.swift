@@ -29,7 +29,7 @@ extension InferenceModel {
                   !readAsOther[k], !readAsOther[alias], !readers[alias].isEmpty else { return .planar }
             switch node.operation {
             case let .convolution(w, _):
-                guard let d = w.direct, d.interleavable, k + 1 >= nodes.count || additionFusedInto[k + 1] != k else { return .planar }
+                guard let d = w.direct, d.interleavable || d.rowTiles, k + 1 >= nodes.count || additionFusedInto[k + 1] != k else { return .planar }
             case let .maxPool(g), let .averagePool(g):
                 guard g.padding == (0, 0) else { return .planar }
             default:
@@ -39,7 +39,7 @@ extension InferenceModel {
             for r in readers[alias] {
                 switch nodes[r].operation {
                 case let .convolution(w, g):
-                    guard let d = w.direct, d.interleavable, d.padding == g.padding else { return .planar }
+                    guard let d = w.direct, d.interleavable || d.rowTiles, d.padding == g.padding else { return .planar }
                     if let b = border, b != g.padding { return .planar }
                     border = g.padding
                 case let .maxPool(g), let .averagePool(g):
@@ -69,8 +69,8 @@ extension InferenceModel {
     /// Per node, for a 2x2 max pooling of stride 2 that the direct convolution before it can compute
     /// as it writes (`DirectSparseConvolution.run(pooled:)`): that convolution. The pooling reads
     /// the convolution (or the ReLU fused into it) and nothing else does; the convolution can run
-    /// interleaved, adds no residual and has at least 2 x 2 outputs. Whether it happens depends on
-    /// the batch (`fusesPool`).
+    /// interleaved or in row tiles, adds no residual and has at least 2 x 2 outputs. Whether it
+    /// happens depends on the batch and the output size (`fusesPool`).
     static func poolFusions(_ nodes: [Node], output: Int, reluFusedInto: [Int?], additionFusedInto: [Int?]) -> [Int?] {
         let readers = readerCounts(nodes)
         return nodes.indices.map { p in
@@ -78,7 +78,7 @@ extension InferenceModel {
             let i = nodes[p].input
             guard i >= 0, i != output, readers[i] == 1 else { return nil }
             let k = reluFusedInto[i] ?? i
-            guard k != output, readers[k] == 1, case let .convolution(w, _) = nodes[k].operation, let d = w.direct, d.interleavable,
+            guard k != output, readers[k] == 1, case let .convolution(w, _) = nodes[k].operation, let d = w.direct, d.interleavable || d.rowTiles,
                   k + 1 >= nodes.count || additionFusedInto[k + 1] != k, nodes[k].outputShape[1] >= 2, nodes[k].outputShape[2] >= 2 else { return nil }
             return k
         }
