@@ -50,9 +50,10 @@ extension CSRKernel16 {
         let (starts, cols, vals) = (UnsafePointer(rowStart), UnsafePointer(columnIndex), UnsafePointer(values))
         if n <= Self.narrowColumns {
             // A few columns (small batches; a small map's pixels at batch 1): all of a row's outputs in
-            // registers, one pass over the weights. Each nonzero costs a whole 8-lane multiply-add
-            // however few columns are used, so the work that decides a thread split counts lanes
-            // (VGG-11's conv7 at batch 1: 118k nonzeros on 4 pixels, 0.13 ms, worth splitting).
+            // registers, one pass over the weights. Each nonzero costs about one vector multiply-add
+            // however few columns it uses, so the work that decides a thread split counts 8 lanes
+            // per vector (VGG-11's conv7 at batch 1: 118k nonzeros on 4 pixels, 0.13 ms, worth
+            // splitting).
             Parallel.run(partitions.ranges(threads: threads, work: storedWeights * 8 * ((n + 7) / 8) + rows * n)) { range in
                 relief_csr_narrow_u16(starts, cols, vals, x, Int64(n), bias, y, Int64(range.lowerBound), Int64(range.upperBound))
             }
