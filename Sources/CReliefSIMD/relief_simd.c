@@ -286,6 +286,30 @@ RELIEF_AVX2 void relief_transpose(const float *a, int64_t rows, int64_t columns,
         for (int64_t j = 0; j < columns; j++) out[j * ldo + i] = a[i * lda + j];
 }
 
+RELIEF_AVX2 void relief_transpose_columns(const float *a, int64_t rows, int64_t lda, const int32_t *cols, int64_t count, float *out,
+                                          int64_t ldo) {
+    int64_t i = 0;
+    for (; i + 8 <= rows; i += 8) {
+        const float *block = a + i * lda;
+        int64_t j = 0;
+        while (j < count) {
+            // Increasing columns: 8 of them span 7 exactly when they are consecutive.
+            if (j + 8 <= count && cols[j + 7] - cols[j] == 7) {
+                __m256 r[8];
+                relief_transpose8x8(block + cols[j], lda, r);
+                for (int64_t k = 0; k < 8; k++) _mm256_storeu_ps(out + (j + k) * ldo + i, r[k]);
+                j += 8;
+                continue;
+            }
+            const float *p = block + cols[j];
+            _mm256_storeu_ps(out + j * ldo + i, _mm256_setr_ps(p[0], p[lda], p[2 * lda], p[3 * lda], p[4 * lda], p[5 * lda], p[6 * lda], p[7 * lda]));
+            j++;
+        }
+    }
+    for (; i < rows; i++)
+        for (int64_t j = 0; j < count; j++) out[j * ldo + i] = a[i * lda + cols[j]];
+}
+
 RELIEF_AVX2 static inline __m256 relief_sell8_slot(const uint32_t *block_column, const uint8_t *lanes, const float *values,
                                                     const float *x, int64_t t, __m256 acc) {
     __m256i lane = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(lanes + 8 * t)));
@@ -795,6 +819,11 @@ void relief_csr_strip64_u16(const uint32_t *row_start, const uint16_t *cols, con
 void relief_csr_narrow_u16(const uint32_t *row_start, const uint16_t *cols, const float *vals, const float *x, int64_t n,
                            const float *bias, float *y, int64_t row_begin, int64_t row_end) {
     (void)row_start; (void)cols; (void)vals; (void)x; (void)n; (void)bias; (void)y; (void)row_begin; (void)row_end;
+}
+void relief_transpose_columns(const float *a, int64_t rows, int64_t lda, const int32_t *cols, int64_t count, float *out,
+                              int64_t ldo) {
+    for (int64_t i = 0; i < rows; i++)
+        for (int64_t j = 0; j < count; j++) out[j * ldo + i] = a[i * lda + cols[j]];
 }
 void relief_transpose(const float *a, int64_t rows, int64_t columns, int64_t lda, float *out, int64_t ldo) {
     for (int64_t i = 0; i < rows; i++)

@@ -56,12 +56,16 @@ public final class InferenceModel: Sendable {
         public let bias: [Float]?
         /// The weight tensor's shape in the file.
         public let weightShape: [Int]
+        /// Columns of the weight matrix in the file (the kernel may keep fewer, `InferenceModel.inputFeatures`).
+        public var fileColumns: Int { weightShape.dropFirst().reduce(1, *) }
         /// How long each automatic candidate took per call when the kernel was chosen (seconds).
         public let candidateSeconds: [String: Double]
         public var nonzeros: Int { nnz }
         let nnz: Int
         /// The weights while the plan is built (dropped after, so they are not held twice).
         var csr: CSRMatrix?
+        /// The file's columns the kernel keeps, when it keeps fewer (see `InferenceModel.inputFeatures`).
+        public var keptColumns: [Int32]? = nil
         let layerName: String
     }
 
@@ -107,6 +111,12 @@ public final class InferenceModel: Sendable {
     public let policy: KernelPolicy
     /// Fully connected units removed from the plan because they cannot affect the output, per layer.
     public let removedUnits: [String: Int]
+    /// When the first node flattens the model input for one linear layer only, and that layer's
+    /// weights leave input features unread (pruning disconnects pixels that carry nothing, such as
+    /// MNIST's borders: the NNrelief LeNet-300-100 reads 297 of 784): the features it reads, in
+    /// order. The flatten then gathers only those, and the layer's kernel has only their columns.
+    /// Not for a dense plan, which stays the dense model.
+    public let inputFeatures: [Int32]?
 
     /// The kernel of each weighted layer, by layer name.
     public var kernelChoices: [String: String] {
@@ -165,6 +175,16 @@ public final class InferenceModel: Sendable {
             candidates = table.filter(\.automatic)
             guard !candidates.isEmpty else { throw .unknownKernel("(automatic)", known: table.map(\.name)) }
         }
+        // The first layer flattens the input (nothing else reads the input) and only one linear layer
+        // reads it (and not as the model's output).
+        let compactsInput: Bool = {
+            if case .forced("dense") = policy { return false }
+            guard let first = a.layers.first, first.op == RLFMetadata.Operator.flatten.rawValue, first.inputs == ["input"],
+                  first.name != a.output, a.layers.dropFirst().allSatisfy({ !$0.inputs.contains("input") }) else { return false }
+            let readers = a.layers.filter { $0.inputs.contains(first.name) }
+            return readers.count == 1 && readers[0].op == RLFMetadata.Operator.linear.rawValue && readers[0].inputs == [first.name]
+        }()
+        var keptFeatures: [Int32]? = nil
         var built: [Node] = []
         var index: [String: Int] = ["input": -1]
         func shapeOf(_ i: Int) -> [Int] { i < 0 ? a.input.shape : built[i].outputShape }
@@ -180,7 +200,8 @@ public final class InferenceModel: Sendable {
             switch op {
             case .linear:
                 let layer = try Self.weighted(l, model: model, rows: l.outputShape.first ?? 0, columns: s.reduce(1, *),
-                                              pixels: 1, policy: policy, candidates: candidates)
+                                              pixels: 1, policy: policy, candidates: candidates, compactingColumns: compactsInput && input == 0)
+                keptFeatures = layer.keptColumns ?? keptFeatures
                 var plain = layer
                 plain.csr = nil
                 operation = .linear(plain)
@@ -221,6 +242,10 @@ public final class InferenceModel: Sendable {
             built.append(Node(name: l.name, op: l.op, operation: operation, input: input, outputShape: l.outputShape))
         }
         guard let out = index[a.output], out >= 0 else { throw .unsupportedLayer(layer: a.output, reason: "the output is not a layer") }
+        if let kept = keptFeatures {
+            built[0] = Node(name: built[0].name, op: built[0].op, operation: .flatten, input: -1, outputShape: [kept.count])
+        }
+        inputFeatures = keptFeatures
         nodes = built
         output = out
         reluFusedInto = Self.fusibleReLUs(built, output: out)
@@ -327,8 +352,10 @@ public final class InferenceModel: Sendable {
     }
 
     /// Builds a weighted layer's kernel: forced, or the fastest candidate timed at this layer's size.
+    /// With `compactingColumns`, columns no weight uses are left out of the kernel (`keptColumns`
+    /// lists the others), when there are any such columns and not all are.
     static func weighted(_ l: RLFMetadata.Layer, model: RLFModel, rows: Int, columns: Int, pixels: Int,
-                         policy: KernelPolicy, candidates: [KernelEntry]) throws(InferenceError) -> WeightedLayer {
+                         policy: KernelPolicy, candidates: [KernelEntry], compactingColumns: Bool = false) throws(InferenceError) -> WeightedLayer {
         guard let name = l.weight, let w = model.tensor(named: name) else {
             throw .badTensor(layer: l.name, expected: "a weight tensor", found: "none")
         }
@@ -342,15 +369,38 @@ public final class InferenceModel: Sendable {
             }
             bias = t.denseValues()
         }
-        let m = w.csr()
+        var m = w.csr()
+        var kept: [Int32]? = nil
+        if compactingColumns {
+            var used = [Bool](repeating: false, count: m.columns)
+            for c in m.columnIndices { used[Int(c)] = true }
+            let list = used.indices.filter { used[$0] }
+            if !list.isEmpty && list.count < m.columns {
+                var position = [Int32](repeating: -1, count: m.columns)
+                for (j, c) in list.enumerated() { position[c] = Int32(j) }
+                m = CSRMatrix(rows: m.rows, columns: list.count, rowPointers: m.rowPointers,
+                              columnIndices: m.columnIndices.map { position[Int($0)] }, values: m.values)
+                kept = list.map { Int32($0) }
+            }
+        }
+        var layer = try Self.weightedKernel(l, m, weightShape: w.shape, bias: bias, pixels: pixels, policy: policy, candidates: candidates)
+        layer.keptColumns = kept
+        return layer
+    }
+
+    /// The kernel for a weighted layer's (possibly compacted) matrix: forced, cached, or the fastest
+    /// candidate timed at this layer's size.
+    static func weightedKernel(_ l: RLFMetadata.Layer, _ m: CSRMatrix, weightShape: [Int], bias: [Float]?, pixels: Int,
+                               policy: KernelPolicy, candidates: [KernelEntry]) throws(InferenceError) -> WeightedLayer {
+        let (rows, columns) = (m.rows, m.columns)
         guard candidates.count > 1, case let .fastest(batch, cached) = policy else {
-            return WeightedLayer(kernel: candidates[0].make(m), bias: bias, weightShape: w.shape, candidateSeconds: [:], nnz: m.nnz, csr: m, layerName: l.name)
+            return WeightedLayer(kernel: candidates[0].make(m), bias: bias, weightShape: weightShape, candidateSeconds: [:], nnz: m.nnz, csr: m, layerName: l.name)
         }
         if cached[l.name] == "direct" {
-            return WeightedLayer(kernel: KernelTable.csr.make(m), bias: bias, weightShape: w.shape, candidateSeconds: [:], nnz: m.nnz, csr: m, layerName: l.name)
+            return WeightedLayer(kernel: KernelTable.csr.make(m), bias: bias, weightShape: weightShape, candidateSeconds: [:], nnz: m.nnz, csr: m, layerName: l.name)
         }
         if let name = cached[l.name], let entry = candidates.first(where: { $0.name == name }) {
-            return WeightedLayer(kernel: entry.make(m), bias: bias, weightShape: w.shape, candidateSeconds: [:], nnz: m.nnz, csr: m, layerName: l.name)
+            return WeightedLayer(kernel: entry.make(m), bias: bias, weightShape: weightShape, candidateSeconds: [:], nnz: m.nnz, csr: m, layerName: l.name)
         }
         // Time each candidate meant for this product size; keep the fastest.
         let n = batch * pixels
@@ -385,6 +435,6 @@ public final class InferenceModel: Sendable {
             times[entry.name] = fastest
             if fastest < bestTime { bestTime = fastest; best = kernel }
         }
-        return WeightedLayer(kernel: best!, bias: bias, weightShape: w.shape, candidateSeconds: times, nnz: m.nnz, csr: m, layerName: l.name)
+        return WeightedLayer(kernel: best!, bias: bias, weightShape: weightShape, candidateSeconds: times, nnz: m.nnz, csr: m, layerName: l.name)
     }
 }

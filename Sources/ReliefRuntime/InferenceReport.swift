@@ -72,15 +72,16 @@ public struct InferenceReport: Codable, Sendable {
                 switch node.operation {
                 case let .linear(w), let .convolution(w, _):
                     let n = batch * node.pixels
-                    let denseMACs = w.kernel.rows * w.kernel.columns * n
+                    // Against the file's whole matrix, whatever columns the kernel left out.
+                    let denseMACs = w.kernel.rows * w.fileColumns * n
                     let executed = w.direct.map { _ in w.nonzeros * n } ?? w.kernel.multiplyAdds(n: n)
                     let biasBytes = 4 * (w.bias?.count ?? 0)
                     rows.append(Layer(name: node.name, op: node.op, weightShape: w.weightShape, outputShape: node.outputShape,
-                                      nonzeros: w.nonzeros, density: Double(w.nonzeros) / Double(max(1, w.kernel.rows * w.kernel.columns)),
+                                      nonzeros: w.nonzeros, density: Double(w.nonzeros) / Double(max(1, w.kernel.rows * w.fileColumns)),
                                       kernel: w.kernelName, denseFLOPs: 2 * denseMACs, executedFLOPs: 2 * executed,
                                       seconds: sparseNodes[k], denseSeconds: denseNodes[k],
                                       gflops: sparseNodes[k] > 0 ? 2 * Double(executed) / sparseNodes[k] / 1e9 : 0,
-                                      denseWeightBytes: 4 * w.kernel.rows * w.kernel.columns + biasBytes,
+                                      denseWeightBytes: 4 * w.kernel.rows * w.fileColumns + biasBytes,
                                       residentWeightBytes: w.residentBytes + biasBytes))
                 default:
                     // Operators without weights: their time, so the whole latency is accounted for.

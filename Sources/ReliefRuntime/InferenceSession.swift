@@ -90,6 +90,7 @@ public final class InferenceSession {
             return false
         }
         if case .flatten = model.nodes.first?.operation, readers == [0] { flattensInput = true } else { flattensInput = false }
+        precondition(model.inputFeatures == nil || flattensInput, "kept input features need the input flatten")
         multiplyAddsPerExample = model.weightedLayers.reduce(0) { sum, entry in
             sum + entry.layer.nonzeros * entry.node.outputShape.dropFirst().reduce(1, *)
         }
@@ -140,7 +141,11 @@ public final class InferenceSession {
         for (k, node) in model.nodes.enumerated() {
             let start = profile ? DispatchTime.now().uptimeNanoseconds : 0
             if k == 0 && flattensInput {
-                Transpose.run(x, rows: batch, columns: model.inputCount, into: buffers[0])
+                if let features = model.inputFeatures {
+                    Transpose.gather(x, rows: batch, columns: model.inputCount, keeping: features, into: buffers[0])
+                } else {
+                    Transpose.run(x, rows: batch, columns: model.inputCount, into: buffers[0])
+                }
             } else {
                 execute(node, k, batch: batch)
             }
@@ -379,6 +384,25 @@ public enum Transpose {
             relief_transpose(a, Int64(rows), Int64(columns), Int64(columns), out, Int64(rows))
         } else {
             tiled(a, rows: rows, columns: columns, into: out)
+        }
+    }
+
+    /// `out[j][i] = a[i][kept[j]]` for a row-major `rows x columns` matrix and increasing column
+    /// indices `kept`: the transpose of only those columns (the model input's features the first
+    /// layer reads). Runs of 8 consecutive columns go as 8 x 8 register blocks where the CPU has
+    /// AVX2 (`portable` keeps the Swift loop, for tests).
+    public static func gather(_ a: UnsafePointer<Float>, rows: Int, columns: Int, keeping kept: [Int32],
+                              into out: UnsafeMutablePointer<Float>, portable: Bool = false) {
+        assert(kept.allSatisfy { $0 >= 0 && Int($0) < columns }, "kept columns outside the matrix")
+        kept.withUnsafeBufferPointer { k in
+            if SIMDSupport.avx2FMA && !portable {
+                relief_transpose_columns(a, Int64(rows), Int64(columns), k.baseAddress, Int64(k.count), out, Int64(rows))
+                return
+            }
+            for i in 0..<rows {
+                let row = a + i * columns
+                for j in 0..<k.count { out[j * rows + i] = row[Int(k[j])] }
+            }
         }
     }
 

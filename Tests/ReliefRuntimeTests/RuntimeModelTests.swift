@@ -133,6 +133,43 @@ import Testing
         }
     }
 
+    /// Input features no weight of the first layer reads (here every column of fc1 but the middle
+    /// 14 x 14 pixels) are neither transposed nor kept in its kernel; the outputs still match the
+    /// training engine at batches 1 to 16, on one and two threads, and a dense plan keeps them all.
+    @Test func unreadInputFeaturesAreLeftOut() throws {
+        let seed: UInt64 = 61
+        let model = try Self.prunedModel("lenet-300-100", density: 0.3, seed: seed)
+        let fc1 = model.prunableParameters[0]
+        #expect(fc1.count == 300 * 784)
+        let read = (0..<784).filter { ($0 / 28) >= 7 && ($0 / 28) < 21 && ($0 % 28) >= 7 && ($0 % 28) < 21 }
+        let readSet = Set(read)
+        for i in 0..<fc1.count where !readSet.contains(i % 784) { fc1.value[i] = 0 }
+        let file = try Self.exported(model)
+        for policy in [InferenceModel.KernelPolicy.fastest(batch: 8), .forced("csr"), .forced("sell8"), .forced("dense")] {
+            let runtime = try InferenceModel(file, policy: policy)
+            if case .forced("dense") = policy {
+                #expect(runtime.inputFeatures == nil, "a dense plan keeps every input feature")
+            } else {
+                #expect(runtime.inputFeatures == read.map { Int32($0) }, "\(policy): \(runtime.inputFeatures?.count ?? 784) features kept")
+                #expect(runtime.nodes[0].outputShape == [read.count])
+            }
+            for batch in [1, 9, 16] {
+                let x = Self.input(model.inputShape, batch: batch, seed: seed &+ UInt64(batch))
+                let expected = model.forward(Tensor(shape: [batch] + model.inputShape, data: x), training: false).data
+                for threads in [1, 2] {
+                    let session = try InferenceSession(model: runtime, maxBatch: 16, threads: threads)
+                    let error = Self.maxError(try session.run(x, batch: batch), expected)
+                    #expect(error < 1e-4, "\(policy), batch \(batch), \(threads) threads, seed \(seed): max relative error \(error)")
+                }
+            }
+        }
+        // The report still counts fc1's dense work and density over all 784 columns.
+        let report = try InferenceReport.measure(file, fileBytes: 0, batches: [2], seconds: 0.01, sparsePolicy: { _ in .forced("csr") })
+        let row = try #require(report.layers["2"]?.first { $0.name == "fc1" })
+        #expect(row.denseFLOPs == 2 * 300 * 784 * 2 && row.weightShape == [300, 784], "\(row.denseFLOPs), \(row.weightShape)")
+        #expect(abs(row.density - Double(row.nonzeros) / Double(300 * 784)) < 1e-12)
+    }
+
     /// A ReLU whose producer (convolution, linear or addition) has no other reader is folded into it;
     /// a ReLU after pooling, or after a node something else also reads, is not.
     @Test func reluIsFusedIntoItsOnlyProducer() throws {
