@@ -14,8 +14,9 @@ import ReliefFormat
 /// included (their bias).
 ///
 /// For `n` > 1 it runs column by column (the automatic choice tries it up to
-/// `KernelTable.sellsigma.automaticColumns`). Where the CPU lacks AVX2 + FMA the same slots run
-/// through a portable Swift loop.
+/// `KernelTable.sellsigma.automaticColumns`). Column indices are 16-bit up to 65,536 columns (a
+/// slot's eight come in two 64-bit loads) and 32-bit beyond. Where the CPU lacks AVX2 + FMA the same
+/// slots run through a portable Swift loop.
 public final class SellSigmaKernel: WeightKernel, @unchecked Sendable {
     public let name = "sellsigma"
     public let rows: Int
@@ -27,7 +28,9 @@ public final class SellSigmaKernel: WeightKernel, @unchecked Sendable {
     public let portable: Bool
     let slices: Int
     let sliceStart: UnsafeMutablePointer<UInt32>
-    let columnIndex: UnsafeMutablePointer<UInt32>
+    /// Each slot's 8 columns: 16-bit when the matrix has at most 65,536 columns, else 32-bit.
+    let columnIndex16: UnsafeMutablePointer<UInt16>?
+    let columnIndex32: UnsafeMutablePointer<UInt32>?
     let values: UnsafeMutablePointer<Float>
     /// The row of each lane: `rows` entries, lane i of slice s at 8s + i.
     let rowOfLane: UnsafeMutablePointer<UInt32>
@@ -55,15 +58,23 @@ public final class SellSigmaKernel: WeightKernel, @unchecked Sendable {
         sliceStart.initialize(from: starts, count: slices + 1)
         rowOfLane = .allocate(capacity: max(m.rows, 1))
         rowOfLane.initialize(from: order.map { UInt32($0) }, count: m.rows)
-        columnIndex = .allocate(capacity: max(8 * slots, 1))
-        columnIndex.initialize(repeating: 0, count: max(8 * slots, 1))
+        let capacity = max(8 * slots, 1)
+        if m.columns <= Int(UInt16.max) + 1 {
+            columnIndex16 = .allocate(capacity: capacity)
+            columnIndex16!.initialize(repeating: 0, count: capacity)
+            columnIndex32 = nil
+        } else {
+            columnIndex32 = .allocate(capacity: capacity)
+            columnIndex32!.initialize(repeating: 0, count: capacity)
+            columnIndex16 = nil
+        }
         values = .allocate(capacity: max(8 * slots, 1))
         values.initialize(repeating: 0, count: max(8 * slots, 1))
         for (lane, r) in order.enumerated() {
             let (s, i) = (lane / 8, lane % 8)
             for k in m.rowPointers[r]..<m.rowPointers[r + 1] {
                 let at = 8 * (Int(starts[s]) + k - m.rowPointers[r]) + i
-                columnIndex[at] = UInt32(m.columnIndices[k])
+                if let narrow = columnIndex16 { narrow[at] = UInt16(m.columnIndices[k]) } else { columnIndex32![at] = UInt32(m.columnIndices[k]) }
                 values[at] = m.values[k]
             }
         }
@@ -73,12 +84,13 @@ public final class SellSigmaKernel: WeightKernel, @unchecked Sendable {
 
     deinit {
         sliceStart.deallocate()
-        columnIndex.deallocate()
+        columnIndex16?.deallocate()
+        columnIndex32?.deallocate()
         values.deallocate()
         rowOfLane.deallocate()
     }
 
-    public var residentBytes: Int { 4 * (slices + 1) + 4 * rows + slots * 8 * (4 + 4) }
+    public var residentBytes: Int { 4 * (slices + 1) + 4 * rows + slots * 8 * (4 + (columnIndex16 == nil ? 4 : 2)) }
     /// Every slot runs its 8 lanes, padding included.
     public func multiplyAdds(n: Int) -> Int { 8 * slots * n }
     /// For `n` > 1, one column of X and one of Y.
@@ -95,16 +107,24 @@ public final class SellSigmaKernel: WeightKernel, @unchecked Sendable {
     @inline(__always)
     func vector(_ range: Range<Int>, _ x: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>) {
         if SIMDSupport.avx2FMA && !portable {
-            relief_sellsigma_gemv(sliceStart, columnIndex, values, rowOfLane, x, bias, y, Int64(rows),
-                                  Int64(range.lowerBound), Int64(range.upperBound))
+            if let narrow = columnIndex16 {
+                relief_sellsigma_gemv_u16(sliceStart, narrow, values, rowOfLane, x, bias, y, Int64(rows),
+                                          Int64(range.lowerBound), Int64(range.upperBound))
+            } else {
+                relief_sellsigma_gemv(sliceStart, columnIndex32!, values, rowOfLane, x, bias, y, Int64(rows),
+                                      Int64(range.lowerBound), Int64(range.upperBound))
+            }
             return
         }
         for s in range {
             var acc = SIMD8<Float>()
             for t in Int(sliceStart[s])..<Int(sliceStart[s + 1]) {
-                let c = columnIndex + 8 * t
                 var xs = SIMD8<Float>()
-                for lane in 0..<8 { xs[lane] = x[Int(c[lane])] }
+                if let narrow = columnIndex16 {
+                    for lane in 0..<8 { xs[lane] = x[Int(narrow[8 * t + lane])] }
+                } else {
+                    for lane in 0..<8 { xs[lane] = x[Int(columnIndex32![8 * t + lane])] }
+                }
                 acc += UnsafeRawPointer(values + 8 * t).loadUnaligned(as: SIMD8<Float>.self) * xs
             }
             for lane in 0..<min(8, rows - 8 * s) {

@@ -127,7 +127,7 @@ import Testing
         let kernel = SellSigmaKernel(CSRMatrix(rows: 9, columns: 6, dense: w))
         #expect(kernel.slots == 5)
         #expect(kernel.multiplyAdds(n: 1) == 40)
-        #expect(kernel.residentBytes == 4 * 3 + 4 * 9 + 5 * 8 * 8)
+        #expect(kernel.residentBytes == 4 * 3 + 4 * 9 + 5 * 8 * (4 + 2))  // 16-bit columns
         let x: [Float] = [1, 2, 3, 4, 5, 6]
         let bias = (0..<9).map { Float($0) / 2 }
         let y = kernel.multiply(x, n: 1, bias: bias)
@@ -156,5 +156,15 @@ import Testing
         let wide = CSRMatrix(rows: 1, columns: 70_000, rowPointers: [0, 1], columnIndices: [69_999], values: [2])
         #expect(KernelTable.csr.make(wide).residentBytes == 8 + 8)
         #expect(KernelTable.csr.make(wide).multiply([Float](repeating: 1, count: 70_000), n: 1) == [2])
+        // sellsigma too, with both its loops: three rows reading columns past 65,535 (which 16-bit
+        // indices would wrap onto the first columns).
+        let wideRows = CSRMatrix(rows: 3, columns: 70_000, rowPointers: [0, 2, 2, 3], columnIndices: [5, 69_999, 65_536], values: [2, 3, 4])
+        let xWide = (0..<70_000).map { Float($0 % 7) }
+        let expectedWide: [Float] = [1 + 2 * 5 + 3 * 6, 2, 3 + 4 * 2]  // x[69_999] = 6, x[65_536] = 2
+        for portable in [false, true] {
+            let kernel = SellSigmaKernel(wideRows, portable: portable)
+            #expect(kernel.residentBytes == 4 * 2 + 4 * 3 + 2 * 8 * (4 + 4))
+            #expect(kernel.multiply(xWide, n: 1, bias: [1, 2, 3]) == expectedWide, "portable \(portable)")
+        }
     }
 }

@@ -5,6 +5,7 @@
 //   csr-rows     one row at a time, 8 products per step from 8 scalar loads, horizontal sum
 //   sell-lanes   SELL-8-sigma (rows sorted by length, 8 rows per slice, lane = row): no
 //                horizontal sums and almost no padding; x fetched by 8 scalar loads per slot
+//   sell-packed  the same, the slot's 16-bit columns read 4 at a time (the runtime's `sellsigma`)
 //   sell-gather  the same slots, x fetched by one vgatherdps
 //   csc-scatter  CSparse's column loop in single precision
 //   cxsparse     cs_di_gaxpy as the runtime's backend calls it (x and y converted to and from double)
@@ -89,6 +90,31 @@ __attribute__((target("avx2,fma"))) static void sell_gather(const matrix *m, con
             const __m256 p = _mm256_mul_ps(_mm256_loadu_ps(m->slot_value + 8 * t), _mm256_i32gather_ps(x, i, 4));
             if (t & 1) a1 = _mm256_add_ps(a1, p); else a0 = _mm256_add_ps(a0, p);
         }
+        sell_store(m, s, _mm256_add_ps(a0, a1), y);
+    }
+}
+
+// sell-lanes with the slot's 8 16-bit columns read in two 64-bit loads and taken apart by shifts
+// (10 loads per slot instead of 17), halves built in 128-bit registers: the runtime's loop.
+__attribute__((target("avx2,fma"))) static inline __m256 packed_slot(const uint16_t *c, const float *x) {
+    uint64_t lo, hi;
+    memcpy(&lo, c, 8);
+    memcpy(&hi, c + 4, 8);
+    const __m128 a = _mm_setr_ps(x[lo & 0xffff], x[(lo >> 16) & 0xffff], x[(lo >> 32) & 0xffff], x[lo >> 48]);
+    const __m128 b = _mm_setr_ps(x[hi & 0xffff], x[(hi >> 16) & 0xffff], x[(hi >> 32) & 0xffff], x[hi >> 48]);
+    return _mm256_insertf128_ps(_mm256_castps128_ps256(a), b, 1);
+}
+
+__attribute__((target("avx2,fma"))) static void sell_packed(const matrix *m, const float *x, float *y) {
+    for (int s = 0; s < m->slices; s++) {
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0;  // two chains
+        uint32_t t = m->slice_start[s];
+        const uint32_t end = m->slice_start[s + 1];
+        for (; t + 2 <= end; t += 2) {
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(m->slot_value + 8 * t), packed_slot(m->slot_column + 8 * t, x), a0);
+            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(m->slot_value + 8 * t + 8), packed_slot(m->slot_column + 8 * t + 8, x), a1);
+        }
+        if (t < end) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(m->slot_value + 8 * t), packed_slot(m->slot_column + 8 * t, x), a0);
         sell_store(m, s, _mm256_add_ps(a0, a1), y);
     }
 }
@@ -182,8 +208,8 @@ int main(int argc, char **argv) {
     for (int k = 0; k < m.nnz; k++) ai[k] = m.row[k], ax[k] = m.column_value[k];
     struct cs_di_sparse a = {m.nnz, rows, columns, ap, ai, ax, -1};
 
-    enum { kernels = 5 };
-    const char *names[kernels] = {"csr-rows", "sell-lanes", "sell-gather", "csc-scatter", "cxsparse"};
+    enum { kernels = 6 };
+    const char *names[kernels] = {"csr-rows", "sell-lanes", "sell-packed", "sell-gather", "csc-scatter", "cxsparse"};
     double best[kernels];
     const int reps = 200000 / (m.nnz / 64 + 1) + 10;
     printf("%d x %d, density %.3f: %d nonzeros, SELL-8-sigma pads to %u; best of 15 runs of %d calls\n", rows, columns,
@@ -196,8 +222,9 @@ int main(int argc, char **argv) {
                 switch (v) {
                 case 0: csr_rows(&m, x, y); break;
                 case 1: sell_lanes(&m, x, y); break;
-                case 2: sell_gather(&m, x, y); break;
-                case 3: csc_scatter(&m, x, y); break;
+                case 2: sell_packed(&m, x, y); break;
+                case 3: sell_gather(&m, x, y); break;
+                case 4: csc_scatter(&m, x, y); break;
                 default:
                     for (int c = 0; c < columns; c++) xd[c] = x[c];
                     memset(yd, 0, rows * 8);

@@ -74,6 +74,9 @@ void relief_sell8_gemv(const uint32_t *slice_start, const uint32_t *block_column
 /// [slice_begin, slice_end) (row_of_lane has one entry per row: a last partial slice stops at `rows`).
 void relief_sellsigma_gemv(const uint32_t *slice_start, const uint32_t *columns, const float *values, const uint32_t *row_of_lane,
                            const float *x, const float *bias, float *y, int64_t rows, int64_t slice_begin, int64_t slice_end);
+/// The same with 16-bit columns (matrices up to 65,536 columns).
+void relief_sellsigma_gemv_u16(const uint32_t *slice_start, const uint16_t *columns, const float *values, const uint32_t *row_of_lane,
+                               const float *x, const float *bias, float *y, int64_t rows, int64_t slice_begin, int64_t slice_end);
 
 /// Filters o in [0, filters) of a direct sparse convolution over `vectors` (at most 2048) vectors of
 /// 8 extended positions: vector v covers source positions [starts[v], starts[v] + 8). Filter o's
