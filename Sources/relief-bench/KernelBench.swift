@@ -132,7 +132,7 @@ struct KernelBench: ParsableCommand {
             while k < rows.count {
                 let group = rows[k..<(k + table.count)]
                 let r = group.first!
-                let cells = group.map { String(format: "%.1f (%.2f×)", $0.microseconds, $0.speedupOverDense) }
+                let cells = group.map { Self.microseconds($0.microseconds) + String(format: " (%.2f×)", $0.speedupOverDense) }
                 let executed = group.first { $0.kernel == "csr" }?.executedMFLOPs ?? r.executedMFLOPs
                 print("| \(r.shape) \(r.rows)x\(r.columns) | \(r.batch) | \(r.threads) | \(r.density)% | " + cells.joined(separator: " | ")
                       + String(format: " | %.3f | %.3f |", r.denseMFLOPs, executed))
@@ -144,13 +144,17 @@ struct KernelBench: ParsableCommand {
                 print("| batch | threads | density | im2col µs | " + names.map { "\($0) µs" }.joined(separator: " | ") + " | direct vs dense |")
                 print("|---:|---:|---:|---:|" + String(repeating: "---:|", count: names.count + 1))
                 for r in convolutionRows {
-                    print("| \(r.batch) | \(r.threads) | \(r.density)% | " + String(format: "%.1f", r.im2colMicroseconds) + " | "
-                          + names.map { String(format: "%.1f", r.totalMicroseconds[$0] ?? .nan) }.joined(separator: " | ")
+                    print("| \(r.batch) | \(r.threads) | \(r.density)% | " + Self.microseconds(r.im2colMicroseconds) + " | "
+                          + names.map { Self.microseconds(r.totalMicroseconds[$0] ?? .nan) }.joined(separator: " | ")
                           + String(format: " | %.2f× |", r.directSpeedupOverDense))
                 }
             }
         }
     }
+
+    /// A time in µs for the tables: two decimals below 10 µs, where batch-1 cells live and one
+    /// decimal would round 0.34 and 0.25 to the same figure.
+    static func microseconds(_ t: Double) -> String { String(format: t < 10 ? "%.2f" : "%.1f", t) }
 
     /// Median seconds of `body` over at least `seconds` of calls (and at least 5, after a warm-up).
     static func time(seconds: Double, _ body: () -> Void) -> Double {
