@@ -78,7 +78,12 @@ let package = Package(
         .executableTarget(name: "relief-prune", dependencies: ["ReliefPruning", "ReliefTraining", "ReliefData", "ReliefKernels", "ReliefCLISupport", cli]),
         .executableTarget(name: "relief-export", dependencies: ["ReliefExport", "ReliefRuntime", "ReliefONNX", "ReliefFormat", "ReliefTraining", "ReliefData", "ReliefKernels", "ReliefCLISupport", cli]),
         .executableTarget(name: "relief-neurons", dependencies: ["ReliefPruning", "ReliefTraining", "ReliefData", "ReliefKernels", "ReliefCLISupport", cli]),
-        .executableTarget(name: "relief-infer", dependencies: ["ReliefRuntime", "ReliefFormat", "ReliefKernels", "ReliefData", "ReliefCLISupport", cli]),
+        // Release builds link the Swift runtime and Foundation statically: the binary runs where only
+        // Debian's C libraries are installed, and a whole `relief-infer` process skips resolving
+        // the Swift libraries' symbols at start (LeNet-300-100 on one image: about 25 -> 17 ms).
+        .executableTarget(name: "relief-infer", dependencies: ["ReliefRuntime", "ReliefFormat", "ReliefKernels", "ReliefData", "ReliefCLISupport", cli],
+                          swiftSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))],
+                          linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]),
         .executableTarget(name: "relief-inspect", dependencies: ["ReliefFormat", "ReliefCLISupport", cli]),
         .executableTarget(name: "relief-bench", dependencies: ["ReliefRuntime", "ReliefKernelsCHOLMOD", "ReliefPruning", "ReliefExport", "ReliefFormat", "ReliefRandom", "ReliefTraining", "ReliefData", "ReliefKernels", "ReliefCLISupport", cli]),
         .executableTarget(name: "relief-data", dependencies: ["ReliefData", "ReliefFormat", "ReliefCLISupport", cli]),

@@ -16,7 +16,7 @@ enum TensorCoding {
     /// the smallest.
     static func candidates(for tensor: RLFTensor, allowed: Set<TensorEncoding>,
                            storedSize: ([UInt8]) -> Int) -> [Candidate] {
-        let (rows, columns) = (tensor.rows, tensor.columns)
+        let rows = tensor.rows
         var out: [Candidate] = []
         func record(_ encoding: TensorEncoding, flags: UInt8, rowWidth: Int = 0, columnWidth: Int = 0, nnz: Int) -> RLFTensorRecord {
             RLFTensorRecord(name: tensor.name, encoding: encoding, shape: tensor.shape, flags: flags,
