@@ -365,11 +365,18 @@ RELIEF_AVX2 static inline void relief_sellsigma_store(__m256 sum, const uint32_t
                                                       int64_t rows, int64_t s) {
     float out[8];
     _mm256_storeu_ps(out, sum);
-    const int64_t first = 8 * s, count = rows - first < 8 ? rows - first : 8;
-    for (int64_t i = 0; i < count; i++) {
-        const uint32_t r = row_of_lane[first + i];
-        y[r] = out[i] + (bias ? bias[r] : 0.0f);
+    const int64_t first = 8 * s;
+    const uint32_t *lane = row_of_lane + first;
+    if (rows - first >= 8) {
+        // A whole slice: eight independent stores, the bias test out of the loop.
+        if (bias) {
+            for (int i = 0; i < 8; i++) y[lane[i]] = out[i] + bias[lane[i]];
+        } else {
+            for (int i = 0; i < 8; i++) y[lane[i]] = out[i];
+        }
+        return;
     }
+    for (int64_t i = 0; i < rows - first; i++) y[lane[i]] = out[i] + (bias ? bias[lane[i]] : 0.0f);
 }
 
 RELIEF_AVX2 void relief_sellsigma_gemv_u16(const uint32_t *slice_start, const uint16_t *columns, const float *values,
