@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if ! .venv-deepsparse/bin/python -c "import deepsparse" 2>/dev/null; then
+  rm -rf .venv-deepsparse   # a broken or half-made one (a dangling link made `venv` fail with "File exists")
   python3 -m venv .venv-deepsparse
   .venv-deepsparse/bin/pip install -q "deepsparse==1.8.0" "numpy<2" "onnx<1.15"
 fi
