@@ -7,9 +7,11 @@ func makeCSRKernel(_ m: CSRMatrix) -> any WeightKernel {
     m.columns <= Int(UInt16.max) + 1 ? CSRKernel16(m) : CSRKernel32(m)
 }
 
-/// Whether this CPU runs the AVX2+FMA variants (`RELIEF_SIMD=baseline` turns them off, to compare).
+/// Whether this CPU runs the AVX2+FMA and AVX-512 variants (`RELIEF_SIMD=baseline` turns both off,
+/// `RELIEF_SIMD=avx2` AVX-512 alone, to compare).
 public enum SIMDSupport {
     public static let avx2FMA: Bool = relief_simd_avx2_fma() != 0 && ProcessInfo.processInfo.environment["RELIEF_SIMD"] != "baseline"
+    public static let avx512: Bool = avx2FMA && relief_simd_avx512() != 0 && ProcessInfo.processInfo.environment["RELIEF_SIMD"] != "avx2"
 }
 
 /// The CSR kernel with 16-bit column indices (matrices up to 65,536 columns).

@@ -101,10 +101,12 @@ extension DirectSparseConvolution {
             offsets[n] = Int32(interleavedChannel[n]) * planeFloats + Int32(interleavedTapY[n]) * rowFloats + Int32(interleavedTapX[n]) * 8
         }
         // Chunks of entries (a pixel of a group of 8 images) whose windows fit in L1; with more than
-        // 32 planes, channel blocks of 32, and then each filter keeps one tile of
-        // accumulators between blocks, so 8 entries a chunk.
+        // 32 planes, channel blocks of 32, and then each filter keeps one tile of accumulators
+        // between blocks, so 8 entries a chunk, or 16 for the 512-bit tiles (`wide`: VGG-style
+        // layers at batch 64 in bench/micro/interleaved_windows.c, 1.2-1.4x the 8-entry AVX2 tiles).
         let blocked = channelBlocks > 1
-        let perChunk = blocked ? 8 : max(8, min(256, (1 << 14) / (32 * max(inChannels, 1) * max(kernel.0, 1))) / 8 * 8)
+        let tile = wide ? 16 : 8
+        let perChunk = blocked ? tile : max(tile, min(256, (1 << 14) / (32 * max(inChannels, 1) * max(kernel.0, 1))) / tile * tile)
         assert((blocked ? outChannels : 1) * 64 * ((perChunk + 7) / 8) <= accumulatorFloats, "accumulators overflow their part")
         // Pooled: the output is (oh / 2) x (ow / 2) and each of its pixels four entries (its window).
         let (outH, outW) = pooled ? (oh / 2, ow / 2) : (oh, ow)
@@ -119,9 +121,10 @@ extension DirectSparseConvolution {
                 let acc = accumulators + p * self.accumulatorFloats
                 for c in (chunks * p / parts)..<(chunks * (p + 1) / parts) {
                     let e0 = c * perChunk, e1 = min(e0 + perChunk, entries)
-                    relief_conv_interleaved(self.interleavedStart, Int64(blocks), Int64(self.outChannels), offsets, self.interleavedValues,
-                                            source, bias, Int64(e0), Int64(e1), Int64(pixels), Int64(outW), Int64(wp), Int64(inChannels * shape.planePixels),
-                                            acc, y, residual, Int64(filterStride), Int64(batch), relu ? 1 : 0, layout, pooled ? 1 : 0)
+                    let run = self.wide ? relief_conv_interleaved_avx512 : relief_conv_interleaved
+                    run(self.interleavedStart, Int64(blocks), Int64(self.outChannels), offsets, self.interleavedValues,
+                        source, bias, Int64(e0), Int64(e1), Int64(pixels), Int64(outW), Int64(wp), Int64(inChannels * shape.planePixels),
+                        acc, y, residual, Int64(filterStride), Int64(batch), relu ? 1 : 0, layout, pooled ? 1 : 0)
                 }
             }
         }

@@ -15,6 +15,9 @@ public final class DirectSparseConvolution: @unchecked Sendable {
     public let storedWeights: Int
     /// Only the portable Swift loops, even where AVX2 is available (tests check both paths).
     public let portable: Bool
+    /// Whether the batch-interleaved path runs 512-bit tiles of 16 entries (an AVX-512 CPU, not
+    /// `portable`, not turned off at init; tests check both widths).
+    public let wide: Bool
     /// Per nonzero: the input channel and tap, and the weight; grouped by filter.
     let rowStart: UnsafeMutablePointer<UInt32>
     let channel: UnsafeMutablePointer<UInt32>
@@ -70,8 +73,9 @@ public final class DirectSparseConvolution: @unchecked Sendable {
     /// `m` is the `[O, C·kh·kw]` weight matrix (columns ordered channel, then tap row, then tap
     /// column); `threadWork` below the default lets tests exercise the thread split on small shapes.
     public init(_ m: CSRMatrix, inChannels: Int, kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int), portable: Bool = false,
-                threadWork: Int = Parallel.minimumWork) {
+                avx512: Bool = true, threadWork: Int = Parallel.minimumWork) {
         self.threadWork = threadWork
+        wide = avx512 && !portable && SIMDSupport.avx512
         precondition(m.columns == inChannels * kernel.0 * kernel.1, "weight columns do not match C x kh x kw")
         precondition(kernel.0 <= Int(UInt16.max) && kernel.1 <= Int(UInt16.max), "kernel too large")
         outChannels = m.rows
@@ -224,8 +228,9 @@ public final class DirectSparseConvolution: @unchecked Sendable {
     }
 
     static let chunk = 2048
-    /// Accumulators per thread part: one chunk, or with channel blocks a 64-position chunk per filter.
-    var accumulatorFloats: Int { max(Self.chunk, channelBlocks > 1 ? 64 * outChannels : 0) }
+    /// Accumulators per thread part: one chunk, or with channel blocks a tile per filter: 64 floats
+    /// (8 entries of 8 images), 128 for the 16-entry tiles of the `wide` interleaved path.
+    var accumulatorFloats: Int { max(Self.chunk, channelBlocks > 1 ? (wide ? 128 : 64) * outChannels : 0) }
     /// Zeros after a padded copy: an AVX2 vector holding the last real output reads up to 7 floats
     /// past that output's window.
     static let slack = 8

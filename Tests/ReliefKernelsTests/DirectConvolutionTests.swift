@@ -60,12 +60,14 @@ import Testing
             let bias = (0..<t.o).map { _ in g.normal() }
             let (plain, oh, ow) = Self.reference(w, o: t.o, c: t.c, k: t.k, x: x, b: t.b, h: t.h, wd: t.w, stride: t.s, padding: t.p, bias: bias)
             let residual = (0..<plain.count).map { _ in g.normal() }
-            // The AVX2 loops where the CPU has them, and the portable ones; alone, and with a residual
-            // addition and a ReLU fused into the writes.
-            for portable in [false, true] { for fused in [false, true] {
+            // The AVX-512 and AVX2 loops where the CPU has them, and the portable ones; alone, and with a
+            // residual addition and a ReLU fused into the writes.
+            for (portable, avx512) in [(false, true), (false, false), (true, false)] { for fused in [false, true] {
                 let expected = fused ? zip(plain, residual).map { max($0 + $1, 0) } : plain
                 let conv = DirectSparseConvolution(CSRMatrix(rows: t.o, columns: t.c * t.k.0 * t.k.1, dense: w), inChannels: t.c,
-                                                   kernel: t.k, stride: t.s, padding: t.p, portable: portable, threadWork: 1)
+                                                   kernel: t.k, stride: t.s, padding: t.p, portable: portable, avx512: avx512,
+                                                   threadWork: 1)
+                #expect(conv.wide == (avx512 && !portable && SIMDSupport.avx512), "case \(i)")
                 // Full filters take the row tiles wherever they apply, very sparse ones the vector tiles.
                 if t.s == (1, 1) && t.k.0 <= 7 && density == 1 { #expect(conv.rowTiles, "case \(i)") }
                 if t.k.0 > 1 && density <= 0.05 { #expect(!conv.rowTiles, "case \(i)") }
@@ -92,7 +94,7 @@ import Testing
                         }
                     }
                     let ok = zip(y, expected).allSatisfy { abs($0 - $1) <= 1e-4 * max(1, abs($1)) }
-                    #expect(ok, "case \(i), seed \(seed), density \(density), threads \(threads), whole planes \(planes), portable \(portable), fused \(fused)")
+                    #expect(ok, "case \(i), seed \(seed), density \(density), threads \(threads), whole planes \(planes), portable \(portable), AVX-512 \(conv.wide), fused \(fused)")
                 }
             } }
         }

@@ -22,8 +22,9 @@ import Testing
         }
     }
 
-    @Test(arguments: [0.1, 0.3, 1.0])
-    func interleavedInputsAndOutputsMatchPlanar(density: Double) throws {
+    /// With 512-bit tiles where the CPU has AVX-512 (`avx512`), and with 8-entry AVX2 tiles.
+    @Test(arguments: [0.1, 0.3, 1.0], [true, false])
+    func interleavedInputsAndOutputsMatchPlanar(density: Double, avx512: Bool) throws {
         guard SIMDSupport.avx2FMA else { return }
         // (filters, channels, kernel, padding, size, batch): a partial last group of images, two channel
         // blocks, 8x8 / 4x4 / 2x2 planes, a valid convolution (4x4 out), 1x1 kernels on 3x3 (pooled 1x1:
@@ -36,7 +37,7 @@ import Testing
         for (i, t) in cases.enumerated() {
             let seed = UInt64(i) &* 31 &+ UInt64(density * 100)
             let r = RandomConvolution(filters: t.o, channels: t.c, kernel: t.k, padding: t.p, height: t.h, width: t.h, batch: t.b,
-                                      density: density, seed: seed)
+                                      density: density, seed: seed, avx512: avx512)
             let (w, x, bias, conv) = (r.weights, r.input, r.bias, r.convolution)
             let columns = t.c * t.k * t.k
             let (oh, ow) = conv.outputSize(height: t.h, width: t.h)

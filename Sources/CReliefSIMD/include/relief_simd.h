@@ -11,6 +11,8 @@
 
 /// 1 when the CPU has AVX2 and FMA (and this build has the variants), else 0.
 int relief_simd_avx2_fma(void);
+/// 1 when the CPU (and the OS) run AVX-512F as well as AVX2 + FMA: the `_avx512` variants.
+int relief_simd_avx512(void);
 
 /// Names the calling thread (at most 15 bytes are kept), as `ps -L` and debuggers show it.
 void relief_set_thread_name(const char *name);
@@ -131,6 +133,14 @@ void relief_pool_interleaved(const float *x, const relief_interleaved_layout *in
 /// position (dy, dx) = ((e >> 1) & 1, e & 1), entry_begin and entry_end are multiples of 4, and each
 /// window's maximum is written (planar or interleaved) where an unpooled entry's vector would be.
 void relief_conv_interleaved(const uint32_t *start, int64_t blocks, int64_t filters, const int32_t *offset,
+                             const float *vals, const float *source, const float *bias, int64_t entry_begin,
+                             int64_t entry_end, int64_t pixels, int64_t ow, int64_t wp, int64_t group_pixels,
+                             float *acc, float *y, const float *residual, int64_t filter_stride, int64_t batch, int relu,
+                             const relief_interleaved_layout *out_layout, int pooled);
+/// relief_conv_interleaved with 512-bit vectors (needs relief_simd_avx512()): the same arguments,
+/// accumulators and results; each two 8-entry tiles whose entries pair up as neighbouring pixels
+/// run as one 16-entry tile, so callers give it ranges of 16 entries or more.
+void relief_conv_interleaved_avx512(const uint32_t *start, int64_t blocks, int64_t filters, const int32_t *offset,
                              const float *vals, const float *source, const float *bias, int64_t entry_begin,
                              int64_t entry_end, int64_t pixels, int64_t ow, int64_t wp, int64_t group_pixels,
                              float *acc, float *y, const float *residual, int64_t filter_stride, int64_t batch, int relu,
