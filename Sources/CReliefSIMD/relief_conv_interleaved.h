@@ -4,7 +4,7 @@
 // of 8-entry tiles run as one 16-entry tile of 512-bit vectors (relief_tile16_avx512).
 RELIEF_CONV_TARGET void RELIEF_CONV_NAME(const uint32_t *start, int64_t blocks, int64_t filters, const int32_t *offset,
                             const float *vals, const float *source, const float *bias, int64_t entry_begin,
-                                         int64_t entry_end, int64_t pixels, int64_t ow, int64_t wp, int64_t group_pixels,
+                                         int64_t entry_end, int64_t pixels, int64_t ow, int64_t wp, int64_t sy, int64_t sx, int64_t group_pixels,
                                          float *acc, float *y, const float *residual, int64_t filter_stride, int64_t batch, int relu,
                                          const relief_interleaved_layout *out_layout, int pooled) {
     enum { max_tiles = 32 };
@@ -19,7 +19,7 @@ RELIEF_CONV_TARGET void RELIEF_CONV_NAME(const uint32_t *start, int64_t blocks, 
         const int64_t oy = pooled ? 2 * py + ((e >> 1) & 1) : py, ox = pooled ? 2 * px + (e & 1) : px;
         entry_group[j] = g;
         entry_pixel[j] = p;
-        tile_start[j] = (int32_t)((g * group_pixels + oy * wp + ox) * 8);
+        tile_start[j] = (int32_t)((g * group_pixels + oy * sy * wp + ox * sx) * 8);
         if (out_layout)
             entry_out[j] = g * out_layout->group_floats + ((py + out_layout->pad_y) * out_layout->row + px + out_layout->pad_x) * 8;
     }

@@ -830,20 +830,20 @@ void relief_transpose(const float *a, int64_t rows, int64_t columns, int64_t lda
 }
 void relief_conv_interleaved(const uint32_t *start, int64_t blocks, int64_t filters, const int32_t *offset,
                              const float *vals, const float *source, const float *bias, int64_t entry_begin,
-                             int64_t entry_end, int64_t pixels, int64_t ow, int64_t wp, int64_t group_pixels,
+                             int64_t entry_end, int64_t pixels, int64_t ow, int64_t wp, int64_t sy, int64_t sx, int64_t group_pixels,
                              float *acc, float *y, const float *residual, int64_t filter_stride, int64_t batch, int relu,
                              const relief_interleaved_layout *out_layout, int pooled) {
     (void)out_layout; (void)pooled; (void)start; (void)blocks; (void)filters; (void)offset; (void)vals; (void)source; (void)bias; (void)entry_begin;
-    (void)entry_end; (void)pixels; (void)ow; (void)wp; (void)group_pixels; (void)acc; (void)y; (void)residual;
+    (void)entry_end; (void)pixels; (void)ow; (void)wp; (void)sy; (void)sx; (void)group_pixels; (void)acc; (void)y; (void)residual;
     (void)filter_stride; (void)batch; (void)relu;
 }
 void relief_conv_interleaved_avx512(const uint32_t *start, int64_t blocks, int64_t filters, const int32_t *offset,
                              const float *vals, const float *source, const float *bias, int64_t entry_begin,
-                             int64_t entry_end, int64_t pixels, int64_t ow, int64_t wp, int64_t group_pixels,
+                             int64_t entry_end, int64_t pixels, int64_t ow, int64_t wp, int64_t sy, int64_t sx, int64_t group_pixels,
                              float *acc, float *y, const float *residual, int64_t filter_stride, int64_t batch, int relu,
                              const relief_interleaved_layout *out_layout, int pooled) {
     (void)out_layout; (void)pooled; (void)start; (void)blocks; (void)filters; (void)offset; (void)vals; (void)source; (void)bias; (void)entry_begin;
-    (void)entry_end; (void)pixels; (void)ow; (void)wp; (void)group_pixels; (void)acc; (void)y; (void)residual;
+    (void)entry_end; (void)pixels; (void)ow; (void)wp; (void)sy; (void)sx; (void)group_pixels; (void)acc; (void)y; (void)residual;
     (void)filter_stride; (void)batch; (void)relu;
 }
 void relief_conv_rows8(const uint32_t *group_start, const int64_t *group_offset, const float *group_weights, int64_t kh,

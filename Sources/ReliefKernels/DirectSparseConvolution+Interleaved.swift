@@ -1,6 +1,6 @@
 import CReliefSIMD
 
-/// The batch-interleaved path of the direct convolution: the input is copied to (or already comes
+/// The batch-interleaved path of the direct convolution (any stride): the input is copied to (or already comes
 /// as) `[B/8][C][H + 2·ph][W + 2·pw][8]` (`ActivationLayout.interleaved`), so one AVX2 vector holds
 /// one pixel of 8 images. Every load is then aligned (the extended-position vectors straddle cache
 /// lines half the time) and only real outputs are computed: on 4x4 and 2x2 planes (VGG's last
@@ -27,8 +27,11 @@ extension DirectSparseConvolution {
     public func interleaves(batch: Int, outHeight oh: Int, outWidth ow: Int) -> Bool {
         guard interleavable && !(rowTiles && oh >= 8 && ow >= 8) && oh > 0 && ow > 0 && batch >= 8
         else { return false }
-        // Offsets are int32: the whole interleaved copy must stay below 2^31 floats.
-        let (area, over1) = (oh + kernel.0 - 1).multipliedReportingOverflow(by: ow + kernel.1 - 1)
+        // Offsets are int32: the whole interleaved copy must stay below 2^31 floats (its padded
+        // planes are at most (oh - 1)·sy + kh + sy - 1 rows, and as many columns).
+        let rows = (oh - 1).multipliedReportingOverflow(by: max(stride.0, 1)), columns = (ow - 1).multipliedReportingOverflow(by: max(stride.1, 1))
+        guard !rows.overflow && !columns.overflow else { return false }
+        let (area, over1) = (rows.partialValue + kernel.0 + stride.0).multipliedReportingOverflow(by: columns.partialValue + kernel.1 + stride.1)
         let (floats, over2) = area.multipliedReportingOverflow(by: 8 * ((batch + 7) / 8) * max(inChannels, 1))
         return !over1 && !over2 && floats <= Int(Int32.max)
     }
@@ -123,7 +126,8 @@ extension DirectSparseConvolution {
                     let e0 = c * perChunk, e1 = min(e0 + perChunk, entries)
                     let run = self.wide ? relief_conv_interleaved_avx512 : relief_conv_interleaved
                     run(self.interleavedStart, Int64(blocks), Int64(self.outChannels), offsets, self.interleavedValues,
-                        source, bias, Int64(e0), Int64(e1), Int64(pixels), Int64(outW), Int64(wp), Int64(inChannels * shape.planePixels),
+                        source, bias, Int64(e0), Int64(e1), Int64(pixels), Int64(outW), Int64(wp), Int64(stride.0), Int64(stride.1),
+                        Int64(inChannels * shape.planePixels),
                         acc, y, residual, Int64(filterStride), Int64(batch), relu ? 1 : 0, layout, pooled ? 1 : 0)
                 }
             }

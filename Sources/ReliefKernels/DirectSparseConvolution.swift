@@ -53,7 +53,7 @@ public final class DirectSparseConvolution: @unchecked Sendable {
     let interleavedTapY: UnsafeMutablePointer<UInt16>
     let interleavedTapX: UnsafeMutablePointer<UInt16>
     let interleavedValues: UnsafeMutablePointer<Float>
-    /// An AVX2 + FMA CPU, not `portable`, stride 1 and at least `interleavedWeightsPerFilter`
+    /// An AVX2 + FMA CPU, not `portable`, and at least `interleavedWeightsPerFilter`
     /// nonzeros per filter or `interleavedWeightsPerChannel` per input channel on average (only then
     /// is the block-major copy kept): whether any batch can take the batch-interleaved path
     /// (`interleaves`).
@@ -124,7 +124,7 @@ public final class DirectSparseConvolution: @unchecked Sendable {
         blocks[m.rows * channelBlocks] = UInt32(m.nnz)
         blockStart = .allocate(capacity: blocks.count)
         blockStart.initialize(from: blocks, count: blocks.count)
-        interleavable = SIMDSupport.avx2FMA && !portable && (sy, sx) == (1, 1) && m.nnz > 0 && (m.nnz >= Self.interleavedWeightsPerFilter * m.rows || m.nnz >= Self.interleavedWeightsPerChannel * inChannels)
+        interleavable = SIMDSupport.avx2FMA && !portable && m.nnz > 0 && (m.nnz >= Self.interleavedWeightsPerFilter * m.rows || m.nnz >= Self.interleavedWeightsPerChannel * inChannels)
         let copied = interleavable ? m.nnz : 0
         interleavedStart = .allocate(capacity: interleavable ? blocks.count : 1)
         interleavedChannel = .allocate(capacity: max(copied, 1))

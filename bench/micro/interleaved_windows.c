@@ -52,7 +52,7 @@ static double layer(int C, int O, int H, int B, double density, int alias, int w
         double t = now();
         for (int c = 0; c < chunks; c++) {
             const int e0 = c * per, e1 = e0 + per < entries ? e0 + per : entries;
-            (wide ? relief_conv_interleaved_avx512 : relief_conv_interleaved)(start, blocks, O, off, val, src, 0, e0, e1, pixels, H, wp, (int64_t)C * gp, acc, y, 0, (int64_t)B * pixels, B, 1, 0, 0);
+            (wide ? relief_conv_interleaved_avx512 : relief_conv_interleaved)(start, blocks, O, off, val, src, 0, e0, e1, pixels, H, wp, 1, 1, (int64_t)C * gp, acc, y, 0, (int64_t)B * pixels, B, 1, 0, 0);
         }
         t = now() - t;
         if (t < best) best = t;

@@ -116,11 +116,11 @@ void relief_pool_interleaved(const float *x, const relief_interleaved_layout *in
                              int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t oh, int64_t ow, int is_max,
                              float *y, const relief_interleaved_layout *out_layout, int64_t batch);
 
-/// A stride-1 direct convolution over a batch-interleaved input: groups of 8 images, padded planes
+/// A direct convolution of stride (sy, sx) over a batch-interleaved input: groups of 8 images, padded planes
 /// of [padded row][padded column][8 images], `group_pixels` padded pixels from one group's first
 /// plane to the next group's and `wp` per padded row. Entries e in [entry_begin, entry_end) (at most 256) are (group
 /// g, output pixel p) with e = g * pixels + p, p = oy * ow + ox; entry e's vector is source[(g *
-/// group_pixels + oy * wp + ox) * 8 ...] shifted by offset[k] (channel plane plus (ky * wp + kx) * 8)
+/// group_pixels + oy * sy * wp + ox * sx) * 8 ...] shifted by offset[k] (channel plane plus (ky * wp + kx) * 8)
 /// for each nonzero k. The call covers `filters` filters o whose nonzeros in channel block j are
 /// start[j * filters + o] ..< start[j * filters + o + 1] (the weights stored block by block, each
 /// block filter by filter); bias, y and residual point at the first filter. acc holds the entry count rounded up to
@@ -134,7 +134,7 @@ void relief_pool_interleaved(const float *x, const relief_interleaved_layout *in
 /// window's maximum is written (planar or interleaved) where an unpooled entry's vector would be.
 void relief_conv_interleaved(const uint32_t *start, int64_t blocks, int64_t filters, const int32_t *offset,
                              const float *vals, const float *source, const float *bias, int64_t entry_begin,
-                             int64_t entry_end, int64_t pixels, int64_t ow, int64_t wp, int64_t group_pixels,
+                             int64_t entry_end, int64_t pixels, int64_t ow, int64_t wp, int64_t sy, int64_t sx, int64_t group_pixels,
                              float *acc, float *y, const float *residual, int64_t filter_stride, int64_t batch, int relu,
                              const relief_interleaved_layout *out_layout, int pooled);
 /// relief_conv_interleaved with 512-bit vectors (needs relief_simd_avx512()): the same arguments,
@@ -142,7 +142,7 @@ void relief_conv_interleaved(const uint32_t *start, int64_t blocks, int64_t filt
 /// run as one 16-entry tile, so callers give it ranges of 16 entries or more.
 void relief_conv_interleaved_avx512(const uint32_t *start, int64_t blocks, int64_t filters, const int32_t *offset,
                              const float *vals, const float *source, const float *bias, int64_t entry_begin,
-                             int64_t entry_end, int64_t pixels, int64_t ow, int64_t wp, int64_t group_pixels,
+                             int64_t entry_end, int64_t pixels, int64_t ow, int64_t wp, int64_t sy, int64_t sx, int64_t group_pixels,
                              float *acc, float *y, const float *residual, int64_t filter_stride, int64_t batch, int relu,
                              const relief_interleaved_layout *out_layout, int pooled);
 
