@@ -44,7 +44,7 @@ RELIEF_CONV_TARGET void RELIEF_CONV_NAME(const uint32_t *start, int64_t blocks, 
 #if RELIEF_CONV_WIDE
                 for (; t + 1 < tiles; t += 2) {
                     if (wide[t >> 1]) {
-                        relief_tile16_avx512(source, tile_start + 8 * t, offset, vals, k0, k1, b, j == 0 ? 0 : a + 64 * t, a + 64 * t);
+                        relief_tile16_avx512(source, tile_start + 8 * t, 0, offset, vals, k0, k1, b, j == 0 ? 0 : a + 64 * t, a + 64 * t);
                         continue;
                     }
                     relief_tile8x8(source, tile_start + 8 * t, 0, offset, vals, k0, k1, b, j == 0 ? 0 : a + 64 * t, a + 64 * t);

@@ -443,83 +443,6 @@ RELIEF_AVX2 static inline __attribute__((always_inline)) void relief_tile8x8(con
     _mm256_storeu_ps(out + 56, v7);
 }
 
-RELIEF_AVX2 void relief_conv_vectors(const uint32_t *block_start, int64_t blocks, const int64_t *offset, const float *vals,
-                                     int64_t filters, const float *source, const float *bias, const int32_t *starts, int64_t vectors,
-                                     float *acc, float *y, const float *residual, int64_t filter_stride,
-                                     const int32_t *run_from, const int32_t *run_to, const int32_t *run_length, int64_t runs,
-                                     int relu, int64_t prefetch_from, int64_t prefetch_count, int64_t planes, int64_t plane_stride) {
-    const __m256 zero = _mm256_setzero_ps();
-    // Tiles of eight vectors; a last partial tile repeats its last vector (the copies land in acc
-    // slots no run reads) rather than falling back to one FMA chain per vector.
-    enum { max_tiles = 256 };
-    int32_t tile_start[max_tiles * 8];
-    int contiguous[max_tiles];
-    const int64_t tiles = (vectors + 7) / 8;
-    for (int64_t t = 0; t < tiles; t++) {
-        for (int64_t i = 0; i < 8; i++) {
-            const int64_t v = 8 * t + i < vectors ? 8 * t + i : vectors - 1;
-            tile_start[8 * t + i] = starts[v];
-        }
-        contiguous[t] = tile_start[8 * t + 7] - tile_start[8 * t] == 56;
-    }
-    // The next chunk's windows (planes x prefetch_count floats) are prefetched into L2 a share per
-    // filter: the first filter would otherwise wait on L3 or memory for every line of them.
-    const int64_t lines_per_plane = (prefetch_count + 15) / 16, lines = planes * lines_per_plane;
-    // With several channel blocks every filter keeps its own accumulators from block to block, so
-    // one block's windows stay in L1 while all the filters read them; with one, they share a chunk.
-    const int64_t filter_acc = blocks > 1 ? 64 * tiles : 0;
-    for (int64_t j = 0; j < blocks; j++) {
-        for (int64_t o = 0; o < filters; o++) {
-            if (j == 0)
-                for (int64_t l = lines * o / filters; l < lines * (o + 1) / filters; l++) {
-                    int64_t pl = l / lines_per_plane, at = l - pl * lines_per_plane;
-                    _mm_prefetch((const char *)(source + pl * plane_stride + prefetch_from + 16 * at), _MM_HINT_T1);
-                }
-            const int64_t k0 = block_start[o * blocks + j], k1 = block_start[o * blocks + j + 1];
-            const float b = bias ? bias[o] : 0.0f;
-            float *a = acc + o * filter_acc;
-            if (j == 0 || k0 < k1)
-                for (int64_t t = 0; t < tiles; t++) {
-                    if (contiguous[t]) {
-                        // Consecutive vectors (wide rows, padded layouts): one pointer is enough.
-                        const float *base = source + tile_start[8 * t];
-                        relief_tile64 tile;
-                        if (j == 0) relief_tile64_init(&tile, b); else relief_tile64_load(&tile, a + 64 * t);
-                        for (int64_t k = k0; k < k1; k++) relief_tile64_fma(&tile, _mm256_broadcast_ss(vals + k), base + offset[k]);
-                        relief_tile64_store(&tile, a + 64 * t);
-                    } else {
-                        relief_tile8x8(source, tile_start + 8 * t, offset, 0, vals, k0, k1, b, j == 0 ? 0 : a + 64 * t, a + 64 * t);
-                    }
-                }
-            if (j + 1 < blocks) continue;
-            float *out = y + o * filter_stride;
-            const float *add = residual ? residual + o * filter_stride : 0;
-            for (int64_t r = 0; r < runs; r++) {
-                const float *src = a + run_from[r];
-                float *dst = out + run_to[r];
-                int64_t n = run_length[r], i = 0;
-                if (add) {
-                    const float *res = add + run_to[r];
-                    if (relu) {
-                        for (; i + 8 <= n; i += 8)
-                            _mm256_storeu_ps(dst + i, _mm256_max_ps(_mm256_add_ps(_mm256_loadu_ps(src + i), _mm256_loadu_ps(res + i)), zero));
-                        for (; i < n; i++) { float v = src[i] + res[i]; dst[i] = v > 0 ? v : 0; }
-                    } else {
-                        for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_add_ps(_mm256_loadu_ps(src + i), _mm256_loadu_ps(res + i)));
-                        for (; i < n; i++) dst[i] = src[i] + res[i];
-                    }
-                } else if (relu) {
-                    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_max_ps(_mm256_loadu_ps(src + i), zero));
-                    for (; i < n; i++) dst[i] = src[i] > 0 ? src[i] : 0;
-                } else {
-                    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_loadu_ps(src + i));
-                    for (; i < n; i++) dst[i] = src[i];
-                }
-            }
-        }
-    }
-}
-
 // The batch-interleaved layout: vector = one pixel of 8 images, so every load is aligned (no
 // cache-line splits) and no position is computed that is not a real output (small planes such as
 // VGG's 4x4 and 2x2 waste a third to a half of the extended positions).
@@ -533,9 +456,11 @@ int relief_simd_avx512(void) {
 // relief_tile8x8 for 16 entries whose pointers come in adjacent pairs (s[2i + 1] == s[2i] + 8):
 // eight 512-bit accumulators, each two entries' 8 images, one load and one multiply-add per pair
 // and nonzero. Twice the entries per weight and offset loaded, half the instructions per entry.
+// Offsets come as int64 (offset) or, when offset32 is not null, int32, as in relief_tile8x8.
 RELIEF_AVX512 static inline __attribute__((always_inline)) void relief_tile16_avx512(const float *source, const int32_t *s,
-                                                                                    const int32_t *offset, const float *vals,
-                                                                                    int64_t k0, int64_t k1, float b, const float *init, float *out) {
+                                                                                    const int64_t *offset, const int32_t *offset32,
+                                                                                    const float *vals, int64_t k0, int64_t k1, float b,
+                                                                                    const float *init, float *out) {
     const float *q0 = source + s[0], *q1 = source + s[2], *q2 = source + s[4], *q3 = source + s[6],
                 *q4 = source + s[8], *q5 = source + s[10], *q6 = source + s[12], *q7 = source + s[14];
     __m512 v0 = _mm512_set1_ps(b), v1 = v0, v2 = v0, v3 = v0, v4 = v0, v5 = v0, v6 = v0, v7 = v0;
@@ -544,7 +469,7 @@ RELIEF_AVX512 static inline __attribute__((always_inline)) void relief_tile16_av
         v4 = _mm512_loadu_ps(init + 64); v5 = _mm512_loadu_ps(init + 80); v6 = _mm512_loadu_ps(init + 96); v7 = _mm512_loadu_ps(init + 112);
     }
     for (int64_t k = k0; k < k1; k++) {
-        const int64_t o = offset[k];
+        const int64_t o = offset32 ? offset32[k] : offset[k];
         const __m512 w = _mm512_set1_ps(vals[k]);
         v0 = _mm512_fmadd_ps(w, _mm512_loadu_ps(q0 + o), v0);
         v1 = _mm512_fmadd_ps(w, _mm512_loadu_ps(q1 + o), v1);
@@ -570,6 +495,36 @@ RELIEF_AVX512 static inline __attribute__((always_inline)) void relief_tile16_av
 #define RELIEF_CONV_TARGET RELIEF_AVX512
 #define RELIEF_CONV_WIDE 1
 #include "relief_conv_interleaved.h"
+#undef RELIEF_CONV_NAME
+#undef RELIEF_CONV_TARGET
+#undef RELIEF_CONV_WIDE
+
+// 128 consecutive floats (two contiguous 8-vector tiles) plus offset[k], per nonzero: eight 512-bit
+// accumulators, as relief_tile64 does 64 in eight 256-bit ones.
+RELIEF_AVX512 static inline __attribute__((always_inline)) void relief_tile128_avx512(const float *base, const int64_t *offset,
+                                                                                     const float *vals, int64_t k0, int64_t k1,
+                                                                                     float b, const float *init, float *out) {
+    __m512 v[8];
+    for (int i = 0; i < 8; i++) v[i] = init ? _mm512_loadu_ps(init + 16 * i) : _mm512_set1_ps(b);
+    for (int64_t k = k0; k < k1; k++) {
+        const __m512 w = _mm512_set1_ps(vals[k]);
+        const float *p = base + offset[k];
+        for (int i = 0; i < 8; i++) v[i] = _mm512_fmadd_ps(w, _mm512_loadu_ps(p + 16 * i), v[i]);
+    }
+    for (int i = 0; i < 8; i++) _mm512_storeu_ps(out + 16 * i, v[i]);
+}
+
+#define RELIEF_CONV_NAME relief_conv_vectors
+#define RELIEF_CONV_TARGET RELIEF_AVX2
+#define RELIEF_CONV_WIDE 0
+#include "relief_conv_vectors.h"
+#undef RELIEF_CONV_NAME
+#undef RELIEF_CONV_TARGET
+#undef RELIEF_CONV_WIDE
+#define RELIEF_CONV_NAME relief_conv_vectors_avx512
+#define RELIEF_CONV_TARGET RELIEF_AVX512
+#define RELIEF_CONV_WIDE 1
+#include "relief_conv_vectors.h"
 #undef RELIEF_CONV_NAME
 #undef RELIEF_CONV_TARGET
 #undef RELIEF_CONV_WIDE
@@ -855,6 +810,16 @@ void relief_conv_rows8(const uint32_t *group_start, const int64_t *group_offset,
     (void)filter_stride; (void)relu; (void)pooled;
 }
 void relief_conv_vectors(const uint32_t *block_start, int64_t blocks, const int64_t *offset, const float *vals,
+                         int64_t filters, const float *source, const float *bias, const int32_t *starts, int64_t vectors,
+                         float *acc,
+                         float *y, const float *residual, int64_t filter_stride,
+                         const int32_t *run_from, const int32_t *run_to, const int32_t *run_length, int64_t runs,
+                         int relu, int64_t prefetch_from, int64_t prefetch_count, int64_t planes, int64_t plane_stride) {
+    (void)block_start; (void)blocks; (void)offset; (void)vals; (void)filters; (void)source; (void)bias; (void)starts; (void)vectors; (void)acc;
+    (void)y; (void)residual; (void)filter_stride; (void)run_from; (void)run_to; (void)run_length; (void)runs; (void)relu;
+    (void)prefetch_from; (void)prefetch_count; (void)planes; (void)plane_stride;
+}
+void relief_conv_vectors_avx512(const uint32_t *block_start, int64_t blocks, const int64_t *offset, const float *vals,
                          int64_t filters, const float *source, const float *bias, const int32_t *starts, int64_t vectors,
                          float *acc,
                          float *y, const float *residual, int64_t filter_stride,

@@ -423,11 +423,12 @@ public final class DirectSparseConvolution: @unchecked Sendable {
                         let n0 = Int(cover.starts[v1]), n1 = Int(cover.starts[min(v1 + perChunk, cover.vectors) - 1])
                         ahead = (n0, n1 + 8 + span - n0)
                     }
-                    relief_conv_vectors(starts + o0 * blocks, Int64(blocks), offsets, self.values, Int64(o1 - o0), source, bias.map { $0 + o0 },
-                                        cover.starts + v0, Int64(v1 - v0), acc, y + o0 * batch * oh * ow,
-                                        residual.map { $0 + o0 * batch * oh * ow }, Int64(batch * oh * ow), cover.from + r0,
-                                        cover.to + r0, cover.length + r0, Int64(r1 - r0), relu ? 1 : 0, Int64(ahead.from),
-                                        Int64(ahead.count), Int64(planes), Int64(channelP))
+                    let run = self.wide ? relief_conv_vectors_avx512 : relief_conv_vectors
+                    run(starts + o0 * blocks, Int64(blocks), offsets, self.values, Int64(o1 - o0), source, bias.map { $0 + o0 },
+                        cover.starts + v0, Int64(v1 - v0), acc, y + o0 * batch * oh * ow,
+                        residual.map { $0 + o0 * batch * oh * ow }, Int64(batch * oh * ow), cover.from + r0,
+                        cover.to + r0, cover.length + r0, Int64(r1 - r0), relu ? 1 : 0, Int64(ahead.from),
+                        Int64(ahead.count), Int64(planes), Int64(channelP))
                 }
             }
             return

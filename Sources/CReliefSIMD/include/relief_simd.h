@@ -96,6 +96,13 @@ void relief_conv_vectors(const uint32_t *block_start, int64_t blocks, const int6
                          float *acc, float *y, const float *residual, int64_t filter_stride,
                          const int32_t *run_from, const int32_t *run_to, const int32_t *run_length, int64_t runs,
                          int relu, int64_t prefetch_from, int64_t prefetch_count, int64_t planes, int64_t plane_stride);
+/// relief_conv_vectors with 512-bit vectors (needs relief_simd_avx512()): the same arguments, accumulators
+/// and results; two contiguous tiles back to back run as one tile of 128 floats.
+void relief_conv_vectors_avx512(const uint32_t *block_start, int64_t blocks, const int64_t *offset, const float *vals,
+                         int64_t filters, const float *source, const float *bias, const int32_t *starts, int64_t vectors,
+                         float *acc, float *y, const float *residual, int64_t filter_stride,
+                         const int32_t *run_from, const int32_t *run_to, const int32_t *run_length, int64_t runs,
+                         int relu, int64_t prefetch_from, int64_t prefetch_count, int64_t planes, int64_t plane_stride);
 
 /// A batch-interleaved activation layout: channel c, group g (images 8g ..< 8g + 8) is a plane of
 /// (h + 2 pad_y) rows of `row` pixels (row >= w + 2 pad_x), each pixel 8 floats (one per image),
