@@ -514,6 +514,46 @@ RELIEF_AVX512 static inline __attribute__((always_inline)) void relief_tile128_a
     for (int i = 0; i < 8; i++) _mm512_storeu_ps(out + 16 * i, v[i]);
 }
 
+// relief_csr_strip32_u16 and relief_csr_strip64_u16 with 512-bit vectors: two and four
+// accumulators per row.
+RELIEF_AVX512 void relief_csr_strip32_u16_avx512(const uint32_t *row_start, const uint16_t *cols, const float *vals,
+                                                 const float *x, int64_t x_stride, int64_t x_offset, const float *bias,
+                                                 float *y, int64_t y_stride, int64_t j, int64_t row_begin, int64_t row_end) {
+    for (int64_t r = row_begin; r < row_end; r++) {
+        __m512 a0 = _mm512_set1_ps(bias ? bias[r] : 0.0f), a1 = a0;
+        for (int64_t k = row_start[r]; k < (int64_t)row_start[r + 1]; k++) {
+            const __m512 w = _mm512_set1_ps(vals[k]);
+            const float *p = x + (int64_t)cols[k] * x_stride + x_offset;
+            a0 = _mm512_fmadd_ps(w, _mm512_loadu_ps(p), a0);
+            a1 = _mm512_fmadd_ps(w, _mm512_loadu_ps(p + 16), a1);
+        }
+        float *out = y + r * y_stride + j;
+        _mm512_storeu_ps(out, a0);
+        _mm512_storeu_ps(out + 16, a1);
+    }
+}
+
+RELIEF_AVX512 void relief_csr_strip64_u16_avx512(const uint32_t *row_start, const uint16_t *cols, const float *vals,
+                                                 const float *x, int64_t x_stride, int64_t x_offset, const float *bias,
+                                                 float *y, int64_t y_stride, int64_t j, int64_t row_begin, int64_t row_end) {
+    for (int64_t r = row_begin; r < row_end; r++) {
+        __m512 a0 = _mm512_set1_ps(bias ? bias[r] : 0.0f), a1 = a0, a2 = a0, a3 = a0;
+        for (int64_t k = row_start[r]; k < (int64_t)row_start[r + 1]; k++) {
+            const __m512 w = _mm512_set1_ps(vals[k]);
+            const float *p = x + (int64_t)cols[k] * x_stride + x_offset;
+            a0 = _mm512_fmadd_ps(w, _mm512_loadu_ps(p), a0);
+            a1 = _mm512_fmadd_ps(w, _mm512_loadu_ps(p + 16), a1);
+            a2 = _mm512_fmadd_ps(w, _mm512_loadu_ps(p + 32), a2);
+            a3 = _mm512_fmadd_ps(w, _mm512_loadu_ps(p + 48), a3);
+        }
+        float *out = y + r * y_stride + j;
+        _mm512_storeu_ps(out, a0);
+        _mm512_storeu_ps(out + 16, a1);
+        _mm512_storeu_ps(out + 32, a2);
+        _mm512_storeu_ps(out + 48, a3);
+    }
+}
+
 #define RELIEF_CONV_NAME relief_conv_vectors
 #define RELIEF_CONV_TARGET RELIEF_AVX2
 #define RELIEF_CONV_WIDE 0
@@ -765,6 +805,18 @@ void relief_csr_strip32_u16(const uint32_t *row_start, const uint16_t *cols, con
     (void)y; (void)y_stride; (void)j; (void)row_begin; (void)row_end;
 }
 void relief_csr_strip64_u16(const uint32_t *row_start, const uint16_t *cols, const float *vals,
+                            const float *x, int64_t x_stride, int64_t x_offset, const float *bias,
+                            float *y, int64_t y_stride, int64_t j, int64_t row_begin, int64_t row_end) {
+    (void)row_start; (void)cols; (void)vals; (void)x; (void)x_stride; (void)x_offset; (void)bias;
+    (void)y; (void)y_stride; (void)j; (void)row_begin; (void)row_end;
+}
+void relief_csr_strip32_u16_avx512(const uint32_t *row_start, const uint16_t *cols, const float *vals,
+                            const float *x, int64_t x_stride, int64_t x_offset, const float *bias,
+                            float *y, int64_t y_stride, int64_t j, int64_t row_begin, int64_t row_end) {
+    (void)row_start; (void)cols; (void)vals; (void)x; (void)x_stride; (void)x_offset; (void)bias;
+    (void)y; (void)y_stride; (void)j; (void)row_begin; (void)row_end;
+}
+void relief_csr_strip64_u16_avx512(const uint32_t *row_start, const uint16_t *cols, const float *vals,
                             const float *x, int64_t x_stride, int64_t x_offset, const float *bias,
                             float *y, int64_t y_stride, int64_t j, int64_t row_begin, int64_t row_end) {
     (void)row_start; (void)cols; (void)vals; (void)x; (void)x_stride; (void)x_offset; (void)bias;

@@ -18,9 +18,13 @@ public enum SIMDSupport {
 public final class CSRKernel16: CSRKernel<UInt16>, @unchecked Sendable {
     /// Only the portable Swift loops, even where AVX2 is available (tests check both paths).
     public let portable: Bool
+    /// Whether the strips of 32 and 64 columns run in 512-bit vectors (an AVX-512 CPU, not
+    /// `portable`, not turned off at init; tests check both widths).
+    public let wide: Bool
 
-    public init(_ m: CSRMatrix, portable: Bool = false) {
+    public init(_ m: CSRMatrix, portable: Bool = false, avx512: Bool = true) {
         self.portable = portable
+        wide = avx512 && !portable && SIMDSupport.avx512
         super.init(m)
     }
 
@@ -50,6 +54,8 @@ extension CSRKernel16 {
     func multiplyAVX2(_ x: UnsafePointer<Float>, n: Int, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>,
                       scratch: UnsafeMutableRawPointer?, threads: Int) {
         let (starts, cols, vals) = (UnsafePointer(rowStart), UnsafePointer(columnIndex), UnsafePointer(values))
+        let (strip32, strip64) = wide ? (relief_csr_strip32_u16_avx512, relief_csr_strip64_u16_avx512)
+            : (relief_csr_strip32_u16, relief_csr_strip64_u16)
         if n <= Self.narrowColumns {
             // A few columns (small batches; a small map's pixels at batch 1): all of a row's outputs in
             // registers, one pass over the weights. Each nonzero costs about one vector multiply-add
@@ -67,11 +73,11 @@ extension CSRKernel16 {
                 let (r0, r1) = (Int64(range.lowerBound), Int64(range.upperBound))
                 var j = 0
                 while j + 64 <= n {
-                    relief_csr_strip64_u16(starts, cols, vals, x, Int64(n), Int64(j), bias, y, Int64(n), Int64(j), r0, r1)
+                    strip64(starts, cols, vals, x, Int64(n), Int64(j), bias, y, Int64(n), Int64(j), r0, r1)
                     j += 64
                 }
                 if j + 32 <= n {
-                    relief_csr_strip32_u16(starts, cols, vals, x, Int64(n), Int64(j), bias, y, Int64(n), Int64(j), r0, r1)
+                    strip32(starts, cols, vals, x, Int64(n), Int64(j), bias, y, Int64(n), Int64(j), r0, r1)
                     j += 32
                 }
                 if j < n { self.matrix(range, x, n, bias, y, from: j) }
@@ -80,11 +86,11 @@ extension CSRKernel16 {
         }
         sparseProduct(x: x, n: n, rows: rows, columns: columns, threads: threads, scratch: scratch, partitions: partitions,
                       work: storedWeights * n + rows * n,
-                      strip: { block, j in relief_csr_strip32_u16(starts, cols, vals, block, 32, 0, bias, y, Int64(n), Int64(j), 0, Int64(self.rows)) },
+                      strip: { block, j in strip32(starts, cols, vals, block, 32, 0, bias, y, Int64(n), Int64(j), 0, Int64(self.rows)) },
                       matrix: { range, first in
                           var j = first
                           while j + 32 <= n {
-                              relief_csr_strip32_u16(starts, cols, vals, x, Int64(n), Int64(j), bias, y, Int64(n), Int64(j),
+                              strip32(starts, cols, vals, x, Int64(n), Int64(j), bias, y, Int64(n), Int64(j),
                                                      Int64(range.lowerBound), Int64(range.upperBound))
                               j += 32
                           }

@@ -38,6 +38,13 @@ void relief_csr_strip32_u16(const uint32_t *row_start, const uint16_t *cols, con
 void relief_csr_strip64_u16(const uint32_t *row_start, const uint16_t *cols, const float *vals,
                             const float *x, int64_t x_stride, int64_t x_offset, const float *bias,
                             float *y, int64_t y_stride, int64_t j, int64_t row_begin, int64_t row_end);
+/// relief_csr_strip32_u16 and relief_csr_strip64_u16 in 512-bit vectors (needs relief_simd_avx512()).
+void relief_csr_strip32_u16_avx512(const uint32_t *row_start, const uint16_t *cols, const float *vals,
+                            const float *x, int64_t x_stride, int64_t x_offset, const float *bias,
+                            float *y, int64_t y_stride, int64_t j, int64_t row_begin, int64_t row_end);
+void relief_csr_strip64_u16_avx512(const uint32_t *row_start, const uint16_t *cols, const float *vals,
+                            const float *x, int64_t x_stride, int64_t x_offset, const float *bias,
+                            float *y, int64_t y_stride, int64_t j, int64_t row_begin, int64_t row_end);
 
 /// Y = W X + bias for a narrow X (`n` columns, 2 to 16, rows n floats apart) and Y (`rows x n`), rows
 /// row_begin ..< row_end: every row's n outputs stay in one or two registers (the lanes past n are
