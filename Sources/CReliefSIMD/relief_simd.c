@@ -82,30 +82,33 @@ int relief_simd_avx2_fma(void) {
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 
-RELIEF_AVX2 void relief_csr_strip32_u16(const uint32_t *row_start, const uint16_t *cols, const float *vals,
-                                        const float *x, int64_t x_stride, int64_t x_offset, const float *bias,
-                                        float *y, int64_t y_stride, int64_t j, int64_t row_begin, int64_t row_end) {
-    for (int64_t r = row_begin; r < row_end; r++) {
-        __m256 a0 = _mm256_set1_ps(bias ? bias[r] : 0.0f), a1 = a0, a2 = a0, a3 = a0;
-        for (int64_t k = row_start[r]; k < (int64_t)row_start[r + 1]; k++) {
-            __m256 w = _mm256_set1_ps(vals[k]);
-            const float *p = x + (int64_t)cols[k] * x_stride + x_offset;
-            a0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p), a0);
-            a1 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p + 8), a1);
-            a2 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p + 16), a2);
-            a3 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p + 24), a3);
-        }
-        float *out = y + r * y_stride + j;
-        _mm256_storeu_ps(out, a0);
-        _mm256_storeu_ps(out + 8, a1);
-        _mm256_storeu_ps(out + 16, a2);
-        _mm256_storeu_ps(out + 24, a3);
+// One CSR strip: for each row, `regs` vectors of `lanes` floats hold columns j ..< j + regs * lanes
+// of Y while the row's nonzeros add w * x[col][x_offset ...]; instantiated for 32 and 64 columns in
+// 256-bit (here) and 512-bit vectors (after RELIEF_AVX512). Constant loop bounds: the accumulators
+// stay in registers.
+#define RELIEF_CSR_STRIP(name, target, vec, set1, load, fma, store, lanes, regs)                                        \
+    target void name(const uint32_t *row_start, const uint16_t *cols, const float *vals, const float *x, int64_t x_stride, \
+                     int64_t x_offset, const float *bias, float *y, int64_t y_stride, int64_t j, int64_t row_begin,      \
+                     int64_t row_end) {                                                                                   \
+        for (int64_t r = row_begin; r < row_end; r++) {                                                                   \
+            vec a[regs];                                                                                                  \
+            for (int i = 0; i < regs; i++) a[i] = set1(bias ? bias[r] : 0.0f);                                           \
+            for (int64_t k = row_start[r]; k < (int64_t)row_start[r + 1]; k++) {                                          \
+                const vec w = set1(vals[k]);                                                                              \
+                const float *p = x + (int64_t)cols[k] * x_stride + x_offset;                                              \
+                for (int i = 0; i < regs; i++) a[i] = fma(w, load(p + lanes * i), a[i]);                                  \
+            }                                                                                                             \
+            for (int i = 0; i < regs; i++) store(y + r * y_stride + j + lanes * i, a[i]);                                 \
+        }                                                                                                                 \
     }
-}
 
-// A tile of 64 consecutive outputs in eight registers: both 64-wide loops (the CSR strip and the
-// direct convolution) add w * p[0..<64] per nonzero. Always inlined, so the tile never leaves the
-// registers.
+RELIEF_CSR_STRIP(relief_csr_strip32_u16, RELIEF_AVX2, __m256, _mm256_set1_ps, _mm256_loadu_ps, _mm256_fmadd_ps, _mm256_storeu_ps, 8, 4)
+// 64 columns: eight independent FMA chains hide the FMA latency (four chains, as in the 32-column
+// strip, left half of the two FMA ports idle).
+RELIEF_CSR_STRIP(relief_csr_strip64_u16, RELIEF_AVX2, __m256, _mm256_set1_ps, _mm256_loadu_ps, _mm256_fmadd_ps, _mm256_storeu_ps, 8, 8)
+
+// A tile of 64 consecutive outputs in eight registers for the direct convolution's vector tiles,
+// which add w * p[0..<64] per nonzero. Always inlined, so the tile never leaves the registers.
 typedef struct { __m256 v[8]; } relief_tile64;
 
 RELIEF_AVX2 static inline __attribute__((always_inline)) void relief_tile64_init(relief_tile64 *t, float start) {
@@ -122,20 +125,6 @@ RELIEF_AVX2 static inline __attribute__((always_inline)) void relief_tile64_fma(
 
 RELIEF_AVX2 static inline __attribute__((always_inline)) void relief_tile64_store(const relief_tile64 *t, float *out) {
     for (int i = 0; i < 8; i++) _mm256_storeu_ps(out + 8 * i, t->v[i]);
-}
-
-// 64 columns: eight independent FMA chains hide the FMA latency (four chains, as in the 32-column
-// strip, left half of the two FMA ports idle).
-RELIEF_AVX2 void relief_csr_strip64_u16(const uint32_t *row_start, const uint16_t *cols, const float *vals,
-                                        const float *x, int64_t x_stride, int64_t x_offset, const float *bias,
-                                        float *y, int64_t y_stride, int64_t j, int64_t row_begin, int64_t row_end) {
-    for (int64_t r = row_begin; r < row_end; r++) {
-        relief_tile64 tile;
-        relief_tile64_init(&tile, bias ? bias[r] : 0.0f);
-        for (int64_t k = row_start[r]; k < (int64_t)row_start[r + 1]; k++)
-            relief_tile64_fma(&tile, _mm256_set1_ps(vals[k]), x + (int64_t)cols[k] * x_stride + x_offset);
-        relief_tile64_store(&tile, y + r * y_stride + j);
-    }
 }
 
 // Lanes 0 ..< m of a mask (m in 0...8): 8 - m entries into the table.
@@ -514,45 +503,8 @@ RELIEF_AVX512 static inline __attribute__((always_inline)) void relief_tile128_a
     for (int i = 0; i < 8; i++) _mm512_storeu_ps(out + 16 * i, v[i]);
 }
 
-// relief_csr_strip32_u16 and relief_csr_strip64_u16 with 512-bit vectors: two and four
-// accumulators per row.
-RELIEF_AVX512 void relief_csr_strip32_u16_avx512(const uint32_t *row_start, const uint16_t *cols, const float *vals,
-                                                 const float *x, int64_t x_stride, int64_t x_offset, const float *bias,
-                                                 float *y, int64_t y_stride, int64_t j, int64_t row_begin, int64_t row_end) {
-    for (int64_t r = row_begin; r < row_end; r++) {
-        __m512 a0 = _mm512_set1_ps(bias ? bias[r] : 0.0f), a1 = a0;
-        for (int64_t k = row_start[r]; k < (int64_t)row_start[r + 1]; k++) {
-            const __m512 w = _mm512_set1_ps(vals[k]);
-            const float *p = x + (int64_t)cols[k] * x_stride + x_offset;
-            a0 = _mm512_fmadd_ps(w, _mm512_loadu_ps(p), a0);
-            a1 = _mm512_fmadd_ps(w, _mm512_loadu_ps(p + 16), a1);
-        }
-        float *out = y + r * y_stride + j;
-        _mm512_storeu_ps(out, a0);
-        _mm512_storeu_ps(out + 16, a1);
-    }
-}
-
-RELIEF_AVX512 void relief_csr_strip64_u16_avx512(const uint32_t *row_start, const uint16_t *cols, const float *vals,
-                                                 const float *x, int64_t x_stride, int64_t x_offset, const float *bias,
-                                                 float *y, int64_t y_stride, int64_t j, int64_t row_begin, int64_t row_end) {
-    for (int64_t r = row_begin; r < row_end; r++) {
-        __m512 a0 = _mm512_set1_ps(bias ? bias[r] : 0.0f), a1 = a0, a2 = a0, a3 = a0;
-        for (int64_t k = row_start[r]; k < (int64_t)row_start[r + 1]; k++) {
-            const __m512 w = _mm512_set1_ps(vals[k]);
-            const float *p = x + (int64_t)cols[k] * x_stride + x_offset;
-            a0 = _mm512_fmadd_ps(w, _mm512_loadu_ps(p), a0);
-            a1 = _mm512_fmadd_ps(w, _mm512_loadu_ps(p + 16), a1);
-            a2 = _mm512_fmadd_ps(w, _mm512_loadu_ps(p + 32), a2);
-            a3 = _mm512_fmadd_ps(w, _mm512_loadu_ps(p + 48), a3);
-        }
-        float *out = y + r * y_stride + j;
-        _mm512_storeu_ps(out, a0);
-        _mm512_storeu_ps(out + 16, a1);
-        _mm512_storeu_ps(out + 32, a2);
-        _mm512_storeu_ps(out + 48, a3);
-    }
-}
+RELIEF_CSR_STRIP(relief_csr_strip32_u16_avx512, RELIEF_AVX512, __m512, _mm512_set1_ps, _mm512_loadu_ps, _mm512_fmadd_ps, _mm512_storeu_ps, 16, 2)
+RELIEF_CSR_STRIP(relief_csr_strip64_u16_avx512, RELIEF_AVX512, __m512, _mm512_set1_ps, _mm512_loadu_ps, _mm512_fmadd_ps, _mm512_storeu_ps, 16, 4)
 
 #define RELIEF_CONV_NAME relief_conv_vectors
 #define RELIEF_CONV_TARGET RELIEF_AVX2
