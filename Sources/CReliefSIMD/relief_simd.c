@@ -750,30 +750,17 @@ void relief_sellsigma_gemv(const uint32_t *slice_start, const uint32_t *columns,
     (void)slice_start; (void)columns; (void)values; (void)row_of_lane; (void)x; (void)bias; (void)y; (void)rows;
     (void)slice_begin; (void)slice_end;
 }
-void relief_csr_strip32_u16(const uint32_t *row_start, const uint16_t *cols, const float *vals,
-                            const float *x, int64_t x_stride, int64_t x_offset, const float *bias,
-                            float *y, int64_t y_stride, int64_t j, int64_t row_begin, int64_t row_end) {
-    (void)row_start; (void)cols; (void)vals; (void)x; (void)x_stride; (void)x_offset; (void)bias;
-    (void)y; (void)y_stride; (void)j; (void)row_begin; (void)row_end;
-}
-void relief_csr_strip64_u16(const uint32_t *row_start, const uint16_t *cols, const float *vals,
-                            const float *x, int64_t x_stride, int64_t x_offset, const float *bias,
-                            float *y, int64_t y_stride, int64_t j, int64_t row_begin, int64_t row_end) {
-    (void)row_start; (void)cols; (void)vals; (void)x; (void)x_stride; (void)x_offset; (void)bias;
-    (void)y; (void)y_stride; (void)j; (void)row_begin; (void)row_end;
-}
-void relief_csr_strip32_u16_avx512(const uint32_t *row_start, const uint16_t *cols, const float *vals,
-                            const float *x, int64_t x_stride, int64_t x_offset, const float *bias,
-                            float *y, int64_t y_stride, int64_t j, int64_t row_begin, int64_t row_end) {
-    (void)row_start; (void)cols; (void)vals; (void)x; (void)x_stride; (void)x_offset; (void)bias;
-    (void)y; (void)y_stride; (void)j; (void)row_begin; (void)row_end;
-}
-void relief_csr_strip64_u16_avx512(const uint32_t *row_start, const uint16_t *cols, const float *vals,
-                            const float *x, int64_t x_stride, int64_t x_offset, const float *bias,
-                            float *y, int64_t y_stride, int64_t j, int64_t row_begin, int64_t row_end) {
-    (void)row_start; (void)cols; (void)vals; (void)x; (void)x_stride; (void)x_offset; (void)bias;
-    (void)y; (void)y_stride; (void)j; (void)row_begin; (void)row_end;
-}
+#define RELIEF_CSR_STRIP_STUB(name)                                                                                      \
+    void name(const uint32_t *row_start, const uint16_t *cols, const float *vals, const float *x, int64_t x_stride,       \
+              int64_t x_offset, const float *bias, float *y, int64_t y_stride, int64_t j, int64_t row_begin,             \
+              int64_t row_end) {                                                                                          \
+        (void)row_start; (void)cols; (void)vals; (void)x; (void)x_stride; (void)x_offset; (void)bias;                   \
+        (void)y; (void)y_stride; (void)j; (void)row_begin; (void)row_end;                                                \
+    }
+RELIEF_CSR_STRIP_STUB(relief_csr_strip32_u16)
+RELIEF_CSR_STRIP_STUB(relief_csr_strip64_u16)
+RELIEF_CSR_STRIP_STUB(relief_csr_strip32_u16_avx512)
+RELIEF_CSR_STRIP_STUB(relief_csr_strip64_u16_avx512)
 void relief_csr_narrow_u16(const uint32_t *row_start, const uint16_t *cols, const float *vals, const float *x, int64_t n,
                            const float *bias, float *y, int64_t row_begin, int64_t row_end) {
     (void)row_start; (void)cols; (void)vals; (void)x; (void)n; (void)bias; (void)y; (void)row_begin; (void)row_end;
