@@ -392,45 +392,35 @@ RELIEF_SELLSIGMA_GEMV(relief_sellsigma_gemv_u16, uint16_t, relief_sellsigma_slot
 RELIEF_SELLSIGMA_GEMV(relief_sellsigma_gemv, uint32_t, relief_sellsigma_slot)
 #undef RELIEF_SELLSIGMA_GEMV
 
-// Eight vectors of 8 outputs anywhere in the extended positions, one pointer each: the output rows
-// of a valid convolution are `ow` apart in a `w`-wide input, so only the vectors that hold real
-// outputs are computed (LeNet-5's 8x8 outputs in 12x12 inputs: 64 positions per image, not 144).
-// The pointers and the accumulators fill 8 + 8 registers; the weight and its offset are loaded once
-// for all eight.
+// Eight vectors anywhere in the input, one pointer each (q[i] = source + s[step * i]), plus offset[k]
+// per nonzero k in [k0, k1), times vals[k], added to init (or b), stored to out: the accumulators
+// and pointers fill 8 + 8 registers, the weight and its offset are loaded once for all eight.
 // Offsets come as int64 (offset) or, when offset32 is not null, int32; the callers pass a constant
-// null, so each inlined copy reads one kind.
-RELIEF_AVX2 static inline __attribute__((always_inline)) void relief_tile8x8(const float *source, const int32_t *s,
-                                                                             const int64_t *offset, const int32_t *offset32,
-                                                                             const float *vals,
-                                                                             int64_t k0, int64_t k1, float b, const float *init, float *out) {
-    const float *q0 = source + s[0], *q1 = source + s[1], *q2 = source + s[2], *q3 = source + s[3],
-                *q4 = source + s[4], *q5 = source + s[5], *q6 = source + s[6], *q7 = source + s[7];
-    __m256 v0 = _mm256_set1_ps(b), v1 = v0, v2 = v0, v3 = v0, v4 = v0, v5 = v0, v6 = v0, v7 = v0;
-    if (init) {
-        v0 = _mm256_loadu_ps(init); v1 = _mm256_loadu_ps(init + 8); v2 = _mm256_loadu_ps(init + 16); v3 = _mm256_loadu_ps(init + 24);
-        v4 = _mm256_loadu_ps(init + 32); v5 = _mm256_loadu_ps(init + 40); v6 = _mm256_loadu_ps(init + 48); v7 = _mm256_loadu_ps(init + 56);
+// null, so each inlined copy reads one kind. Instantiated for 256-bit vectors (relief_tile8x8) and,
+// after RELIEF_AVX512, 512-bit ones (relief_tile16_avx512).
+#define RELIEF_POINTER_TILE(name, target, vec, set1, load, fma, store, lanes, step)                                      \
+    target static inline __attribute__((always_inline)) void name(const float *source, const int32_t *s,                \
+                                                                  const int64_t *offset, const int32_t *offset32,         \
+                                                                  const float *vals, int64_t k0, int64_t k1, float b,     \
+                                                                  const float *init, float *out) {                        \
+        const float *q[8];                                                                                                \
+        vec v[8];                                                                                                         \
+        for (int i = 0; i < 8; i++) {                                                                                     \
+            q[i] = source + s[step * i];                                                                                  \
+            v[i] = init ? load(init + lanes * i) : set1(b);                                                               \
+        }                                                                                                                 \
+        for (int64_t k = k0; k < k1; k++) {                                                                               \
+            const int64_t o = offset32 ? offset32[k] : offset[k];                                                         \
+            const vec w = set1(vals[k]);                                                                                  \
+            for (int i = 0; i < 8; i++) v[i] = fma(w, load(q[i] + o), v[i]);                                              \
+        }                                                                                                                 \
+        for (int i = 0; i < 8; i++) store(out + lanes * i, v[i]);                                                         \
     }
-    for (int64_t k = k0; k < k1; k++) {
-        const int64_t o = offset32 ? offset32[k] : offset[k];
-        const __m256 w = _mm256_broadcast_ss(vals + k);
-        v0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(q0 + o), v0);
-        v1 = _mm256_fmadd_ps(w, _mm256_loadu_ps(q1 + o), v1);
-        v2 = _mm256_fmadd_ps(w, _mm256_loadu_ps(q2 + o), v2);
-        v3 = _mm256_fmadd_ps(w, _mm256_loadu_ps(q3 + o), v3);
-        v4 = _mm256_fmadd_ps(w, _mm256_loadu_ps(q4 + o), v4);
-        v5 = _mm256_fmadd_ps(w, _mm256_loadu_ps(q5 + o), v5);
-        v6 = _mm256_fmadd_ps(w, _mm256_loadu_ps(q6 + o), v6);
-        v7 = _mm256_fmadd_ps(w, _mm256_loadu_ps(q7 + o), v7);
-    }
-    _mm256_storeu_ps(out, v0);
-    _mm256_storeu_ps(out + 8, v1);
-    _mm256_storeu_ps(out + 16, v2);
-    _mm256_storeu_ps(out + 24, v3);
-    _mm256_storeu_ps(out + 32, v4);
-    _mm256_storeu_ps(out + 40, v5);
-    _mm256_storeu_ps(out + 48, v6);
-    _mm256_storeu_ps(out + 56, v7);
-}
+
+// Eight vectors of 8 outputs anywhere in the extended positions: the output rows of a valid
+// convolution are `ow` apart in a `w`-wide input, so only the vectors that hold real outputs are
+// computed (LeNet-5's 8x8 outputs in 12x12 inputs: 64 positions per image, not 144).
+RELIEF_POINTER_TILE(relief_tile8x8, RELIEF_AVX2, __m256, _mm256_set1_ps, _mm256_loadu_ps, _mm256_fmadd_ps, _mm256_storeu_ps, 8, 1)
 
 // The batch-interleaved layout: vector = one pixel of 8 images, so every load is aligned (no
 // cache-line splits) and no position is computed that is not a real output (small planes such as
@@ -445,33 +435,7 @@ int relief_simd_avx512(void) {
 // relief_tile8x8 for 16 entries whose pointers come in adjacent pairs (s[2i + 1] == s[2i] + 8):
 // eight 512-bit accumulators, each two entries' 8 images, one load and one multiply-add per pair
 // and nonzero. Twice the entries per weight and offset loaded, half the instructions per entry.
-// Offsets come as int64 (offset) or, when offset32 is not null, int32, as in relief_tile8x8.
-RELIEF_AVX512 static inline __attribute__((always_inline)) void relief_tile16_avx512(const float *source, const int32_t *s,
-                                                                                    const int64_t *offset, const int32_t *offset32,
-                                                                                    const float *vals, int64_t k0, int64_t k1, float b,
-                                                                                    const float *init, float *out) {
-    const float *q0 = source + s[0], *q1 = source + s[2], *q2 = source + s[4], *q3 = source + s[6],
-                *q4 = source + s[8], *q5 = source + s[10], *q6 = source + s[12], *q7 = source + s[14];
-    __m512 v0 = _mm512_set1_ps(b), v1 = v0, v2 = v0, v3 = v0, v4 = v0, v5 = v0, v6 = v0, v7 = v0;
-    if (init) {
-        v0 = _mm512_loadu_ps(init); v1 = _mm512_loadu_ps(init + 16); v2 = _mm512_loadu_ps(init + 32); v3 = _mm512_loadu_ps(init + 48);
-        v4 = _mm512_loadu_ps(init + 64); v5 = _mm512_loadu_ps(init + 80); v6 = _mm512_loadu_ps(init + 96); v7 = _mm512_loadu_ps(init + 112);
-    }
-    for (int64_t k = k0; k < k1; k++) {
-        const int64_t o = offset32 ? offset32[k] : offset[k];
-        const __m512 w = _mm512_set1_ps(vals[k]);
-        v0 = _mm512_fmadd_ps(w, _mm512_loadu_ps(q0 + o), v0);
-        v1 = _mm512_fmadd_ps(w, _mm512_loadu_ps(q1 + o), v1);
-        v2 = _mm512_fmadd_ps(w, _mm512_loadu_ps(q2 + o), v2);
-        v3 = _mm512_fmadd_ps(w, _mm512_loadu_ps(q3 + o), v3);
-        v4 = _mm512_fmadd_ps(w, _mm512_loadu_ps(q4 + o), v4);
-        v5 = _mm512_fmadd_ps(w, _mm512_loadu_ps(q5 + o), v5);
-        v6 = _mm512_fmadd_ps(w, _mm512_loadu_ps(q6 + o), v6);
-        v7 = _mm512_fmadd_ps(w, _mm512_loadu_ps(q7 + o), v7);
-    }
-    _mm512_storeu_ps(out, v0); _mm512_storeu_ps(out + 16, v1); _mm512_storeu_ps(out + 32, v2); _mm512_storeu_ps(out + 48, v3);
-    _mm512_storeu_ps(out + 64, v4); _mm512_storeu_ps(out + 80, v5); _mm512_storeu_ps(out + 96, v6); _mm512_storeu_ps(out + 112, v7);
-}
+RELIEF_POINTER_TILE(relief_tile16_avx512, RELIEF_AVX512, __m512, _mm512_set1_ps, _mm512_loadu_ps, _mm512_fmadd_ps, _mm512_storeu_ps, 16, 2)
 
 #define RELIEF_CONV_NAME relief_conv_interleaved
 #define RELIEF_CONV_TARGET RELIEF_AVX2
