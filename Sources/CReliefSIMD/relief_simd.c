@@ -738,24 +738,18 @@ void relief_transpose(const float *a, int64_t rows, int64_t columns, int64_t lda
     for (int64_t i = 0; i < rows; i++)
         for (int64_t j = 0; j < columns; j++) out[j * ldo + i] = a[i * lda + j];
 }
-void relief_conv_interleaved(const uint32_t *start, int64_t blocks, int64_t filters, const int32_t *offset,
-                             const float *vals, const float *source, const float *bias, int64_t entry_begin,
-                             int64_t entry_end, int64_t pixels, int64_t ow, int64_t wp, int64_t sy, int64_t sx, int64_t group_pixels,
-                             float *acc, float *y, const float *residual, int64_t filter_stride, int64_t batch, int relu,
-                             const relief_interleaved_layout *out_layout, int pooled) {
-    (void)out_layout; (void)pooled; (void)start; (void)blocks; (void)filters; (void)offset; (void)vals; (void)source; (void)bias; (void)entry_begin;
-    (void)entry_end; (void)pixels; (void)ow; (void)wp; (void)sy; (void)sx; (void)group_pixels; (void)acc; (void)y; (void)residual;
-    (void)filter_stride; (void)batch; (void)relu;
-}
-void relief_conv_interleaved_avx512(const uint32_t *start, int64_t blocks, int64_t filters, const int32_t *offset,
-                             const float *vals, const float *source, const float *bias, int64_t entry_begin,
-                             int64_t entry_end, int64_t pixels, int64_t ow, int64_t wp, int64_t sy, int64_t sx, int64_t group_pixels,
-                             float *acc, float *y, const float *residual, int64_t filter_stride, int64_t batch, int relu,
-                             const relief_interleaved_layout *out_layout, int pooled) {
-    (void)out_layout; (void)pooled; (void)start; (void)blocks; (void)filters; (void)offset; (void)vals; (void)source; (void)bias; (void)entry_begin;
-    (void)entry_end; (void)pixels; (void)ow; (void)wp; (void)sy; (void)sx; (void)group_pixels; (void)acc; (void)y; (void)residual;
-    (void)filter_stride; (void)batch; (void)relu;
-}
+#define RELIEF_CONV_INTERLEAVED_STUB(name)                                                                                                                  \
+    void name(const uint32_t *start, int64_t blocks, int64_t filters, const int32_t *offset,                                                                \
+                                 const float *vals, const float *source, const float *bias, int64_t entry_begin,                                            \
+                                 int64_t entry_end, int64_t pixels, int64_t ow, int64_t wp, int64_t sy, int64_t sx, int64_t group_pixels,                   \
+                                 float *acc, float *y, const float *residual, int64_t filter_stride, int64_t batch, int relu,                               \
+                                 const relief_interleaved_layout *out_layout, int pooled) {                                                                 \
+        (void)out_layout; (void)pooled; (void)start; (void)blocks; (void)filters; (void)offset; (void)vals; (void)source; (void)bias; (void)entry_begin;    \
+        (void)entry_end; (void)pixels; (void)ow; (void)wp; (void)sy; (void)sx; (void)group_pixels; (void)acc; (void)y; (void)residual;                      \
+        (void)filter_stride; (void)batch; (void)relu;                                                                                                       \
+    }
+RELIEF_CONV_INTERLEAVED_STUB(relief_conv_interleaved)
+RELIEF_CONV_INTERLEAVED_STUB(relief_conv_interleaved_avx512)
 void relief_conv_rows8(const uint32_t *group_start, const int64_t *group_offset, const float *group_weights, int64_t kh,
                        int64_t filters, const float *source, const float *bias, int64_t image_begin, int64_t image_end,
                        int64_t plane, int64_t wq, int64_t oh, int64_t ow, float *y, const float *residual,
@@ -764,24 +758,17 @@ void relief_conv_rows8(const uint32_t *group_start, const int64_t *group_offset,
     (void)image_begin; (void)image_end; (void)plane; (void)wq; (void)oh; (void)ow; (void)y; (void)residual;
     (void)filter_stride; (void)relu; (void)pooled;
 }
-void relief_conv_vectors(const uint32_t *block_start, int64_t blocks, const int64_t *offset, const float *vals,
-                         int64_t filters, const float *source, const float *bias, const int32_t *starts, int64_t vectors,
-                         float *acc,
-                         float *y, const float *residual, int64_t filter_stride,
-                         const int32_t *run_from, const int32_t *run_to, const int32_t *run_length, int64_t runs,
-                         int relu, int64_t prefetch_from, int64_t prefetch_count, int64_t planes, int64_t plane_stride) {
-    (void)block_start; (void)blocks; (void)offset; (void)vals; (void)filters; (void)source; (void)bias; (void)starts; (void)vectors; (void)acc;
-    (void)y; (void)residual; (void)filter_stride; (void)run_from; (void)run_to; (void)run_length; (void)runs; (void)relu;
-    (void)prefetch_from; (void)prefetch_count; (void)planes; (void)plane_stride;
-}
-void relief_conv_vectors_avx512(const uint32_t *block_start, int64_t blocks, const int64_t *offset, const float *vals,
-                         int64_t filters, const float *source, const float *bias, const int32_t *starts, int64_t vectors,
-                         float *acc,
-                         float *y, const float *residual, int64_t filter_stride,
-                         const int32_t *run_from, const int32_t *run_to, const int32_t *run_length, int64_t runs,
-                         int relu, int64_t prefetch_from, int64_t prefetch_count, int64_t planes, int64_t plane_stride) {
-    (void)block_start; (void)blocks; (void)offset; (void)vals; (void)filters; (void)source; (void)bias; (void)starts; (void)vectors; (void)acc;
-    (void)y; (void)residual; (void)filter_stride; (void)run_from; (void)run_to; (void)run_length; (void)runs; (void)relu;
-    (void)prefetch_from; (void)prefetch_count; (void)planes; (void)plane_stride;
-}
+#define RELIEF_CONV_VECTORS_STUB(name)                                                                                                                 \
+    void name(const uint32_t *block_start, int64_t blocks, const int64_t *offset, const float *vals,                                                   \
+                             int64_t filters, const float *source, const float *bias, const int32_t *starts, int64_t vectors,                          \
+                             float *acc,                                                                                                               \
+                             float *y, const float *residual, int64_t filter_stride,                                                                   \
+                             const int32_t *run_from, const int32_t *run_to, const int32_t *run_length, int64_t runs,                                  \
+                             int relu, int64_t prefetch_from, int64_t prefetch_count, int64_t planes, int64_t plane_stride) {                          \
+        (void)block_start; (void)blocks; (void)offset; (void)vals; (void)filters; (void)source; (void)bias; (void)starts; (void)vectors; (void)acc;    \
+        (void)y; (void)residual; (void)filter_stride; (void)run_from; (void)run_to; (void)run_length; (void)runs; (void)relu;                          \
+        (void)prefetch_from; (void)prefetch_count; (void)planes; (void)plane_stride;                                                                   \
+    }
+RELIEF_CONV_VECTORS_STUB(relief_conv_vectors)
+RELIEF_CONV_VECTORS_STUB(relief_conv_vectors_avx512)
 #endif
