@@ -470,6 +470,106 @@ RELIEF_AVX512 static inline __attribute__((always_inline)) void relief_tile128_a
 RELIEF_CSR_STRIP(relief_csr_strip32_u16_avx512, RELIEF_AVX512, __m512, _mm512_set1_ps, _mm512_loadu_ps, _mm512_fmadd_ps, _mm512_storeu_ps, 16, 2)
 RELIEF_CSR_STRIP(relief_csr_strip64_u16_avx512, RELIEF_AVX512, __m512, _mm512_set1_ps, _mm512_loadu_ps, _mm512_fmadd_ps, _mm512_storeu_ps, 16, 4)
 
+// relief_rows8_group for two images at once: each 512-bit vector holds the same 8 columns of
+// images i (low half) and i + 1 (high half, `plane` floats on), so one multiply-add instruction
+// does the work of two (the two half loads per row are shared by the KH tap rows).
+RELIEF_AVX512 static inline __attribute__((always_inline)) void relief_rows8_group_pair(const float *p, int64_t plane, int64_t wq,
+                                                                                       const float *w, __m512 acc[8], const int KH) {
+    __m512 wv[8];
+#pragma clang loop unroll(full)
+    for (int ky = 0; ky < KH; ky++) wv[ky] = _mm512_set1_ps(w[ky]);
+#pragma clang loop unroll(full)
+    for (int r = 0; r < 8 + KH - 1; r++) {
+        const __m512d low = _mm512_castpd256_pd512(_mm256_castps_pd(_mm256_loadu_ps(p + r * wq)));
+        const __m512 x = _mm512_castpd_ps(_mm512_insertf64x4(low, _mm256_castps_pd(_mm256_loadu_ps(p + plane + r * wq)), 1));
+#pragma clang loop unroll(full)
+        for (int ky = 0; ky < KH; ky++) {
+            const int i = r - ky;
+            if (i >= 0 && i < 8) acc[i] = _mm512_fmadd_ps(wv[ky], x, acc[i]);
+        }
+    }
+}
+
+RELIEF_AVX512 static inline __attribute__((always_inline)) void relief_rows8_filter_pair(const uint32_t *group_start, const int64_t *group_offset,
+                                                                                        const float *group_weights, int64_t o, const float *base,
+                                                                                        int64_t plane, int64_t wq, float b, __m512 acc[8], const int KH) {
+#pragma clang loop unroll(full)
+    for (int i = 0; i < 8; i++) acc[i] = _mm512_set1_ps(b);
+    for (int64_t g = group_start[o]; g < (int64_t)group_start[o + 1]; g++)
+        relief_rows8_group_pair(base + group_offset[g], plane, wq, group_weights + g * KH, acc, KH);
+}
+
+// The two halves of a pair's vector: image i's 8 floats and image i + 1's.
+RELIEF_AVX512 static inline __attribute__((always_inline)) __m256 relief_low256(__m512 v) { return _mm512_castps512_ps256(v); }
+RELIEF_AVX512 static inline __attribute__((always_inline)) __m256 relief_high256(__m512 v) {
+    return _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
+}
+
+RELIEF_AVX512 void relief_conv_rows8_avx512(const uint32_t *group_start, const int64_t *group_offset, const float *group_weights, int64_t kh,
+                                            int64_t filters, const float *source, const float *bias, int64_t image_begin, int64_t image_end,
+                                            int64_t plane, int64_t wq, int64_t oh, int64_t ow, float *y, const float *residual,
+                                            int64_t filter_stride, int relu, int pooled) {
+    const __m512 zero = _mm512_setzero_ps();
+    // Within each 256-bit half, 64-bit pairs 0 and 2 (the pooled columns' two 128-bit lanes) first.
+    const __m512i gather = _mm512_set_epi64(7, 5, 6, 4, 3, 1, 2, 0);
+    const int64_t pw = ow / 2, planeOut = (oh / 2) * pw;
+    int64_t img = image_begin;
+    for (; img + 2 <= image_end; img += 2) {
+        for (int64_t oy = 0; oy < oh; oy += 8) {
+            const int64_t y0 = oy + 8 <= oh ? oy : oh - 8;
+            for (int64_t ox = 0; ox < ow; ox += 8) {
+                const int64_t x0 = ox + 8 <= ow ? ox : ow - 8;
+                const float *base = source + img * plane + y0 * wq + x0;
+                for (int64_t o = 0; o < filters; o++) {
+                    __m512 acc[8];
+                    const float b = bias ? bias[o] : 0.0f;
+                    switch (kh) {
+                    case 1: relief_rows8_filter_pair(group_start, group_offset, group_weights, o, base, plane, wq, b, acc, 1); break;
+                    case 2: relief_rows8_filter_pair(group_start, group_offset, group_weights, o, base, plane, wq, b, acc, 2); break;
+                    case 3: relief_rows8_filter_pair(group_start, group_offset, group_weights, o, base, plane, wq, b, acc, 3); break;
+                    case 4: relief_rows8_filter_pair(group_start, group_offset, group_weights, o, base, plane, wq, b, acc, 4); break;
+                    case 5: relief_rows8_filter_pair(group_start, group_offset, group_weights, o, base, plane, wq, b, acc, 5); break;
+                    case 6: relief_rows8_filter_pair(group_start, group_offset, group_weights, o, base, plane, wq, b, acc, 6); break;
+                    default: relief_rows8_filter_pair(group_start, group_offset, group_weights, o, base, plane, wq, b, acc, 7); break;
+                    }
+                    if (pooled) {
+                        // As relief_conv_rows8, in both halves at once.
+                        float *out = y + o * filter_stride + img * planeOut + (y0 / 2) * pw + x0 / 2;
+                        for (int i = 0; i < 4; i++) {
+                            __m512 v = _mm512_max_ps(acc[2 * i], acc[2 * i + 1]);
+                            v = _mm512_max_ps(_mm512_shuffle_ps(v, v, _MM_SHUFFLE(2, 0, 2, 0)), _mm512_shuffle_ps(v, v, _MM_SHUFFLE(3, 1, 3, 1)));
+                            v = _mm512_castpd_ps(_mm512_permutexvar_pd(gather, _mm512_castps_pd(v)));
+                            if (relu) v = _mm512_max_ps(v, zero);
+                            _mm_storeu_ps(out + i * pw, _mm512_castps512_ps128(v));
+                            _mm_storeu_ps(out + planeOut + i * pw, _mm512_extractf32x4_ps(v, 2));
+                        }
+                        continue;
+                    }
+                    float *out = y + o * filter_stride + (img * oh + y0) * ow + x0;
+                    const float *add = residual ? residual + o * filter_stride + (img * oh + y0) * ow + x0 : 0;
+                    for (int i = 0; i < 8; i++) {
+                        __m256 lo = relief_low256(acc[i]), hi = relief_high256(acc[i]);
+                        if (add) {
+                            lo = _mm256_add_ps(lo, _mm256_loadu_ps(add + i * ow));
+                            hi = _mm256_add_ps(hi, _mm256_loadu_ps(add + oh * ow + i * ow));
+                        }
+                        if (relu) {
+                            lo = _mm256_max_ps(lo, _mm256_setzero_ps());
+                            hi = _mm256_max_ps(hi, _mm256_setzero_ps());
+                        }
+                        _mm256_storeu_ps(out + i * ow, lo);
+                        _mm256_storeu_ps(out + oh * ow + i * ow, hi);
+                    }
+                }
+            }
+        }
+    }
+    // An odd image left: the 256-bit tiles.
+    if (img < image_end)
+        relief_conv_rows8(group_start, group_offset, group_weights, kh, filters, source, bias, img, image_end, plane, wq, oh, ow, y,
+                          residual, filter_stride, relu, pooled);
+}
+
 #define RELIEF_CONV_NAME relief_conv_vectors
 #define RELIEF_CONV_TARGET RELIEF_AVX2
 #define RELIEF_CONV_WIDE 0
@@ -750,14 +850,17 @@ void relief_transpose(const float *a, int64_t rows, int64_t columns, int64_t lda
     }
 RELIEF_CONV_INTERLEAVED_STUB(relief_conv_interleaved)
 RELIEF_CONV_INTERLEAVED_STUB(relief_conv_interleaved_avx512)
-void relief_conv_rows8(const uint32_t *group_start, const int64_t *group_offset, const float *group_weights, int64_t kh,
-                       int64_t filters, const float *source, const float *bias, int64_t image_begin, int64_t image_end,
-                       int64_t plane, int64_t wq, int64_t oh, int64_t ow, float *y, const float *residual,
-                       int64_t filter_stride, int relu, int pooled) {
-    (void)group_start; (void)group_offset; (void)group_weights; (void)kh; (void)filters; (void)source; (void)bias;
-    (void)image_begin; (void)image_end; (void)plane; (void)wq; (void)oh; (void)ow; (void)y; (void)residual;
-    (void)filter_stride; (void)relu; (void)pooled;
-}
+#define RELIEF_CONV_ROWS8_STUB(name)                                                                                           \
+    void name(const uint32_t *group_start, const int64_t *group_offset, const float *group_weights, int64_t kh,                \
+                           int64_t filters, const float *source, const float *bias, int64_t image_begin, int64_t image_end,    \
+                           int64_t plane, int64_t wq, int64_t oh, int64_t ow, float *y, const float *residual,                 \
+                           int64_t filter_stride, int relu, int pooled) {                                                      \
+        (void)group_start; (void)group_offset; (void)group_weights; (void)kh; (void)filters; (void)source; (void)bias;         \
+        (void)image_begin; (void)image_end; (void)plane; (void)wq; (void)oh; (void)ow; (void)y; (void)residual;                \
+        (void)filter_stride; (void)relu; (void)pooled;                                                                         \
+    }
+RELIEF_CONV_ROWS8_STUB(relief_conv_rows8)
+RELIEF_CONV_ROWS8_STUB(relief_conv_rows8_avx512)
 #define RELIEF_CONV_VECTORS_STUB(name)                                                                                                                 \
     void name(const uint32_t *block_start, int64_t blocks, const int64_t *offset, const float *vals,                                                   \
                              int64_t filters, const float *source, const float *bias, const int32_t *starts, int64_t vectors,                          \

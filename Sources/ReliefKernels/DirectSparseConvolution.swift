@@ -15,8 +15,9 @@ public final class DirectSparseConvolution: @unchecked Sendable {
     public let storedWeights: Int
     /// Only the portable Swift loops, even where AVX2 is available (tests check both paths).
     public let portable: Bool
-    /// Whether the batch-interleaved path runs 512-bit tiles of 16 entries (an AVX-512 CPU, not
-    /// `portable`, not turned off at init; tests check both widths).
+    /// Whether the vectorised paths run 512-bit tiles (an AVX-512 CPU, not `portable`, not turned
+    /// off at init; tests check both widths): 16 entries in the batch-interleaved path, 16 vectors in
+    /// the planar vector tiles, two images at once in the row tiles.
     public let wide: Bool
     /// Per nonzero: the input channel and tap, and the weight; grouped by filter.
     let rowStart: UnsafeMutablePointer<UInt32>
@@ -386,10 +387,11 @@ public final class DirectSparseConvolution: @unchecked Sendable {
             for g in groupChannel.indices { offsets[g] = Int64(Int(groupChannel[g]) * channelP + groupTapX[g]) }
             let parts = work < threadWork ? 1 : min(max(threads, 1), RowPartitions.maxParts, batch)
             let filterStride = pooled ? batch * (oh / 2) * (ow / 2) : batch * oh * ow
+            let run = wide ? relief_conv_rows8_avx512 : relief_conv_rows8
             Parallel.run(parts: parts) { p in
-                relief_conv_rows8(self.groupStart, offsets, self.groupWeights, Int64(self.kernel.0), Int64(self.outChannels), source, bias,
-                                  Int64(batch * p / parts), Int64(batch * (p + 1) / parts), Int64(planeP), Int64(wq), Int64(oh), Int64(ow),
-                                  y, residual, Int64(filterStride), relu ? 1 : 0, pooled ? 1 : 0)
+                run(self.groupStart, offsets, self.groupWeights, Int64(self.kernel.0), Int64(self.outChannels), source, bias,
+                    Int64(batch * p / parts), Int64(batch * (p + 1) / parts), Int64(planeP), Int64(wq), Int64(oh), Int64(ow),
+                    y, residual, Int64(filterStride), relu ? 1 : 0, pooled ? 1 : 0)
             }
             return
         }

@@ -108,8 +108,8 @@ import Testing
     /// two convolutions (24x24 and 8x8 outputs), a padded 3x3 one on 16x12 whose last tile column
     /// moves back to end at the edge (its windows computed twice), and a 7-row kernel; with and
     /// without a fused ReLU, on one and two threads, against the plain convolution pooled.
-    @Test(arguments: [0.8, 1.0])
-    func rowTilesComputeAFusedMaxPooling(density: Double) {
+    @Test(arguments: [0.8, 1.0], [true, false])
+    func rowTilesComputeAFusedMaxPooling(density: Double, avx512: Bool) {
         guard SIMDSupport.avx2FMA else { return }
         let cases: [(o: Int, c: Int, k: Int, h: Int, w: Int, p: Int, b: Int)] = [
             (7, 1, 5, 28, 28, 0, 5), (9, 7, 5, 12, 12, 0, 3), (4, 3, 3, 16, 12, 1, 2), (3, 2, 7, 14, 10, 3, 2),
@@ -117,7 +117,7 @@ import Testing
         for (i, t) in cases.enumerated() {
             let seed = UInt64(i) &* 17 &+ UInt64(density * 100)
             let r = RandomConvolution(filters: t.o, channels: t.c, kernel: t.k, padding: t.p, height: t.h, width: t.w, batch: t.b,
-                                      density: density, seed: seed)
+                                      density: density, seed: seed, avx512: avx512)
             let (x, bias, conv) = (r.input, r.bias, r.convolution)
             let (plain, oh, ow) = Self.reference(r.weights, o: t.o, c: t.c, k: (t.k, t.k), x: x, b: t.b, h: t.h, wd: t.w,
                                                  stride: (1, 1), padding: (t.p, t.p), bias: bias)

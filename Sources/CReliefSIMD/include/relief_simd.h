@@ -173,6 +173,12 @@ void relief_conv_rows8(const uint32_t *group_start, const int64_t *group_offset,
                        int64_t filters, const float *source, const float *bias, int64_t image_begin, int64_t image_end,
                        int64_t plane, int64_t wq, int64_t oh, int64_t ow, float *y, const float *residual,
                        int64_t filter_stride, int relu, int pooled);
+/// relief_conv_rows8 with 512-bit vectors (needs relief_simd_avx512()): the same arguments and results;
+/// images go two at a time, each vector holding the same 8 columns of both.
+void relief_conv_rows8_avx512(const uint32_t *group_start, const int64_t *group_offset, const float *group_weights, int64_t kh,
+                       int64_t filters, const float *source, const float *bias, int64_t image_begin, int64_t image_end,
+                       int64_t plane, int64_t wq, int64_t oh, int64_t ow, float *y, const float *residual,
+                       int64_t filter_stride, int relu, int pooled);
 
 /// 2x2 pooling with stride 2 and no padding over `planes` planes of h x w (row-major, planes
 /// contiguous): the maximum (is_max != 0) or the mean of each window, into planes of oh x ow.
