@@ -470,34 +470,121 @@ RELIEF_AVX512 static inline __attribute__((always_inline)) void relief_tile128_a
 RELIEF_CSR_STRIP(relief_csr_strip32_u16_avx512, RELIEF_AVX512, __m512, _mm512_set1_ps, _mm512_loadu_ps, _mm512_fmadd_ps, _mm512_storeu_ps, 16, 2)
 RELIEF_CSR_STRIP(relief_csr_strip64_u16_avx512, RELIEF_AVX512, __m512, _mm512_set1_ps, _mm512_loadu_ps, _mm512_fmadd_ps, _mm512_storeu_ps, 16, 4)
 
-// relief_rows8_group for two images at once: each 512-bit vector holds the same 8 columns of
-// images i (low half) and i + 1 (high half, `plane` floats on), so one multiply-add instruction
-// does the work of two (the two half loads per row are shared by the KH tap rows).
-RELIEF_AVX512 static inline __attribute__((always_inline)) void relief_rows8_group_pair(const float *p, int64_t plane, int64_t wq,
-                                                                                       const float *w, __m512 acc[8], const int KH) {
-    __m512 wv[8];
-#pragma clang loop unroll(full)
-    for (int ky = 0; ky < KH; ky++) wv[ky] = _mm512_set1_ps(w[ky]);
-#pragma clang loop unroll(full)
-    for (int r = 0; r < 8 + KH - 1; r++) {
-        const __m512d low = _mm512_castpd256_pd512(_mm256_castps_pd(_mm256_loadu_ps(p + r * wq)));
-        const __m512 x = _mm512_castpd_ps(_mm512_insertf64x4(low, _mm256_castps_pd(_mm256_loadu_ps(p + plane + r * wq)), 1));
-#pragma clang loop unroll(full)
-        for (int ky = 0; ky < KH; ky++) {
-            const int i = r - ky;
-            if (i >= 0 && i < 8) acc[i] = _mm512_fmadd_ps(wv[ky], x, acc[i]);
+#define RELIEF_CONV_NAME relief_conv_vectors
+#define RELIEF_CONV_TARGET RELIEF_AVX2
+#define RELIEF_CONV_WIDE 0
+#include "relief_conv_vectors.h"
+#undef RELIEF_CONV_NAME
+#undef RELIEF_CONV_TARGET
+#undef RELIEF_CONV_WIDE
+#define RELIEF_CONV_NAME relief_conv_vectors_avx512
+#define RELIEF_CONV_TARGET RELIEF_AVX512
+#define RELIEF_CONV_WIDE 1
+#include "relief_conv_vectors.h"
+#undef RELIEF_CONV_NAME
+#undef RELIEF_CONV_TARGET
+#undef RELIEF_CONV_WIDE
+
+// One (channel, tap column) group of a filter over a tile of 8 output rows x 8 columns: input row r
+// of the window serves output rows r - ky for every tap row ky, so each load feeds up to KH
+// multiply-adds (the vector tiles load once per multiply-add, and half their unaligned loads
+// straddle two cache lines). KH is a constant in every expansion, so the loops unroll and the
+// tile, the KH weights and the loaded row all stay in registers. `load_row(p, plane)` reads a
+// window row (and, in the two-image variant, the same row `plane` floats on); `filter` starts the
+// tile at the bias and adds every group of filter o.
+#define RELIEF_ROWS8(group, filter, target, vec, set1, fma, load_row)                                                    \
+    target static inline __attribute__((always_inline)) void group(const float *p, int64_t plane, int64_t wq,          \
+                                                                   const float *w, vec acc[8], const int KH) {          \
+        vec wv[8];                                                                                                      \
+        _Pragma("clang loop unroll(full)")                                                                              \
+        for (int ky = 0; ky < KH; ky++) wv[ky] = set1(w[ky]);                                                           \
+        _Pragma("clang loop unroll(full)")                                                                              \
+        for (int r = 0; r < 8 + KH - 1; r++) {                                                                          \
+            const vec x = load_row(p + r * wq, plane);                                                                  \
+            _Pragma("clang loop unroll(full)")                                                                          \
+            for (int ky = 0; ky < KH; ky++) {                                                                           \
+                const int i = r - ky;                                                                                   \
+                if (i >= 0 && i < 8) acc[i] = fma(wv[ky], x, acc[i]);                                                   \
+            }                                                                                                           \
+        }                                                                                                               \
+    }                                                                                                                   \
+    target static inline __attribute__((always_inline)) void filter(const uint32_t *group_start, const int64_t *group_offset, \
+                                                                    const float *group_weights, int64_t o, const float *base, \
+                                                                    int64_t plane, int64_t wq, float b, vec acc[8], const int KH) { \
+        _Pragma("clang loop unroll(full)")                                                                              \
+        for (int i = 0; i < 8; i++) acc[i] = set1(b);                                                                   \
+        for (int64_t g = group_start[o]; g < (int64_t)group_start[o + 1]; g++)                                          \
+            group(base + group_offset[g], plane, wq, group_weights + g * KH, acc, KH);                                  \
+    }
+
+RELIEF_AVX2 static inline __attribute__((always_inline)) __m256 relief_row256(const float *p, int64_t plane) {
+    (void)plane;
+    return _mm256_loadu_ps(p);
+}
+RELIEF_ROWS8(relief_rows8_group, relief_rows8_filter, RELIEF_AVX2, __m256, _mm256_set1_ps, _mm256_fmadd_ps, relief_row256)
+
+RELIEF_AVX2 void relief_conv_rows8(const uint32_t *group_start, const int64_t *group_offset, const float *group_weights, int64_t kh,
+                                   int64_t filters, const float *source, const float *bias, int64_t image_begin, int64_t image_end,
+                                   int64_t plane, int64_t wq, int64_t oh, int64_t ow, float *y, const float *residual,
+                                   int64_t filter_stride, int relu, int pooled) {
+    const __m256 zero = _mm256_setzero_ps();
+    const int64_t pw = ow / 2, planeOut = (oh / 2) * pw;
+    for (int64_t img = image_begin; img < image_end; img++) {
+        for (int64_t oy = 0; oy < oh; oy += 8) {
+            // A last block of rows (or columns) that would pass the edge moves back to end there,
+            // overlapping the one before; those outputs are written twice, with the same values.
+            const int64_t y0 = oy + 8 <= oh ? oy : oh - 8;
+            for (int64_t ox = 0; ox < ow; ox += 8) {
+                const int64_t x0 = ox + 8 <= ow ? ox : ow - 8;
+                const float *base = source + img * plane + y0 * wq + x0;
+                for (int64_t o = 0; o < filters; o++) {
+                    __m256 acc[8];
+                    const float b = bias ? bias[o] : 0.0f;
+                    switch (kh) {
+                    case 1: relief_rows8_filter(group_start, group_offset, group_weights, o, base, plane, wq, b, acc, 1); break;
+                    case 2: relief_rows8_filter(group_start, group_offset, group_weights, o, base, plane, wq, b, acc, 2); break;
+                    case 3: relief_rows8_filter(group_start, group_offset, group_weights, o, base, plane, wq, b, acc, 3); break;
+                    case 4: relief_rows8_filter(group_start, group_offset, group_weights, o, base, plane, wq, b, acc, 4); break;
+                    case 5: relief_rows8_filter(group_start, group_offset, group_weights, o, base, plane, wq, b, acc, 5); break;
+                    case 6: relief_rows8_filter(group_start, group_offset, group_weights, o, base, plane, wq, b, acc, 6); break;
+                    default: relief_rows8_filter(group_start, group_offset, group_weights, o, base, plane, wq, b, acc, 7); break;
+                    }
+                    if (pooled) {
+                        // The tile's 2x2 windows (y0 and x0 are even): rows paired, then columns (the
+                        // shuffles take each 128-bit lane's even and odd columns, the permute joins the
+                        // lanes); the ReLU commutes with the maximum.
+                        float *out = y + o * filter_stride + img * planeOut + (y0 / 2) * pw + x0 / 2;
+                        for (int i = 0; i < 4; i++) {
+                            __m256 v = _mm256_max_ps(acc[2 * i], acc[2 * i + 1]);
+                            v = _mm256_max_ps(_mm256_shuffle_ps(v, v, _MM_SHUFFLE(2, 0, 2, 0)), _mm256_shuffle_ps(v, v, _MM_SHUFFLE(3, 1, 3, 1)));
+                            v = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(v), _MM_SHUFFLE(3, 1, 2, 0)));
+                            if (relu) v = _mm256_max_ps(v, zero);
+                            _mm_storeu_ps(out + i * pw, _mm256_castps256_ps128(v));
+                        }
+                        continue;
+                    }
+                    float *out = y + o * filter_stride + (img * oh + y0) * ow + x0;
+                    const float *add = residual ? residual + o * filter_stride + (img * oh + y0) * ow + x0 : 0;
+                    for (int i = 0; i < 8; i++) {
+                        __m256 v = acc[i];
+                        if (add) v = _mm256_add_ps(v, _mm256_loadu_ps(add + i * ow));
+                        if (relu) v = _mm256_max_ps(v, zero);
+                        _mm256_storeu_ps(out + i * ow, v);
+                    }
+                }
+            }
         }
     }
 }
 
-RELIEF_AVX512 static inline __attribute__((always_inline)) void relief_rows8_filter_pair(const uint32_t *group_start, const int64_t *group_offset,
-                                                                                        const float *group_weights, int64_t o, const float *base,
-                                                                                        int64_t plane, int64_t wq, float b, __m512 acc[8], const int KH) {
-#pragma clang loop unroll(full)
-    for (int i = 0; i < 8; i++) acc[i] = _mm512_set1_ps(b);
-    for (int64_t g = group_start[o]; g < (int64_t)group_start[o + 1]; g++)
-        relief_rows8_group_pair(base + group_offset[g], plane, wq, group_weights + g * KH, acc, KH);
+// The row tiles for two images at once: each 512-bit vector holds the same 8 columns of images i
+// (low half) and i + 1 (high half, `plane` floats on), so one multiply-add instruction does the
+// work of two (the two half loads per row are shared by the KH tap rows).
+RELIEF_AVX512 static inline __attribute__((always_inline)) __m512 relief_row_pair(const float *p, int64_t plane) {
+    const __m512d low = _mm512_castpd256_pd512(_mm256_castps_pd(_mm256_loadu_ps(p)));
+    return _mm512_castpd_ps(_mm512_insertf64x4(low, _mm256_castps_pd(_mm256_loadu_ps(p + plane)), 1));
 }
+RELIEF_ROWS8(relief_rows8_group_pair, relief_rows8_filter_pair, RELIEF_AVX512, __m512, _mm512_set1_ps, _mm512_fmadd_ps, relief_row_pair)
 
 // The two halves of a pair's vector: image i's 8 floats and image i + 1's.
 RELIEF_AVX512 static inline __attribute__((always_inline)) __m256 relief_low256(__m512 v) { return _mm512_castps512_ps256(v); }
@@ -568,105 +655,6 @@ RELIEF_AVX512 void relief_conv_rows8_avx512(const uint32_t *group_start, const i
     if (img < image_end)
         relief_conv_rows8(group_start, group_offset, group_weights, kh, filters, source, bias, img, image_end, plane, wq, oh, ow, y,
                           residual, filter_stride, relu, pooled);
-}
-
-#define RELIEF_CONV_NAME relief_conv_vectors
-#define RELIEF_CONV_TARGET RELIEF_AVX2
-#define RELIEF_CONV_WIDE 0
-#include "relief_conv_vectors.h"
-#undef RELIEF_CONV_NAME
-#undef RELIEF_CONV_TARGET
-#undef RELIEF_CONV_WIDE
-#define RELIEF_CONV_NAME relief_conv_vectors_avx512
-#define RELIEF_CONV_TARGET RELIEF_AVX512
-#define RELIEF_CONV_WIDE 1
-#include "relief_conv_vectors.h"
-#undef RELIEF_CONV_NAME
-#undef RELIEF_CONV_TARGET
-#undef RELIEF_CONV_WIDE
-
-// One (channel, tap column) group of a filter over a tile of 8 output rows x 8 columns: input row r
-// of the window serves output rows r - ky for every tap row ky, so each load feeds up to KH
-// multiply-adds (the vector tiles load once per multiply-add, and half their unaligned loads
-// straddle two cache lines). KH is a constant in every expansion, so the loops unroll and the
-// tile, the KH weights and the loaded row all stay in registers.
-RELIEF_AVX2 static inline __attribute__((always_inline)) void relief_rows8_group(const float *p, int64_t wq, const float *w,
-                                                                                 __m256 acc[8], const int KH) {
-    __m256 wv[8];
-#pragma clang loop unroll(full)
-    for (int ky = 0; ky < KH; ky++) wv[ky] = _mm256_broadcast_ss(w + ky);
-#pragma clang loop unroll(full)
-    for (int r = 0; r < 8 + KH - 1; r++) {
-        const __m256 x = _mm256_loadu_ps(p + r * wq);
-#pragma clang loop unroll(full)
-        for (int ky = 0; ky < KH; ky++) {
-            const int i = r - ky;
-            if (i >= 0 && i < 8) acc[i] = _mm256_fmadd_ps(wv[ky], x, acc[i]);
-        }
-    }
-}
-
-RELIEF_AVX2 static inline __attribute__((always_inline)) void relief_rows8_filter(const uint32_t *group_start, const int64_t *group_offset,
-                                                                                  const float *group_weights, int64_t o, const float *base,
-                                                                                  int64_t wq, float b, __m256 acc[8], const int KH) {
-#pragma clang loop unroll(full)
-    for (int i = 0; i < 8; i++) acc[i] = _mm256_set1_ps(b);
-    for (int64_t g = group_start[o]; g < (int64_t)group_start[o + 1]; g++)
-        relief_rows8_group(base + group_offset[g], wq, group_weights + g * KH, acc, KH);
-}
-
-RELIEF_AVX2 void relief_conv_rows8(const uint32_t *group_start, const int64_t *group_offset, const float *group_weights, int64_t kh,
-                                   int64_t filters, const float *source, const float *bias, int64_t image_begin, int64_t image_end,
-                                   int64_t plane, int64_t wq, int64_t oh, int64_t ow, float *y, const float *residual,
-                                   int64_t filter_stride, int relu, int pooled) {
-    const __m256 zero = _mm256_setzero_ps();
-    const int64_t pw = ow / 2, planeOut = (oh / 2) * pw;
-    for (int64_t img = image_begin; img < image_end; img++) {
-        for (int64_t oy = 0; oy < oh; oy += 8) {
-            // A last block of rows (or columns) that would pass the edge moves back to end there,
-            // overlapping the one before; those outputs are written twice, with the same values.
-            const int64_t y0 = oy + 8 <= oh ? oy : oh - 8;
-            for (int64_t ox = 0; ox < ow; ox += 8) {
-                const int64_t x0 = ox + 8 <= ow ? ox : ow - 8;
-                const float *base = source + img * plane + y0 * wq + x0;
-                for (int64_t o = 0; o < filters; o++) {
-                    __m256 acc[8];
-                    const float b = bias ? bias[o] : 0.0f;
-                    switch (kh) {
-                    case 1: relief_rows8_filter(group_start, group_offset, group_weights, o, base, wq, b, acc, 1); break;
-                    case 2: relief_rows8_filter(group_start, group_offset, group_weights, o, base, wq, b, acc, 2); break;
-                    case 3: relief_rows8_filter(group_start, group_offset, group_weights, o, base, wq, b, acc, 3); break;
-                    case 4: relief_rows8_filter(group_start, group_offset, group_weights, o, base, wq, b, acc, 4); break;
-                    case 5: relief_rows8_filter(group_start, group_offset, group_weights, o, base, wq, b, acc, 5); break;
-                    case 6: relief_rows8_filter(group_start, group_offset, group_weights, o, base, wq, b, acc, 6); break;
-                    default: relief_rows8_filter(group_start, group_offset, group_weights, o, base, wq, b, acc, 7); break;
-                    }
-                    if (pooled) {
-                        // The tile's 2x2 windows (y0 and x0 are even): rows paired, then columns (the
-                        // shuffles take each 128-bit lane's even and odd columns, the permute joins the
-                        // lanes); the ReLU commutes with the maximum.
-                        float *out = y + o * filter_stride + img * planeOut + (y0 / 2) * pw + x0 / 2;
-                        for (int i = 0; i < 4; i++) {
-                            __m256 v = _mm256_max_ps(acc[2 * i], acc[2 * i + 1]);
-                            v = _mm256_max_ps(_mm256_shuffle_ps(v, v, _MM_SHUFFLE(2, 0, 2, 0)), _mm256_shuffle_ps(v, v, _MM_SHUFFLE(3, 1, 3, 1)));
-                            v = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(v), _MM_SHUFFLE(3, 1, 2, 0)));
-                            if (relu) v = _mm256_max_ps(v, zero);
-                            _mm_storeu_ps(out + i * pw, _mm256_castps256_ps128(v));
-                        }
-                        continue;
-                    }
-                    float *out = y + o * filter_stride + (img * oh + y0) * ow + x0;
-                    const float *add = residual ? residual + o * filter_stride + (img * oh + y0) * ow + x0 : 0;
-                    for (int i = 0; i < 8; i++) {
-                        __m256 v = acc[i];
-                        if (add) v = _mm256_add_ps(v, _mm256_loadu_ps(add + i * ow));
-                        if (relu) v = _mm256_max_ps(v, zero);
-                        _mm256_storeu_ps(out + i * ow, v);
-                    }
-                }
-            }
-        }
-    }
 }
 
 RELIEF_AVX2 void relief_pool2x2(const float *x, float *y, int64_t planes, int64_t h, int64_t w, int64_t oh, int64_t ow, int is_max) {
