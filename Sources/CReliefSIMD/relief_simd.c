@@ -517,6 +517,18 @@ RELIEF_CSR_STRIP(relief_csr_strip64_u16_avx512, RELIEF_AVX512, __m512, _mm512_se
             group(base + group_offset[g], plane, wq, group_weights + g * KH, acc, KH);                                  \
     }
 
+// Calls `filter` with the kernel's row count as a constant (1 to 7), so its loops unroll.
+#define RELIEF_ROWS8_FILTER(filter, kh)                                                                                 \
+    switch (kh) {                                                                                                       \
+    case 1: filter(group_start, group_offset, group_weights, o, base, plane, wq, b, acc, 1); break;                     \
+    case 2: filter(group_start, group_offset, group_weights, o, base, plane, wq, b, acc, 2); break;                     \
+    case 3: filter(group_start, group_offset, group_weights, o, base, plane, wq, b, acc, 3); break;                     \
+    case 4: filter(group_start, group_offset, group_weights, o, base, plane, wq, b, acc, 4); break;                     \
+    case 5: filter(group_start, group_offset, group_weights, o, base, plane, wq, b, acc, 5); break;                     \
+    case 6: filter(group_start, group_offset, group_weights, o, base, plane, wq, b, acc, 6); break;                     \
+    default: filter(group_start, group_offset, group_weights, o, base, plane, wq, b, acc, 7); break;                    \
+    }
+
 RELIEF_AVX2 static inline __attribute__((always_inline)) __m256 relief_row256(const float *p, int64_t plane) {
     (void)plane;
     return _mm256_loadu_ps(p);
@@ -540,15 +552,7 @@ RELIEF_AVX2 void relief_conv_rows8(const uint32_t *group_start, const int64_t *g
                 for (int64_t o = 0; o < filters; o++) {
                     __m256 acc[8];
                     const float b = bias ? bias[o] : 0.0f;
-                    switch (kh) {
-                    case 1: relief_rows8_filter(group_start, group_offset, group_weights, o, base, plane, wq, b, acc, 1); break;
-                    case 2: relief_rows8_filter(group_start, group_offset, group_weights, o, base, plane, wq, b, acc, 2); break;
-                    case 3: relief_rows8_filter(group_start, group_offset, group_weights, o, base, plane, wq, b, acc, 3); break;
-                    case 4: relief_rows8_filter(group_start, group_offset, group_weights, o, base, plane, wq, b, acc, 4); break;
-                    case 5: relief_rows8_filter(group_start, group_offset, group_weights, o, base, plane, wq, b, acc, 5); break;
-                    case 6: relief_rows8_filter(group_start, group_offset, group_weights, o, base, plane, wq, b, acc, 6); break;
-                    default: relief_rows8_filter(group_start, group_offset, group_weights, o, base, plane, wq, b, acc, 7); break;
-                    }
+                    RELIEF_ROWS8_FILTER(relief_rows8_filter, kh);
                     if (pooled) {
                         // The tile's 2x2 windows (y0 and x0 are even): rows paired, then columns (the
                         // shuffles take each 128-bit lane's even and odd columns, the permute joins the
@@ -610,15 +614,7 @@ RELIEF_AVX512 void relief_conv_rows8_avx512(const uint32_t *group_start, const i
                 for (int64_t o = 0; o < filters; o++) {
                     __m512 acc[8];
                     const float b = bias ? bias[o] : 0.0f;
-                    switch (kh) {
-                    case 1: relief_rows8_filter_pair(group_start, group_offset, group_weights, o, base, plane, wq, b, acc, 1); break;
-                    case 2: relief_rows8_filter_pair(group_start, group_offset, group_weights, o, base, plane, wq, b, acc, 2); break;
-                    case 3: relief_rows8_filter_pair(group_start, group_offset, group_weights, o, base, plane, wq, b, acc, 3); break;
-                    case 4: relief_rows8_filter_pair(group_start, group_offset, group_weights, o, base, plane, wq, b, acc, 4); break;
-                    case 5: relief_rows8_filter_pair(group_start, group_offset, group_weights, o, base, plane, wq, b, acc, 5); break;
-                    case 6: relief_rows8_filter_pair(group_start, group_offset, group_weights, o, base, plane, wq, b, acc, 6); break;
-                    default: relief_rows8_filter_pair(group_start, group_offset, group_weights, o, base, plane, wq, b, acc, 7); break;
-                    }
+                    RELIEF_ROWS8_FILTER(relief_rows8_filter_pair, kh);
                     if (pooled) {
                         // As relief_conv_rows8, in both halves at once.
                         float *out = y + o * filter_stride + img * planeOut + (y0 / 2) * pw + x0 / 2;
