@@ -427,6 +427,11 @@ RELIEF_POINTER_TILE(relief_tile8x8, RELIEF_AVX2, __m256, _mm256_set1_ps, _mm256_
 // VGG's 4x4 and 2x2 waste a third to a half of the extended positions).
 #define RELIEF_AVX512 __attribute__((target("avx2,fma,avx512f")))
 
+// One 512-bit vector from two 256-bit halves (AVX-512F alone: the 64-bit insert).
+RELIEF_AVX512 static inline __attribute__((always_inline)) __m512 relief_join256(__m256 low, __m256 high) {
+    return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_castps_pd(low)), _mm256_castps_pd(high), 1));
+}
+
 int relief_simd_avx512(void) {
     __builtin_cpu_init();
     return relief_simd_avx2_fma() && __builtin_cpu_supports("avx512f");
@@ -469,6 +474,34 @@ RELIEF_AVX512 static inline __attribute__((always_inline)) void relief_tile128_a
 
 RELIEF_CSR_STRIP(relief_csr_strip32_u16_avx512, RELIEF_AVX512, __m512, _mm512_set1_ps, _mm512_loadu_ps, _mm512_fmadd_ps, _mm512_storeu_ps, 16, 2)
 RELIEF_CSR_STRIP(relief_csr_strip64_u16_avx512, RELIEF_AVX512, __m512, _mm512_set1_ps, _mm512_loadu_ps, _mm512_fmadd_ps, _mm512_storeu_ps, 16, 4)
+
+// relief_transpose_columns 16 rows at a time: each kept column's 16 values go out as one 512-bit
+// store, half the stores of the 8-row blocks (the flatten of a batch is bound by those stores).
+// Runs of kept columns share two 8x8 transposes; rows past the last 16 take the 8-row blocks.
+RELIEF_AVX512 void relief_transpose_columns_avx512(const float *a, int64_t rows, int64_t lda, const int32_t *cols, int64_t count,
+                                                   float *out, int64_t ldo) {
+    int64_t i = 0;
+    for (; i + 16 <= rows; i += 16) {
+        const float *block = a + i * lda;
+        int64_t j = 0;
+        while (j < count) {
+            const int64_t c = cols[j];
+            if (c + 8 <= lda && j + 1 < count && cols[j + 1] < c + 8) {
+                __m256 top[8], bottom[8];
+                relief_transpose8x8(block + c, lda, top);
+                relief_transpose8x8(block + 8 * lda + c, lda, bottom);
+                for (; j < count && cols[j] < c + 8; j++) _mm512_storeu_ps(out + j * ldo + i, relief_join256(top[cols[j] - c], bottom[cols[j] - c]));
+                continue;
+            }
+            const float *q = block + c;
+            _mm512_storeu_ps(out + j * ldo + i, _mm512_setr_ps(q[0], q[lda], q[2 * lda], q[3 * lda], q[4 * lda], q[5 * lda], q[6 * lda], q[7 * lda],
+                                                               q[8 * lda], q[9 * lda], q[10 * lda], q[11 * lda], q[12 * lda], q[13 * lda],
+                                                               q[14 * lda], q[15 * lda]));
+            j++;
+        }
+    }
+    if (i < rows) relief_transpose_columns(a + i * lda, rows - i, lda, cols, count, out + i, ldo);
+}
 
 #define RELIEF_CONV_NAME relief_conv_vectors
 #define RELIEF_CONV_TARGET RELIEF_AVX2
@@ -585,8 +618,7 @@ RELIEF_AVX2 void relief_conv_rows8(const uint32_t *group_start, const int64_t *g
 // (low half) and i + 1 (high half, `plane` floats on), so one multiply-add instruction does the
 // work of two (the two half loads per row are shared by the KH tap rows).
 RELIEF_AVX512 static inline __attribute__((always_inline)) __m512 relief_row_pair(const float *p, int64_t plane) {
-    const __m512d low = _mm512_castpd256_pd512(_mm256_castps_pd(_mm256_loadu_ps(p)));
-    return _mm512_castpd_ps(_mm512_insertf64x4(low, _mm256_castps_pd(_mm256_loadu_ps(p + plane)), 1));
+    return relief_join256(_mm256_loadu_ps(p), _mm256_loadu_ps(p + plane));
 }
 RELIEF_ROWS8(relief_rows8_group_pair, relief_rows8_filter_pair, RELIEF_AVX512, __m512, _mm512_set1_ps, _mm512_fmadd_ps, relief_row_pair)
 
@@ -817,6 +849,10 @@ void relief_transpose_columns(const float *a, int64_t rows, int64_t lda, const i
                               int64_t ldo) {
     for (int64_t i = 0; i < rows; i++)
         for (int64_t j = 0; j < count; j++) out[j * ldo + i] = a[i * lda + cols[j]];
+}
+void relief_transpose_columns_avx512(const float *a, int64_t rows, int64_t lda, const int32_t *cols, int64_t count, float *out,
+                                     int64_t ldo) {
+    relief_transpose_columns(a, rows, lda, cols, count, out, ldo);
 }
 void relief_transpose(const float *a, int64_t rows, int64_t columns, int64_t lda, float *out, int64_t ldo) {
     for (int64_t i = 0; i < rows; i++)

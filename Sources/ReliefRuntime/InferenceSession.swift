@@ -389,14 +389,16 @@ public enum Transpose {
 
     /// `out[j][i] = a[i][kept[j]]` for a row-major `rows x columns` matrix and increasing column
     /// indices `kept`: the transpose of only those columns (the model input's features the first
-    /// layer reads). Runs of 8 consecutive columns go as 8 x 8 register blocks where the CPU has
-    /// AVX2 (`portable` keeps the Swift loop, for tests).
+    /// layer reads). Runs of consecutive columns go as 8 x 8 register blocks where the CPU has
+    /// AVX2, 16 rows at a time with AVX-512 (`portable` keeps the Swift loop and `avx512: false`
+    /// the AVX2 blocks, for tests).
     public static func gather(_ a: UnsafePointer<Float>, rows: Int, columns: Int, keeping kept: [Int32],
-                              into out: UnsafeMutablePointer<Float>, portable: Bool = false) {
+                              into out: UnsafeMutablePointer<Float>, portable: Bool = false, avx512: Bool = true) {
         assert(kept.allSatisfy { $0 >= 0 && Int($0) < columns }, "kept columns outside the matrix")
         kept.withUnsafeBufferPointer { k in
             if SIMDSupport.avx2FMA && !portable {
-                relief_transpose_columns(a, Int64(rows), Int64(columns), k.baseAddress, Int64(k.count), out, Int64(rows))
+                let run = avx512 && SIMDSupport.avx512 ? relief_transpose_columns_avx512 : relief_transpose_columns
+                run(a, Int64(rows), Int64(columns), k.baseAddress, Int64(k.count), out, Int64(rows))
                 return
             }
             for i in 0..<rows {

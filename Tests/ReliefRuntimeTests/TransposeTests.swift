@@ -32,21 +32,22 @@ import Testing
             Array(0..<40), [], [39], Array(3..<11) + [13, 15] + Array(20..<27) + Array(30..<39), [0, 2, 4, 6, 8, 10, 12, 14, 16, 18],
             Array(1..<9) + Array(9..<17) + [17],
         ]
-        for rows in [1, 7, 8, 9, 17, 64] {
+        for rows in [1, 7, 8, 9, 15, 16, 17, 33, 64] {
             for (l, kept) in lists.enumerated() {
                 let seed = UInt64(rows * 10 + l)
                 var g = SeededGenerator(seed: seed)
                 let a = (0..<(rows * columns)).map { _ in g.normal() }
                 var expected = [Float](repeating: 0, count: rows * kept.count)
                 for i in 0..<rows { for j in kept.indices { expected[j * rows + i] = a[i * columns + Int(kept[j])] } }
-                for portable in [false, true] {
+                for (portable, avx512) in [(false, true), (false, false), (true, false)] {
                     var out = [Float](repeating: .nan, count: rows * kept.count)
                     a.withUnsafeBufferPointer { ap in
                         out.withUnsafeMutableBufferPointer {
-                            Transpose.gather(ap.baseAddress!, rows: rows, columns: columns, keeping: kept, into: $0.baseAddress!, portable: portable)
+                            Transpose.gather(ap.baseAddress!, rows: rows, columns: columns, keeping: kept, into: $0.baseAddress!,
+                                             portable: portable, avx512: avx512)
                         }
                     }
-                    #expect(out == expected, "\(rows) rows, list \(l), portable \(portable), seed \(seed)")
+                    #expect(out == expected, "\(rows) rows, list \(l), portable \(portable), AVX-512 \(avx512), seed \(seed)")
                 }
             }
         }

@@ -65,6 +65,9 @@ void relief_transpose(const float *a, int64_t rows, int64_t columns, int64_t lda
 /// out[j * ldo + i] = a[i * lda + cols[j]] for i < rows, j < count: the transpose of the listed
 /// columns only (cols strictly increasing). Runs of 8 consecutive columns go as 8x8 register blocks.
 void relief_transpose_columns(const float *a, int64_t rows, int64_t lda, const int32_t *cols, int64_t count, float *out, int64_t ldo);
+/// relief_transpose_columns in blocks of 16 rows, one 512-bit store per column (needs relief_simd_avx512()).
+void relief_transpose_columns_avx512(const float *a, int64_t rows, int64_t lda, const int32_t *cols, int64_t count, float *out,
+                                     int64_t ldo);
 
 /// Sliced-ELLPACK product for one column of X (the `sell8` kernel): rows in slices of 8, one SIMD lane
 /// per row. Slot t of slice s (slots slice_start[s] ..< slice_start[s+1]) holds 8 values (one per
