@@ -18,8 +18,8 @@ public enum SIMDSupport {
 public final class CSRKernel16: CSRKernel<UInt16>, @unchecked Sendable {
     /// Only the portable Swift loops, even where AVX2 is available (tests check both paths).
     public let portable: Bool
-    /// Whether the strips of 32 and 64 columns run in 512-bit vectors (an AVX-512 CPU, not
-    /// `portable`, not turned off at init; tests check both widths).
+    /// Whether the strips of 32 and 64 columns and the 4-column narrow products run in 512-bit
+    /// vectors (an AVX-512 CPU, not `portable`, not turned off at init; tests check both widths).
     public let wide: Bool
 
     public init(_ m: CSRMatrix, portable: Bool = false, avx512: Bool = true) {
@@ -62,8 +62,9 @@ extension CSRKernel16 {
             // however few columns it uses, so the work that decides a thread split counts 8 lanes
             // per vector (VGG-11's conv7 at batch 1: 118k nonzeros on 4 pixels, 0.13 ms, worth
             // splitting).
+            let narrow = wide ? relief_csr_narrow_u16_avx512 : relief_csr_narrow_u16
             Parallel.run(partitions.ranges(threads: threads, work: storedWeights * 8 * ((n + 7) / 8) + rows * n)) { range in
-                relief_csr_narrow_u16(starts, cols, vals, x, Int64(n), bias, y, Int64(range.lowerBound), Int64(range.upperBound))
+                narrow(starts, cols, vals, x, Int64(n), bias, y, Int64(range.lowerBound), Int64(range.upperBound))
             }
             return
         }

@@ -51,6 +51,10 @@ void relief_csr_strip64_u16_avx512(const uint32_t *row_start, const uint16_t *co
 /// masked, so nothing past X or Y is touched), with independent FMA chains over the nonzeros.
 void relief_csr_narrow_u16(const uint32_t *row_start, const uint16_t *cols, const float *vals, const float *x, int64_t n,
                            const float *bias, float *y, int64_t row_begin, int64_t row_end);
+/// relief_csr_narrow_u16 with 512-bit vectors where n == 4 (four nonzeros per vector; needs
+/// relief_simd_avx512()); other n as relief_csr_narrow_u16.
+void relief_csr_narrow_u16_avx512(const uint32_t *row_start, const uint16_t *cols, const float *vals, const float *x, int64_t n,
+                           const float *bias, float *y, int64_t row_begin, int64_t row_end);
 
 /// im2col of x `[channels][batch][h][w]` for a kh x kw kernel (stride sh, sw; zero padding ph, pw):
 /// row `(c·kh + ky)·kw + kx` of cols, column `(b·oh + oy)·ow + ox`, is x[c][b][oy·sh - ph + ky][ox·sw - pw + kx]
