@@ -112,3 +112,8 @@ RELIEF_CONV_TARGET void RELIEF_CONV_NAME(const uint32_t *start, int64_t blocks, 
         }
     }
 }
+
+// The parameters are this expansion's alone.
+#undef RELIEF_CONV_NAME
+#undef RELIEF_CONV_TARGET
+#undef RELIEF_CONV_WIDE

@@ -100,3 +100,8 @@ RELIEF_CONV_TARGET void RELIEF_CONV_NAME(const uint32_t *block_start, int64_t bl
         }
     }
 }
+
+// The parameters are this expansion's alone.
+#undef RELIEF_CONV_NAME
+#undef RELIEF_CONV_TARGET
+#undef RELIEF_CONV_WIDE

@@ -12,6 +12,10 @@ func makeCSRKernel(_ m: CSRMatrix) -> any WeightKernel {
 public enum SIMDSupport {
     public static let avx2FMA: Bool = relief_simd_avx2_fma() != 0 && ProcessInfo.processInfo.environment["RELIEF_SIMD"] != "baseline"
     public static let avx512: Bool = avx2FMA && relief_simd_avx512() != 0 && ProcessInfo.processInfo.environment["RELIEF_SIMD"] != "avx2"
+
+    /// Whether a kernel built with `avx512` (its callers' switch, so tests can keep the AVX2 loops
+    /// checked on AVX-512 machines) and `portable` runs its 512-bit loops.
+    public static func wide(_ avx512: Bool, portable: Bool = false) -> Bool { avx512 && !portable && Self.avx512 }
 }
 
 /// The CSR kernel with 16-bit column indices (matrices up to 65,536 columns).
@@ -24,7 +28,7 @@ public final class CSRKernel16: CSRKernel<UInt16>, @unchecked Sendable {
 
     public init(_ m: CSRMatrix, portable: Bool = false, avx512: Bool = true) {
         self.portable = portable
-        wide = avx512 && !portable && SIMDSupport.avx512
+        wide = SIMDSupport.wide(avx512, portable: portable)
         super.init(m)
     }
 

@@ -76,7 +76,7 @@ public final class DirectSparseConvolution: @unchecked Sendable {
     public init(_ m: CSRMatrix, inChannels: Int, kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int), portable: Bool = false,
                 avx512: Bool = true, threadWork: Int = Parallel.minimumWork) {
         self.threadWork = threadWork
-        wide = avx512 && !portable && SIMDSupport.avx512
+        wide = SIMDSupport.wide(avx512, portable: portable)
         precondition(m.columns == inChannels * kernel.0 * kernel.1, "weight columns do not match C x kh x kw")
         precondition(kernel.0 <= Int(UInt16.max) && kernel.1 <= Int(UInt16.max), "kernel too large")
         outChannels = m.rows

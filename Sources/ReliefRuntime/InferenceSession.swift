@@ -397,7 +397,7 @@ public enum Transpose {
         assert(kept.allSatisfy { $0 >= 0 && Int($0) < columns }, "kept columns outside the matrix")
         kept.withUnsafeBufferPointer { k in
             if SIMDSupport.avx2FMA && !portable {
-                let run = avx512 && SIMDSupport.avx512 ? relief_transpose_columns_avx512 : relief_transpose_columns
+                let run = SIMDSupport.wide(avx512) ? relief_transpose_columns_avx512 : relief_transpose_columns
                 run(a, Int64(rows), Int64(columns), k.baseAddress, Int64(k.count), out, Int64(rows))
                 return
             }

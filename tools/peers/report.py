@@ -12,7 +12,6 @@ import sys
 work, out = sys.argv[1:3]
 models = [m.split("=", 1) for m in sys.argv[3:]]
 peers = [json.loads(l) for l in open(os.path.join(work, "peers.jsonl")) if l.strip()]
-cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
 cores = os.cpu_count()
 # "AMD EPYC" alone names no generation; family, model and the vector width say which kernels ran
 # (Relief and DeepSparse both pick AVX-512 code where the CPU has it).
@@ -20,6 +19,7 @@ info = {}
 for line in open("/proc/cpuinfo"):
     key, _, value = line.partition(":")
     info.setdefault(key.strip(), value.strip())
+cpu = info.get("model name", platform.processor())
 flags = set(info.get("flags", "").split())
 isa = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "SSE"
 if "cpu family" in info:
