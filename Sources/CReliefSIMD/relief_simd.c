@@ -628,6 +628,54 @@ RELIEF_AVX2 static inline __attribute__((always_inline)) void relief_rows8_write
 #define RELIEF_ROWS8_WRITE_POOLED relief_rows8_write_pooled
 #include "relief_conv_rows8.h"
 
+// The sell16 kernel's slots of slice q (accumulator acc) in the current 32-column block.
+#define RELIEF_SELL16_SLICE(q, acc)                                                                                    \
+    for (int64_t t = 0; t < c[q]; t++, v += 16, o += 16) {                                                              \
+        const __m512i lane = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)o));                                 \
+        acc = _mm512_fmadd_ps(_mm512_loadu_ps(v), _mm512_permutex2var_ps(xl, lane, xh), acc);                          \
+    }
+
+// Four slices share each block of x: its two registers are loaded once for 64 rows, and the four
+// accumulators are independent chains, so the multiply-adds of consecutive slots overlap (one
+// chain per slice measured faster than padding the four slices to a common slot count, which
+// would make the loop branch-free: bench/micro/spmv_batch1.c, permute32 against perm-equal).
+RELIEF_AVX512 static inline __attribute__((always_inline)) void relief_sell16_store(__m512 acc, const float *bias, float *y,
+                                                                                    int64_t first, int64_t rows) {
+    if (first >= rows) return;
+    const __mmask16 m = rows - first >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (rows - first)) - 1);
+    if (bias) acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(m, bias + first));
+    _mm512_mask_storeu_ps(y + first, m, acc);
+}
+
+RELIEF_AVX512 void relief_sell16_gemv_avx512(const int64_t *group_start, const uint8_t *count, const uint8_t *offset,
+                                             const float *values, const float *x, const float *bias, float *y, int64_t rows,
+                                             int64_t columns, int64_t group_begin, int64_t group_end) {
+    const int64_t blocks = (columns + 31) / 32;
+    for (int64_t g = group_begin; g < group_end; g++) {
+        const float *v = values + 16 * group_start[g];
+        const uint8_t *o = offset + 16 * group_start[g];
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (int64_t b = 0; b < blocks; b++) {
+            const uint8_t *c = count + 4 * (g * blocks + b);
+            if ((c[0] | c[1] | c[2] | c[3]) == 0) continue;
+            // The last block may end inside a register: masked loads read nothing past x's end.
+            const int64_t left = columns - 32 * b;
+            const __mmask16 ml = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
+            const __mmask16 mh = left >= 32 ? (__mmask16)0xffff : left <= 16 ? (__mmask16)0 : (__mmask16)((1u << (left - 16)) - 1);
+            const __m512 xl = _mm512_maskz_loadu_ps(ml, x + 32 * b), xh = _mm512_maskz_loadu_ps(mh, x + 32 * b + 16);
+            RELIEF_SELL16_SLICE(0, a0)
+            RELIEF_SELL16_SLICE(1, a1)
+            RELIEF_SELL16_SLICE(2, a2)
+            RELIEF_SELL16_SLICE(3, a3)
+        }
+        relief_sell16_store(a0, bias, y, 64 * g, rows);
+        relief_sell16_store(a1, bias, y, 64 * g + 16, rows);
+        relief_sell16_store(a2, bias, y, 64 * g + 32, rows);
+        relief_sell16_store(a3, bias, y, 64 * g + 48, rows);
+    }
+}
+#undef RELIEF_SELL16_SLICE
+
 // The row tiles for two images at once: each 512-bit vector holds the same 8 columns of images i
 // (low half) and i + 1 (high half, `plane` floats on), so one multiply-add instruction does the
 // work of two (the two half loads per row are shared by the KH tap rows).
@@ -822,6 +870,12 @@ void relief_sellsigma_gemv(const uint32_t *slice_start, const uint32_t *columns,
                            const float *x, const float *bias, float *y, int64_t rows, int64_t slice_begin, int64_t slice_end) {
     (void)slice_start; (void)columns; (void)values; (void)row_of_lane; (void)x; (void)bias; (void)y; (void)rows;
     (void)slice_begin; (void)slice_end;
+}
+void relief_sell16_gemv_avx512(const int64_t *group_start, const uint8_t *count, const uint8_t *offset,
+                               const float *values, const float *x, const float *bias, float *y, int64_t rows,
+                               int64_t columns, int64_t group_begin, int64_t group_end) {
+    (void)group_start; (void)count; (void)offset; (void)values; (void)x; (void)bias; (void)y; (void)rows;
+    (void)columns; (void)group_begin; (void)group_end;
 }
 #define RELIEF_CSR_STRIP_STUB(name)                                                                                      \
     void name(const uint32_t *row_start, const uint16_t *cols, const float *vals, const float *x, int64_t x_stride,       \

@@ -94,12 +94,17 @@ public enum KernelTable {
                                               automatic: true, automaticColumns: 8) {
         SellSigmaKernel($0)
     }
+    /// Automatic only where AVX-512 runs it: elsewhere its portable loop would only slow the choice.
+    public static let sell16 = KernelEntry(name: "sell16", summary: "batch-1 sliced ELLPACK for AVX-512: 16-row slices, x's 32-column blocks permuted in two registers",
+                                           automatic: SIMDSupport.avx512, automaticColumns: 8) {
+        Sell16Kernel($0)
+    }
     public static let cxsparse = KernelEntry(name: "cxsparse", summary: "CXSparse cs_di_gaxpy per column, in double precision", automatic: false) {
         CXSparseKernel($0)
     }
 
     /// Every kernel this module provides, in a fixed order.
-    public static let builtIn: [KernelEntry] = [dense, csr, bitmask, sell8, sellsigma, cxsparse]
+    public static let builtIn: [KernelEntry] = [dense, csr, bitmask, sell8, sellsigma, sell16, cxsparse]
 }
 
 /// One 32-column tile of an output row in four SIMD registers: what every CSR and bitmask loop
@@ -164,7 +169,7 @@ enum Strips {
     }
 }
 
-/// The batch-1 slice kernels' product (`sell8`, `sellsigma`): `vector(slices, x, y)` computes Y's
+/// The batch-1 slice kernels' product (`sell8`, `sellsigma`, `sell16`): `vector(slices, x, y)` computes Y's
 /// rows for a range of slices against one contiguous vector x, and the ranges (one per thread) split
 /// the slices of one column. With `readsInPlace` a product of one column reads X as it is; otherwise
 /// each column of X is copied into a vector of `vectorFloats` floats at the start of `scratch` (zeros

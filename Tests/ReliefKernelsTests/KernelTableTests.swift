@@ -43,7 +43,7 @@ import Testing
 
     @Test(arguments: [0.0, 0.01, 0.05, 0.2, 0.5, 1.0])
     func everyKernelMatchesTheReference(density: Double) {
-        let shapes = [(1, 1), (3, 7), (8, 63), (9, 64), (17, 65), (33, 129), (100, 300), (0, 5), (5, 0)]
+        let shapes = [(1, 1), (3, 7), (8, 63), (9, 64), (17, 65), (33, 129), (100, 300), (0, 5), (5, 0), (64, 32), (65, 95)]
         for (s, (rows, columns)) in shapes.enumerated() {
             // 2 ... 16 columns: csr's narrow path (lanes masked past n, one or two registers a row).
             for n in [1, 2, 4, 7, 8, 9, 15, 16, 17, 31, 32, 33, 41, 64, 100] {
@@ -55,8 +55,9 @@ import Testing
         }
     }
 
-    /// The portable Swift loops of the CSR and sell8 kernels, which machines without AVX2+FMA run
-    /// (this one may not), and CSR's AVX2 strips, which AVX-512 machines do not run by default.
+    /// The portable Swift loops of the CSR, sell8, sellsigma and sell16 kernels, which machines
+    /// without AVX2+FMA (sell16: without AVX-512) run (this one may not), and CSR's AVX2 strips,
+    /// which AVX-512 machines do not run by default.
     @Test(arguments: [0.0, 0.05, 0.5, 1.0])
     func portableLoopsMatchTheReference(density: Double) {
         for (rows, columns) in [(3, 7), (9, 64), (33, 129), (300, 784)] {
@@ -68,7 +69,7 @@ import Testing
                 let m = CSRMatrix(rows: rows, columns: columns, dense: w)
                 let expected = Self.reference(w, rows: rows, columns: columns, x: x, n: n, bias: bias)
                 let kernels: [any WeightKernel] = [CSRKernel16(m, portable: true), CSRKernel16(m, avx512: false), Sell8Kernel(m, portable: true),
-                                                   SellSigmaKernel(m, portable: true)]
+                                                   SellSigmaKernel(m, portable: true), Sell16Kernel(m, portable: true)]
                 for (i, kernel) in kernels.enumerated() {
                     let y = kernel.multiply(x, n: n, bias: bias, threads: 2)
                     #expect(Self.close(y, expected), "\(kernel.name) (\(i)) \(rows)x\(columns), n \(n), density \(density)")
@@ -116,6 +117,40 @@ import Testing
         // All-zero and 100% dense blocks: no slots, and exactly one slot per row of 8 nonzeros.
         #expect(Sell8Kernel(CSRMatrix(rows: 9, columns: 8, dense: [Float](repeating: 0, count: 72))).slots == 0)
         #expect(Sell8Kernel(CSRMatrix(rows: 9, columns: 8, dense: [Float](repeating: 1, count: 72))).slots == 2 * 8)
+    }
+
+    /// sell16 pads each 16-row slice to its longest row in every 32-column block, groups of four
+    /// slices share the blocks: 70 rows x 40 columns are 2 groups x 2 blocks (the second 8 columns
+    /// wide). Row 0 has 3 nonzeros in block 0 and row 5 one there (slice 0: 3 slots), row 17 one in
+    /// block 1 (slice 1: 1 slot), row 69, in the second group's partial slice, two in block 1
+    /// (2 slots): 6 slots of 16 lanes. Both loops; every row written, the empty ones with their bias.
+    @Test(arguments: [false, true])
+    func sell16PadsSlicesToTheLongestRowPerBlock(portable: Bool) {
+        let (rows, columns) = (70, 40)
+        var w = [Float](repeating: 0, count: rows * columns)
+        (w[0], w[1], w[31]) = (1, 2, 3)
+        w[5 * columns + 2] = 4
+        w[17 * columns + 39] = 5
+        (w[69 * columns + 32], w[69 * columns + 33]) = (6, 7)
+        let kernel = Sell16Kernel(CSRMatrix(rows: rows, columns: columns, dense: w), portable: portable)
+        #expect(kernel.slots == 6)
+        #expect(kernel.multiplyAdds(n: 1) == 96)
+        #expect(kernel.residentBytes == 2 * 2 * 4 + 8 * 3 + 6 * 16 * (1 + 4))
+        let x = (0..<columns).map { Float($0 + 1) }
+        let bias = (0..<rows).map { Float($0) / 4 }
+        var expected = bias
+        expected[0] += 1 * 1 + 2 * 2 + 3 * 32
+        expected[5] += 4 * 3
+        expected[17] += 5 * 40
+        expected[69] += 6 * 33 + 7 * 34
+        #expect(kernel.multiply(x, n: 1, bias: bias) == expected)
+        // Two columns of X (x and -x): each column on its own, the results in place.
+        var expected2: [Float] = []
+        for r in 0..<rows { expected2 += [expected[r], 2 * bias[r] - expected[r]] }
+        #expect(kernel.multiply(x.flatMap { [$0, -$0] }, n: 2, bias: bias) == expected2)
+        // All-zero and 100% dense: no slots, and one slot per 16 rows (rounded up) and 32 columns.
+        #expect(Sell16Kernel(CSRMatrix(rows: 17, columns: 33, dense: [Float](repeating: 0, count: 17 * 33)), portable: portable).slots == 0)
+        #expect(Sell16Kernel(CSRMatrix(rows: 17, columns: 33, dense: [Float](repeating: 1, count: 17 * 33)), portable: portable).slots == 2 * 33)
     }
 
     /// sellsigma sorts rows by length and makes each slice as long as its longest row: rows of 3, 0,

@@ -68,7 +68,7 @@ import Testing
             let x = Self.input(model.inputShape, batch: batch, seed: seed)
             let expected = model.forward(Tensor(shape: [batch] + model.inputShape, data: x), training: false).data
             let file = try Self.exported(model)
-            let kernels: [InferenceModel.KernelPolicy] = big ? [.fastest(batch: batch), .forced("direct")] : [.forced("dense"), .forced("csr"), .forced("bitmask"), .forced("sell8"), .forced("sellsigma"), .forced("direct"), .fastest(batch: batch), .fastest(batch: 1)]
+            let kernels: [InferenceModel.KernelPolicy] = big ? [.fastest(batch: batch), .forced("direct")] : [.forced("dense"), .forced("csr"), .forced("bitmask"), .forced("sell8"), .forced("sellsigma"), .forced("sell16"), .forced("direct"), .fastest(batch: batch), .fastest(batch: 1)]
             for policy in kernels {
                 let runtime = try InferenceModel(file, policy: policy)
                 let session = try InferenceSession(model: runtime, maxBatch: 4, threads: 2)
@@ -145,7 +145,7 @@ import Testing
         let readSet = Set(read)
         for i in 0..<fc1.count where !readSet.contains(i % 784) { fc1.value[i] = 0 }
         let file = try Self.exported(model)
-        for policy in [InferenceModel.KernelPolicy.fastest(batch: 8), .forced("csr"), .forced("sell8"), .forced("dense")] {
+        for policy in [InferenceModel.KernelPolicy.fastest(batch: 8), .forced("csr"), .forced("sell8"), .forced("sell16"), .forced("dense")] {
             let runtime = try InferenceModel(file, policy: policy)
             if case .forced("dense") = policy {
                 #expect(runtime.inputFeatures == nil, "a dense plan keeps every input feature")

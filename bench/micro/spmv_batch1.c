@@ -8,9 +8,13 @@
 //   sell-packed  the same, the slot's 16-bit columns read 4 at a time (the runtime's `sellsigma`)
 //   sell-gather  the same slots, x fetched by one vgatherdps
 //   csc-scatter  CSparse's column loop in single precision
+//   permute32    AVX-512: 16-row slices over 32-column blocks of x held in two registers, one
+//                vpermt2ps per slot instead of a gather (the runtime's `sell16`)
+//   perm-equal   the same with a group's four slices padded to one slot count (no branches)
+//   perm64       the same over 64-column blocks (less padding, two permutations per slot)
 //   cxsparse     cs_di_gaxpy as the runtime's backend calls it (x and y converted to and from double)
 // and prints each time and CXSparse's time divided by it. The best of these is the bound a
-// gather-based batch-1 kernel can reach here; the runtime's own kernels are timed by
+// batch-1 kernel can reach here; the runtime's own kernels are timed by
 // `relief-bench kernels`.
 //   cc -O3 bench/micro/spmv_batch1.c -o /tmp/spmv1 -lcxsparse && /tmp/spmv1 [density] [rows] [columns]
 #include <immintrin.h>
@@ -119,6 +123,163 @@ __attribute__((target("avx2,fma"))) static void sell_packed(const matrix *m, con
     }
 }
 
+// Register-resident x (the runtime's `sell16`): columns in blocks of W = 32 (two zmm registers of x), rows in slices of 16
+// (one zmm accumulator, lane = row), four slices at a time sharing the x block. A slot is 16
+// (5-bit column offset, value) pairs, lane i a nonzero of row i; vpermt2ps fetches the 16 x
+// values from the two registers, no memory gather. Slots per (slice, block) = that block's
+// longest row there; shorter rows pad with value 0. With `equal`, the four slices of a group share
+// the largest of their counts (a branch-free loop, more padding); W = 64 takes blocks of 64 columns
+// (four registers, two permutations and a blend per slot, less padding).
+typedef struct {
+    int rows, columns, groups, blocks;
+    uint8_t *count;   // [group][block][4]
+    uint8_t *offset;  // 16 per slot
+    float *value;     // 16 per slot
+    long slots;
+} permuted;
+
+static int W = 32;
+static permuted permute_layout(const matrix *m, int equal) {
+    permuted p = {m->rows, m->columns, (m->rows + 63) / 64, (m->columns + W - 1) / W};
+    p.count = calloc((size_t)p.groups * p.blocks * 4, 1);
+    long slots = 0;
+    for (int g = 0; g < p.groups; g++)
+        for (int b = 0; b < p.blocks; b++)
+            for (int q = 0; q < 4; q++) {
+                int most = 0;
+                for (int i = 0; i < 16; i++) {
+                    const int r = 64 * g + 16 * q + i;
+                    if (r >= m->rows) break;
+                    int n = 0;
+                    for (uint32_t k = m->row_start[r]; k < m->row_start[r + 1]; k++) n += m->column[k] / W == b;
+                    if (n > most) most = n;
+                }
+                p.count[((size_t)g * p.blocks + b) * 4 + q] = (uint8_t)most;
+                slots += most;
+            }
+    if (equal) {
+        slots = 0;
+        for (long gb = 0; gb < (long)p.groups * p.blocks; gb++) {
+            int most = 0;
+            for (int q = 0; q < 4; q++) if (p.count[gb * 4 + q] > most) most = p.count[gb * 4 + q];
+            for (int q = 0; q < 4; q++) p.count[gb * 4 + q] = most;
+            slots += 4 * most;
+        }
+    }
+    p.slots = slots;
+    p.offset = calloc(16 * slots + 64, 1);
+    p.value = calloc(16 * slots + 64, 4);
+    long at = 0;
+    for (int g = 0; g < p.groups; g++)
+        for (int b = 0; b < p.blocks; b++)
+            for (int q = 0; q < 4; q++) {
+                const int n = p.count[((size_t)g * p.blocks + b) * 4 + q];
+                for (int i = 0; i < 16; i++) {
+                    const int r = 64 * g + 16 * q + i;
+                    if (r >= m->rows) break;
+                    int t = 0;
+                    for (uint32_t k = m->row_start[r]; k < m->row_start[r + 1]; k++)
+                        if (m->column[k] / W == b) {
+                            p.offset[16 * (at + t) + i] = m->column[k] % W;
+                            p.value[16 * (at + t) + i] = m->value[k];
+                            t++;
+                        }
+                }
+                at += n;
+            }
+    return p;
+}
+
+#define PERM_SLICE(q, acc)                                                                               \
+    for (int t = 0; t < c[q]; t++, v += 16, o += 16) {                                                   \
+        const __m512i i = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)o));                      \
+        acc = _mm512_fmadd_ps(_mm512_loadu_ps(v), _mm512_permutex2var_ps(xl, i, xh), acc);              \
+    }
+
+__attribute__((target("avx512f,avx512bw,avx512vl"))) static void perm_kernel(const permuted *p, const float *x, float *y) {
+    const float *v = p->value;
+    const uint8_t *o = p->offset;
+    for (int g = 0; g < p->groups; g++) {
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (int b = 0; b < p->blocks; b++) {
+            const int left = p->columns - 32 * b;
+            const __mmask16 ml = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
+            const __mmask16 mh = left >= 32 ? 0xffff : left <= 16 ? 0 : (__mmask16)((1u << (left - 16)) - 1);
+            const __m512 xl = _mm512_maskz_loadu_ps(ml, x + 32 * b), xh = _mm512_maskz_loadu_ps(mh, x + 32 * b + 16);
+            const uint8_t *c = p->count + ((size_t)g * p->blocks + b) * 4;
+            PERM_SLICE(0, a0)
+            PERM_SLICE(1, a1)
+            PERM_SLICE(2, a2)
+            PERM_SLICE(3, a3)
+        }
+        const __m512 acc[4] = {a0, a1, a2, a3};
+        for (int q = 0; q < 4; q++) {
+            const int r = 64 * g + 16 * q, left = p->rows - r;
+            if (left <= 0) break;
+            _mm512_mask_storeu_ps(y + r, left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1), acc[q]);
+        }
+    }
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl"))) static void perm_equal(const permuted *p, const float *x, float *y) {
+    const float *v = p->value;
+    const uint8_t *o = p->offset;
+    for (int g = 0; g < p->groups; g++) {
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (int b = 0; b < p->blocks; b++) {
+            const int left = p->columns - 32 * b;
+            const __mmask16 ml = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
+            const __mmask16 mh = left >= 32 ? 0xffff : left <= 16 ? 0 : (__mmask16)((1u << (left - 16)) - 1);
+            const __m512 xl = _mm512_maskz_loadu_ps(ml, x + 32 * b), xh = _mm512_maskz_loadu_ps(mh, x + 32 * b + 16);
+            const int n = p->count[((size_t)g * p->blocks + b) * 4];
+            // slots of slice q at o + 16*(q*n + t)
+            for (int t = 0; t < n; t++) {
+#define EQ(q, acc) acc = _mm512_fmadd_ps(_mm512_loadu_ps(v + 16 * (q * n + t)), _mm512_permutex2var_ps(xl, _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(o + 16 * (q * n + t)))), xh), acc);
+                EQ(0, a0) EQ(1, a1) EQ(2, a2) EQ(3, a3)
+            }
+            v += 64 * n; o += 64 * n;
+        }
+        const __m512 acc[4] = {a0, a1, a2, a3};
+        for (int q = 0; q < 4; q++) {
+            const int r = 64 * g + 16 * q, left = p->rows - r;
+            if (left <= 0) break;
+            _mm512_mask_storeu_ps(y + r, left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1), acc[q]);
+        }
+    }
+}
+
+// 64-column blocks: x padded to a multiple of 64.
+#define PERM64_SLICE(q, acc)                                                                             \
+    for (int t = 0; t < c[q]; t++, v += 16, o += 16) {                                                   \
+        const __m512i i = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)o));                      \
+        const __mmask16 hi = _mm512_test_epi32_mask(i, bit5);                                            \
+        const __m512 xs = _mm512_mask_blend_ps(hi, _mm512_permutex2var_ps(x0, i, x1), _mm512_permutex2var_ps(x2, i, x3)); \
+        acc = _mm512_fmadd_ps(_mm512_loadu_ps(v), xs, acc);                                              \
+    }
+__attribute__((target("avx512f,avx512bw,avx512vl"))) static void perm64(const permuted *p, const float *x, float *y) {
+    const float *v = p->value;
+    const uint8_t *o = p->offset;
+    const __m512i bit5 = _mm512_set1_epi32(32);
+    for (int g = 0; g < p->groups; g++) {
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (int b = 0; b < p->blocks; b++) {
+            const float *xb = x + 64 * b;  // x padded
+            const __m512 x0 = _mm512_loadu_ps(xb), x1 = _mm512_loadu_ps(xb + 16), x2 = _mm512_loadu_ps(xb + 32), x3 = _mm512_loadu_ps(xb + 48);
+            const uint8_t *c = p->count + ((size_t)g * p->blocks + b) * 4;
+            PERM64_SLICE(0, a0)
+            PERM64_SLICE(1, a1)
+            PERM64_SLICE(2, a2)
+            PERM64_SLICE(3, a3)
+        }
+        const __m512 acc[4] = {a0, a1, a2, a3};
+        for (int q = 0; q < 4; q++) {
+            const int r = 64 * g + 16 * q, left = p->rows - r;
+            if (left <= 0) break;
+            _mm512_mask_storeu_ps(y + r, left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1), acc[q]);
+        }
+    }
+}
+
 static void csc_scatter(const matrix *m, const float *x, float *y) {
     memset(y, 0, (size_t)m->rows * 4);
     for (int j = 0; j < m->columns; j++)
@@ -208,14 +369,24 @@ int main(int argc, char **argv) {
     for (int k = 0; k < m.nnz; k++) ai[k] = m.row[k], ax[k] = m.column_value[k];
     struct cs_di_sparse a = {m.nnz, rows, columns, ap, ai, ax, -1};
 
-    enum { kernels = 6 };
-    const char *names[kernels] = {"csr-rows", "sell-lanes", "sell-packed", "sell-gather", "csc-scatter", "cxsparse"};
+    const int wide = __builtin_cpu_supports("avx512f");
+    permuted p32 = permute_layout(&m, 0), pequal = permute_layout(&m, 1);
+    W = 64;
+    permuted p64 = permute_layout(&m, 0);
+    W = 32;
+    float *xpad = calloc(columns + 64, 4);
+    memcpy(xpad, x, columns * 4);
+    enum { kernels = 9 };
+    const char *names[kernels] = {"csr-rows", "sell-lanes", "sell-packed", "sell-gather", "csc-scatter",
+                                  "permute32", "perm-equal", "perm64", "cxsparse"};
     double best[kernels];
     const int reps = 200000 / (m.nnz / 64 + 1) + 10;
     printf("%d x %d, density %.3f: %d nonzeros, SELL-8-sigma pads to %u; best of 15 runs of %d calls\n", rows, columns,
            density, m.nnz, 8 * m.slice_start[m.slices], reps);
+    printf("permute32 runs %ld slots of 16 lanes, perm-equal %ld, perm64 %ld\n", p32.slots, pequal.slots, p64.slots);
     for (int v = 0; v < kernels; v++) {
         best[v] = 1e9;
+        if (v >= 5 && v <= 7 && !wide) continue;  // AVX-512 only
         for (int run = 0; run < 15; run++) {
             const double t0 = now();
             for (int i = 0; i < reps; i++) {
@@ -225,6 +396,9 @@ int main(int argc, char **argv) {
                 case 2: sell_packed(&m, x, y); break;
                 case 3: sell_gather(&m, x, y); break;
                 case 4: csc_scatter(&m, x, y); break;
+                case 5: perm_kernel(&p32, x, y); break;
+                case 6: perm_equal(&pequal, x, y); break;
+                case 7: perm64(&p64, xpad, y); break;
                 default:
                     for (int c = 0; c < columns; c++) xd[c] = x[c];
                     memset(yd, 0, rows * 8);

@@ -83,6 +83,19 @@ void relief_transpose_columns_avx512(const float *a, int64_t rows, int64_t lda, 
 void relief_sell8_gemv(const uint32_t *slice_start, const uint32_t *block_column, const uint8_t *lanes, const float *values,
                        const float *x, const float *bias, float *y, int64_t rows, int64_t slice_begin, int64_t slice_end);
 
+/// Sliced-ELLPACK product for one column of X on AVX-512 (the `sell16` kernel; needs
+/// relief_simd_avx512()). Rows come in slices of 16 (lane i of slice s is row 16s + i), slices in
+/// groups of 4, columns in blocks of 32. For group g and block b, slice q has count[4(g·blocks + b) + q]
+/// slots (blocks = ceil(columns / 32)); a slot is 16 values (0 for padding) and 16 byte offsets
+/// (0...31) into the block, lane i being a nonzero of row 16s + i in column 32b + offset. The group's
+/// slots start at slot group_start[g] and run block by block, slice by slice; the block's 32 values
+/// of x sit in two registers and vpermt2ps picks each lane's, so no lane is gathered from memory.
+/// Writes y[r] = bias[r] + sum for the rows of groups [group_begin, group_end), never past `rows`;
+/// reads x only inside [0, columns).
+void relief_sell16_gemv_avx512(const int64_t *group_start, const uint8_t *count, const uint8_t *offset,
+                               const float *values, const float *x, const float *bias, float *y, int64_t rows,
+                               int64_t columns, int64_t group_begin, int64_t group_end);
+
 /// SELL-8-sigma product for one column of X (the `sellsigma` kernel): rows sorted by nonzero count
 /// in slices of 8, lane i of slice s being row row_of_lane[8s + i]; slot t of a slice (slots
 /// slice_start[s] ..< slice_start[s+1]) holds one (column, value) per lane (value 0 and column 0 for
