@@ -124,8 +124,9 @@ struct KernelBench: ParsableCommand {
                 }
             }
             bar.finish()
-            struct Output: Codable { var kernels: [Row]; var convolutions: [ConvolutionRow] }
-            if json { try printJSON(Output(kernels: rows, convolutions: convolutionRows)); return }
+            let backends = Self.againstSuiteSparse(rows)
+            struct Output: Codable { var kernels: [Row]; var convolutions: [ConvolutionRow]; var againstSuiteSparse: [BackendRow] }
+            if json { try printJSON(Output(kernels: rows, convolutions: convolutionRows, againstSuiteSparse: backends)); return }
             print("| shape | batch | threads | density | " + table.map(\.name).map { "\($0) µs (× vs dense)" }.joined(separator: " | ") + " | dense-equiv. MFLOPs | executed MFLOPs (sparse) |")
             print("|---|---:|---:|---:|" + String(repeating: "---:|", count: table.count + 2))
             var k = 0
@@ -137,6 +138,23 @@ struct KernelBench: ParsableCommand {
                 print("| \(r.shape) \(r.rows)x\(r.columns) | \(r.batch) | \(r.threads) | \(r.density)% | " + cells.joined(separator: " | ")
                       + String(format: " | %.3f | %.3f |", r.denseMFLOPs, executed))
                 k += table.count
+            }
+            if !backends.isEmpty {
+                print("\nThe fastest hand-written kernel of each cell against the SuiteSparse backends (their time over its; the issue's target is 5× at every density). Densities across, one row per shape, batch and threads.\n")
+                let densities = backends.map(\.density).reduce(into: [Double]()) { if !$0.contains($1) { $0.append($1) } }
+                print("| shape | batch | threads | " + densities.map { "\($0)%" }.joined(separator: " | ") + " | lowest |")
+                print("|---|---:|---:|" + String(repeating: "---|", count: densities.count) + "---:|")
+                var lines: [String] = []
+                for b in backends where !lines.contains("\(b.shape) \(b.batch) \(b.threads)") {
+                    lines.append("\(b.shape) \(b.batch) \(b.threads)")
+                    let line = backends.filter { $0.shape == b.shape && $0.batch == b.batch && $0.threads == b.threads }
+                    let cells = densities.map { d -> String in
+                        guard let c = line.first(where: { $0.density == d }) else { return "" }
+                        return "\(c.kernel) " + String(format: "%.1f×", c.speedup.values.min()!)
+                    }
+                    let lowest = line.flatMap { $0.speedup.values }.min()!
+                    print("| \(b.shape) | \(b.batch) | \(b.threads) | " + cells.joined(separator: " | ") + String(format: " | %.1f× |", lowest))
+                }
             }
             if !convolutionRows.isEmpty {
                 print("\nThe VGG-style convolution whole (256 -> 256 channels, 3x3, 8x8 map): im2col plus each kernel, against the direct sparse convolution; speed-up of direct against im2col + dense OpenBLAS.\n")
@@ -150,6 +168,40 @@ struct KernelBench: ParsableCommand {
                 }
             }
         }
+    }
+
+    /// The fastest hand-written kernel of one cell against the SuiteSparse backends in the same cell.
+    struct BackendRow: Codable {
+        var shape: String
+        var batch: Int
+        var threads: Int
+        var density: Double
+        var kernel: String
+        var microseconds: Double
+        /// Backend time over the kernel's, by backend ("cxsparse", "cholmod"; those that ran).
+        var speedup: [String: Double]
+    }
+
+    static let suiteSparseBackends = ["cxsparse", "cholmod"]
+
+    /// Per cell (shape, batch, threads, density), the fastest kernel other than dense OpenBLAS and
+    /// the SuiteSparse backends, and how many times faster it ran than each backend.
+    static func againstSuiteSparse(_ rows: [Row]) -> [BackendRow] {
+        var out: [BackendRow] = []
+        var seen = Set<String>()
+        for r in rows {
+            let key = "\(r.shape) \(r.batch) \(r.threads) \(r.density)"
+            guard seen.insert(key).inserted else { continue }
+            let cell = rows.filter { "\($0.shape) \($0.batch) \($0.threads) \($0.density)" == key }
+            guard let best = cell.filter({ $0.kernel != "dense" && !suiteSparseBackends.contains($0.kernel) }).min(by: { $0.microseconds < $1.microseconds })
+            else { continue }
+            var speedup: [String: Double] = [:]
+            for b in cell where suiteSparseBackends.contains(b.kernel) { speedup[b.kernel] = b.microseconds / best.microseconds }
+            guard !speedup.isEmpty else { continue }
+            out.append(BackendRow(shape: r.shape, batch: r.batch, threads: r.threads, density: r.density, kernel: best.kernel,
+                                  microseconds: best.microseconds, speedup: speedup))
+        }
+        return out
     }
 
     /// A time in µs for the tables: two decimals below 10 µs, where batch-1 cells live and one

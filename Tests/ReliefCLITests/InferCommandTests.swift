@@ -153,4 +153,25 @@ import Testing
         let bench = try CommandLineTests.run("relief-bench", ["model", modelPath, "--seconds", "0.01", "--batches", "1", "8"])
         #expect(bench.status == 0 && bench.stdout.contains("| sparse | 8 |") && bench.stdout.contains("Per layer, batch 8"), "\(bench.stderr)")
     }
+
+    /// `relief-bench kernels --json`: per cell, the fastest kernel other than dense and the
+    /// SuiteSparse backends, and each backend's time over its, taken from the same run's rows.
+    @Test func kernelBenchmarkComparesTheFastestKernelWithSuiteSparse() throws {
+        let r = try CommandLineTests.run("relief-bench", ["kernels", "--json", "--shapes", "fc2", "--densities", "5", "100", "--batches", "1",
+                                                          "--threads", "1", "--seconds", "0.001", "--kernels", "dense", "csr", "sell8", "cxsparse", "cholmod"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        let rows = object?["kernels"] as? [[String: Any]] ?? []
+        let cells = object?["againstSuiteSparse"] as? [[String: Any]] ?? []
+        #expect(rows.count == 2 * 5 && cells.count == 2)
+        for cell in cells {
+            let density = cell["density"] as? Double
+            let times = Dictionary(uniqueKeysWithValues: rows.filter { $0["density"] as? Double == density }.map { ($0["kernel"] as! String, $0["microseconds"] as! Double) })
+            let best = ["csr", "sell8"].min { times[$0]! < times[$1]! }!
+            #expect(cell["kernel"] as? String == best)
+            let speedup = cell["speedup"] as? [String: Double] ?? [:]
+            #expect(Set(speedup.keys) == ["cxsparse", "cholmod"])
+            for (backend, ratio) in speedup { #expect(abs(ratio - times[backend]! / times[best]!) < 1e-9 * ratio) }
+        }
+    }
 }
