@@ -190,6 +190,23 @@ static permuted permute_layout(const matrix *m, int equal) {
     return p;
 }
 
+// x[from ..< from + 16] in a register, zeros past the last column.
+__attribute__((target("avx512f"))) static inline __m512 perm_x(const permuted *p, const float *x, int from) {
+    const int left = p->columns - from;
+    return _mm512_maskz_loadu_ps(left >= 16 ? 0xffff : left <= 0 ? 0 : (__mmask16)((1u << left) - 1), x + from);
+}
+
+// Group g's four slices of y, never past the last row.
+__attribute__((target("avx512f"))) static inline void perm_store(const permuted *p, int g, __m512 a0, __m512 a1, __m512 a2,
+                                                                  __m512 a3, float *y) {
+    const __m512 acc[4] = {a0, a1, a2, a3};
+    for (int q = 0; q < 4; q++) {
+        const int r = 64 * g + 16 * q, left = p->rows - r;
+        if (left <= 0) break;
+        _mm512_mask_storeu_ps(y + r, left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1), acc[q]);
+    }
+}
+
 #define PERM_SLICE(q, acc)                                                                               \
     for (int t = 0; t < c[q]; t++, v += 16, o += 16) {                                                   \
         const __m512i i = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)o));                      \
@@ -202,22 +219,14 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) static void perm_kernel(con
     for (int g = 0; g < p->groups; g++) {
         __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
         for (int b = 0; b < p->blocks; b++) {
-            const int left = p->columns - 32 * b;
-            const __mmask16 ml = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
-            const __mmask16 mh = left >= 32 ? 0xffff : left <= 16 ? 0 : (__mmask16)((1u << (left - 16)) - 1);
-            const __m512 xl = _mm512_maskz_loadu_ps(ml, x + 32 * b), xh = _mm512_maskz_loadu_ps(mh, x + 32 * b + 16);
+            const __m512 xl = perm_x(p, x, 32 * b), xh = perm_x(p, x, 32 * b + 16);
             const uint8_t *c = p->count + ((size_t)g * p->blocks + b) * 4;
             PERM_SLICE(0, a0)
             PERM_SLICE(1, a1)
             PERM_SLICE(2, a2)
             PERM_SLICE(3, a3)
         }
-        const __m512 acc[4] = {a0, a1, a2, a3};
-        for (int q = 0; q < 4; q++) {
-            const int r = 64 * g + 16 * q, left = p->rows - r;
-            if (left <= 0) break;
-            _mm512_mask_storeu_ps(y + r, left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1), acc[q]);
-        }
+        perm_store(p, g, a0, a1, a2, a3, y);
     }
 }
 
@@ -227,10 +236,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) static void perm_equal(cons
     for (int g = 0; g < p->groups; g++) {
         __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
         for (int b = 0; b < p->blocks; b++) {
-            const int left = p->columns - 32 * b;
-            const __mmask16 ml = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
-            const __mmask16 mh = left >= 32 ? 0xffff : left <= 16 ? 0 : (__mmask16)((1u << (left - 16)) - 1);
-            const __m512 xl = _mm512_maskz_loadu_ps(ml, x + 32 * b), xh = _mm512_maskz_loadu_ps(mh, x + 32 * b + 16);
+            const __m512 xl = perm_x(p, x, 32 * b), xh = perm_x(p, x, 32 * b + 16);
             const int n = p->count[((size_t)g * p->blocks + b) * 4];
             // slots of slice q at o + 16*(q*n + t)
             for (int t = 0; t < n; t++) {
@@ -239,12 +245,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) static void perm_equal(cons
             }
             v += 64 * n; o += 64 * n;
         }
-        const __m512 acc[4] = {a0, a1, a2, a3};
-        for (int q = 0; q < 4; q++) {
-            const int r = 64 * g + 16 * q, left = p->rows - r;
-            if (left <= 0) break;
-            _mm512_mask_storeu_ps(y + r, left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1), acc[q]);
-        }
+        perm_store(p, g, a0, a1, a2, a3, y);
     }
 }
 
@@ -271,12 +272,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) static void perm64(const pe
             PERM64_SLICE(2, a2)
             PERM64_SLICE(3, a3)
         }
-        const __m512 acc[4] = {a0, a1, a2, a3};
-        for (int q = 0; q < 4; q++) {
-            const int r = 64 * g + 16 * q, left = p->rows - r;
-            if (left <= 0) break;
-            _mm512_mask_storeu_ps(y + r, left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1), acc[q]);
-        }
+        perm_store(p, g, a0, a1, a2, a3, y);
     }
 }
 
