@@ -132,22 +132,26 @@ public final class Sell16Kernel: WeightKernel, @unchecked Sendable {
         }
         let groupRows = Self.sliceRows * Self.groupSlices
         for g in range {
-            var slot = Int(groupStart[g])
-            var acc = [SIMD16<Float>](repeating: SIMD16(), count: Self.groupSlices)
-            for b in 0..<blocks {
-                let block = Self.blockColumns * b
-                for q in 0..<Self.groupSlices {
-                    for _ in 0..<Int(count[4 * (g * blocks + b) + q]) {
-                        var xs = SIMD16<Float>()
-                        for lane in 0..<16 { xs[lane] = x[block + Int(offsets[16 * slot + lane])] }
-                        acc[q] += UnsafeRawPointer(values + 16 * slot).loadUnaligned(as: SIMD16<Float>.self) * xs
-                        slot += 1
+            // Slice by slice (no per-call array of accumulators), stepping over the other slices' slots.
+            for q in 0..<Self.groupSlices {
+                var acc = SIMD16<Float>()
+                var slot = Int(groupStart[g])
+                for b in 0..<blocks {
+                    let block = Self.blockColumns * b
+                    for other in 0..<Self.groupSlices {
+                        let cellSlots = Int(count[4 * (g * blocks + b) + other])
+                        if other == q {
+                            for t in slot..<(slot + cellSlots) {
+                                var xs = SIMD16<Float>()
+                                for lane in 0..<16 { xs[lane] = x[block + Int(offsets[16 * t + lane])] }
+                                acc += UnsafeRawPointer(values + 16 * t).loadUnaligned(as: SIMD16<Float>.self) * xs
+                            }
+                        }
+                        slot += cellSlots
                     }
                 }
-            }
-            for q in 0..<Self.groupSlices {
                 let first = g * groupRows + q * Self.sliceRows
-                for lane in 0..<max(0, min(Self.sliceRows, rows - first)) { y[first + lane] = acc[q][lane] + (bias?[first + lane] ?? 0) }
+                for lane in 0..<max(0, min(Self.sliceRows, rows - first)) { y[first + lane] = acc[lane] + (bias?[first + lane] ?? 0) }
             }
         }
     }
