@@ -93,7 +93,7 @@ let package = Package(
         .testTarget(name: "ReliefFormatTests", dependencies: ["ReliefFormat", "ReliefRandom"]),
         .testTarget(name: "ReliefDataTests", dependencies: ["ReliefData", "ReliefRandom"]),
         .testTarget(name: "ReliefKernelsTests", dependencies: ["ReliefKernels", "ReliefKernelsCHOLMOD", "ReliefRandom"]),
-        .testTarget(name: "ReliefCLITests", dependencies: ["ReliefFormat"]),
+        .testTarget(name: "ReliefCLITests", dependencies: ["ReliefFormat", "ReliefKernels"]),
         .testTarget(name: "ReliefTrainingTests", dependencies: ["ReliefTraining", "ReliefRandom", "ReliefTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ReliefPruningTests", dependencies: ["ReliefPruning", "ReliefTraining", "ReliefData", "ReliefRandom", "ReliefTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ReliefRuntimeTests", dependencies: ["ReliefRuntime", "ReliefExport", "ReliefTraining", "ReliefFormat", "ReliefKernels", "ReliefKernelsCHOLMOD", "ReliefRandom"]),

@@ -50,6 +50,8 @@ public struct InferenceReport: Codable, Sendable {
     public var residentWeightBytes: Int
     /// Peak resident memory of this process so far (VmHWM), bytes; 0 where /proc is missing.
     public var peakResidentBytes: Int
+    /// The OpenBLAS kernels the dense plan ran on (`DenseBLAS.coreName`); nil in reports from before it was kept.
+    public var denseKernels: String?
 
     /// Measures `model` at each batch size: the sparse plan (fastest kernel per layer) and the dense
     /// plan, each for at least `seconds` (and 20 runs), on `threads` threads.
@@ -96,7 +98,8 @@ public struct InferenceReport: Codable, Sendable {
             layers[String(batch)] = rows
         }
         return InferenceReport(model: model.metadata.architecture.name, fileBytes: fileBytes, threads: threads, layers: layers,
-                               runs: runs, denseWeightBytes: dense, residentWeightBytes: resident, peakResidentBytes: peakResidentBytes())
+                               runs: runs, denseWeightBytes: dense, residentWeightBytes: resident, peakResidentBytes: peakResidentBytes(),
+                               denseKernels: "OpenBLAS " + DenseBLAS.coreName)
     }
 
     /// Latency of whole inferences and the median time of each node.
@@ -160,6 +163,7 @@ public struct InferenceReport: Codable, Sendable {
         var out = "# \(model): sparse plan against dense, \(threads) thread\(threads == 1 ? "" : "s")\n\n"
         out += "File \(bytes(fileBytes)); weights resident \(bytes(residentWeightBytes)) sparse vs \(bytes(denseWeightBytes)) dense "
         out += String(format: "(%.1fx smaller); peak resident memory of the process %@.\n\n", Double(denseWeightBytes) / Double(max(1, residentWeightBytes)), bytes(peakResidentBytes))
+        if let denseKernels { out += "The dense plan runs on \(denseKernels) kernels.\n\n" }
         out += "| plan | batch | median ms | p99 ms | inputs/s | speed-up vs dense |\n|---|---:|---:|---:|---:|---:|\n"
         for r in runs {
             let dense = runs.first { $0.plan == "dense" && $0.batch == r.batch }

@@ -125,8 +125,16 @@ struct KernelBench: ParsableCommand {
             }
             bar.finish()
             let backends = Self.againstSuiteSparse(rows)
-            struct Output: Codable { var kernels: [Row]; var convolutions: [ConvolutionRow]; var againstSuiteSparse: [BackendRow] }
-            if json { try printJSON(Output(kernels: rows, convolutions: convolutionRows, againstSuiteSparse: backends)); return }
+            struct Output: Codable {
+                var denseKernels: String
+                var kernels: [Row]; var convolutions: [ConvolutionRow]; var againstSuiteSparse: [BackendRow]
+            }
+            let denseKernels = "OpenBLAS " + DenseBLAS.coreName
+            if json {
+                try printJSON(Output(denseKernels: denseKernels, kernels: rows, convolutions: convolutionRows, againstSuiteSparse: backends))
+                return
+            }
+            print("Dense baseline: \(denseKernels) kernels.\n")
             print("| shape | batch | threads | density | " + table.map(\.name).map { "\($0) µs (× vs dense)" }.joined(separator: " | ") + " | dense-equiv. MFLOPs | executed MFLOPs (sparse) |")
             print("|---|---:|---:|---:|" + String(repeating: "---:|", count: table.count + 2))
             var k = 0

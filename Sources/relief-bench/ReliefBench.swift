@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ReliefCLISupport
+import ReliefKernels
 import ReliefFormat
 import ReliefRandom
 
@@ -8,6 +9,12 @@ import ReliefRandom
 /// `kernels` every kernel of the table against dense OpenBLAS, `encoding` the .rlf encodings, `train` the trainer.
 @main
 struct ReliefBench: ParsableCommand {
+    /// Restarted first where OpenBLAS took older kernels than this CPU runs (`DenseBLAS.fasterCoreType`).
+    static func main() {
+        restartWithEnvironment("OPENBLAS_CORETYPE", DenseBLAS.fasterCoreType())
+        main(nil)
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "relief-bench",
         abstract: "Benchmarks: a model sparse against dense, the kernels, the .rlf encodings, training.",

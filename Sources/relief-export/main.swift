@@ -12,6 +12,12 @@ import ReliefTraining
 /// `relief-export`: a trained or pruned checkpoint to a compact `.rlf` model.
 @main
 struct ReliefExportCommand: ParsableCommand {
+    /// Restarted first where OpenBLAS took older kernels than this CPU runs (`DenseBLAS.fasterCoreType`).
+    static func main() {
+        restartWithEnvironment("OPENBLAS_CORETYPE", DenseBLAS.fasterCoreType())
+        main(nil)
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "relief-export",
         abstract: "Export a checkpoint as an .rlf (or ONNX) model; convert between .rlf and ONNX.",

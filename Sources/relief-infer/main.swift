@@ -9,6 +9,12 @@ import ReliefRuntime
 /// `relief-infer`: runs an .rlf model on inputs from a file with the sparse runtime.
 @main
 struct ReliefInfer: ParsableCommand {
+    /// Restarted first where OpenBLAS took older kernels than this CPU runs (`DenseBLAS.fasterCoreType`).
+    static func main() {
+        restartWithEnvironment("OPENBLAS_CORETYPE", DenseBLAS.fasterCoreType())
+        main(nil)
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "relief-infer",
         abstract: "Runs an .rlf model on the inputs in a file with the sparse runtime.",

@@ -9,6 +9,12 @@ import ReliefTraining
 /// `relief-neurons`: whole-neuron pruning without retraining (Wolfe et al., arXiv 1701.04465).
 @main
 struct ReliefNeurons: ParsableCommand {
+    /// Restarted first where OpenBLAS took older kernels than this CPU runs (`DenseBLAS.fasterCoreType`).
+    static func main() {
+        restartWithEnvironment("OPENBLAS_CORETYPE", DenseBLAS.fasterCoreType())
+        main(nil)
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "relief-neurons",
         abstract: "Remove whole hidden neurons of a trained network without retraining (Wolfe et al.).",

@@ -9,6 +9,12 @@ import ReliefTraining
 /// `relief-prune`: iterative NNrelief pruning (or a baseline) with retraining, checkpoints and resumption.
 @main
 struct ReliefPrune: ParsableCommand {
+    /// Restarted first where OpenBLAS took older kernels than this CPU runs (`DenseBLAS.fasterCoreType`).
+    static func main() {
+        restartWithEnvironment("OPENBLAS_CORETYPE", DenseBLAS.fasterCoreType())
+        main(nil)
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "relief-prune",
         abstract: "Prune a model iteratively with NNrelief or a baseline, retraining after each step.",

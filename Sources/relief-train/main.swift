@@ -8,6 +8,12 @@ import ReliefTraining
 /// `relief-train`: trains a model of the zoo on a data set, with checkpoints and resumption.
 @main
 struct ReliefTrain: ParsableCommand {
+    /// Restarted first where OpenBLAS took older kernels than this CPU runs (`DenseBLAS.fasterCoreType`).
+    static func main() {
+        restartWithEnvironment("OPENBLAS_CORETYPE", DenseBLAS.fasterCoreType())
+        main(nil)
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "relief-train",
         abstract: "Train a model from the zoo on a data set.",

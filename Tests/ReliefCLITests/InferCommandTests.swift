@@ -1,5 +1,6 @@
 import Foundation
 import ReliefFormat
+import ReliefKernels
 import Testing
 
 /// `relief-infer` and `relief-bench model` end to end, on a small model written here: a linear
@@ -150,6 +151,10 @@ import Testing
         let layers = all.filter { ($0["weightShape"] as? [Int])?.isEmpty == false }
         #expect(layers.count == 1 && layers[0]["nonzeros"] as? Int == weights.filter { $0 != 0 }.count)
         #expect(layers[0]["denseFLOPs"] as? Int == 2 * 7840 * 64)
+        // The dense plan's OpenBLAS kernels are this CPU's vector ones: the command restarts itself
+        // with OPENBLAS_CORETYPE where OpenBLAS took the CPU for an older one (and is told not to here).
+        let core = (object?["denseKernels"] as? String)?.replacingOccurrences(of: "OpenBLAS ", with: "")
+        #expect(core != nil && DenseBLAS.fasterCoreType(core: core!, environment: [:]) == nil, "dense kernels: \(core ?? "none")")
         let bench = try CommandLineTests.run("relief-bench", ["model", modelPath, "--seconds", "0.01", "--batches", "1", "8"])
         #expect(bench.status == 0 && bench.stdout.contains("| sparse | 8 |") && bench.stdout.contains("Per layer, batch 8"), "\(bench.stderr)")
     }

@@ -27,6 +27,18 @@ import Testing
         a.count == b.count && zip(a, b).allSatisfy { abs($0 - $1) <= tolerance * max(1, abs($1)) }
     }
 
+    /// Which OpenBLAS core Relief restarts with: a vector one for a CPU OpenBLAS took for an older
+    /// one, never over the user's OPENBLAS_CORETYPE, never a core the CPU cannot run.
+    @Test func fasterCoreTypeOnlyReplacesFallbackCores() {
+        #expect(DenseBLAS.fasterCoreType(core: "Prescott", environment: [:], avx2FMA: true, avx512: true) == "SkylakeX")
+        #expect(DenseBLAS.fasterCoreType(core: "Sandybridge", environment: [:], avx2FMA: true, avx512: false) == "Haswell")
+        #expect(DenseBLAS.fasterCoreType(core: "Prescott", environment: [:], avx2FMA: false, avx512: false) == nil)
+        #expect(DenseBLAS.fasterCoreType(core: "Prescott", environment: ["OPENBLAS_CORETYPE": "Core2"], avx2FMA: true, avx512: true) == nil)
+        for core in ["Haswell", "Zen", "SkylakeX", "Cooperlake", "SapphireRapids"] {
+            #expect(DenseBLAS.fasterCoreType(core: core, environment: [:], avx2FMA: true, avx512: true) == nil, "\(core)")
+        }
+    }
+
     @Test func openBLASMatchesReference() {
         DenseBLAS.setThreadCount(2)
         #expect(DenseBLAS.threadCount == 2)
