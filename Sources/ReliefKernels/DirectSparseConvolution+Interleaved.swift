@@ -96,12 +96,16 @@ extension DirectSparseConvolution {
             source = x
         }
         let accumulators = copy + count
-        let offsets = (UnsafeMutableRawPointer(accumulators + accumulatorFloats * RowPartitions.maxParts) + 7)
+        let scratchOffsets = (UnsafeMutableRawPointer(accumulators + accumulatorFloats * RowPartitions.maxParts) + 7)
             .alignedDown(toMultipleOf: 8).bindMemory(to: Int32.self, capacity: max(storedWeights, 1))
         // Group-major, so the offsets do not depend on the batch (only on the padded width).
         let planeFloats = Int32(shape.planeFloats), rowFloats = Int32(wp * 8)
-        for n in 0..<storedWeights {
-            offsets[n] = Int32(interleavedChannel[n]) * planeFloats + Int32(interleavedTapY[n]) * rowFloats + Int32(interleavedTapX[n]) * 8
+        let offsets = interleavedOffsetTables.offsets(.init(path: 0, strides: [Int(planeFloats), Int(rowFloats)]), count: storedWeights,
+                                                      scratch: scratchOffsets) { offsets in
+            for n in 0..<self.storedWeights {
+                offsets[n] = Int32(self.interleavedChannel[n]) * planeFloats + Int32(self.interleavedTapY[n]) * rowFloats
+                    + Int32(self.interleavedTapX[n]) * 8
+            }
         }
         // Chunks of entries (a pixel of a group of 8 images) whose windows fit in L1; with more than
         // 32 planes, channel blocks of 32, and then each filter keeps one tile of accumulators

@@ -90,3 +90,16 @@ struct VectorCover {
         runs += 1
     }
 }
+
+/// A `VectorCover` kept by a `LayoutCache`, with the memory it points into.
+final class KeptCover: @unchecked Sendable {
+    let memory: UnsafeMutableRawPointer
+    let cover: VectorCover
+
+    init(bytes: Int, _ make: (UnsafeMutableRawPointer) -> VectorCover) {
+        memory = .allocate(byteCount: max(bytes, 1), alignment: 64)
+        cover = make(memory)
+    }
+
+    deinit { memory.deallocate() }
+}

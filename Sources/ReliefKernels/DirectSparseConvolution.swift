@@ -70,6 +70,13 @@ public final class DirectSparseConvolution: @unchecked Sendable {
 
     /// Multiply-adds from which a call splits between threads (`Parallel.minimumWork` unless set).
     public let threadWork: Int
+    /// Each weight's (or row-tile group's) offset into the source, per source layout.
+    let offsetTables = OffsetTables<Int64>()
+    /// The same for the batch-interleaved path.
+    let interleavedOffsetTables = OffsetTables<Int32>()
+    /// The vector tiles' covers of the outputs, per (batch, output height and width, plane and row
+    /// stride, last readable position or -1, vectors per chunk).
+    let covers = LayoutCache<SIMD8<Int>, KeptCover>()
 
     /// `m` is the `[O, C·kh·kw]` weight matrix (columns ordered channel, then tap row, then tap
     /// column); `threadWork` below the default lets tests exercise the thread split on small shapes.
@@ -300,9 +307,20 @@ public final class DirectSparseConvolution: @unchecked Sendable {
         // an unpadded input, so reads are clipped there (valid outputs never reach that far).
         let readable: Int
         let (ph, pw) = padding
+        let vectorised = SIMDSupport.avx2FMA && !portable
         if shape.count == 0 {
             source = x
             readable = inChannels * channelP
+        } else if vectorised {
+            readable = shape.count
+            if shape.shared {
+                relief_pad_shared(x, Int64(inChannels), Int64(batch), Int64(h), Int64(w), Int64(ph), Int64(pw), Int64(channelP),
+                                  Int64(Self.slack), padded)
+            } else {
+                relief_pad_phases(x, Int64(inChannels), Int64(batch), Int64(h), Int64(w), Int64(ph), Int64(pw), Int64(sy), Int64(sx),
+                                  Int64(shape.rows), Int64(wq), Int64(readable), padded)
+            }
+            source = UnsafePointer(padded)
         } else if shape.shared {
             readable = shape.count
             for c in 0..<inChannels {
@@ -366,7 +384,6 @@ public final class DirectSparseConvolution: @unchecked Sendable {
         // also keeps every shifted read inside the (padded) input.
         guard batch > 0, oh > 0, ow > 0 else { return }
         let extended = (batch - 1) * planeP + (oh - 1) * wq + ow
-        let vectorised = SIMDSupport.avx2FMA && !portable
         // Chunks of positions outside, filters inside: every filter reads the same windows of the
         // input channels, so a chunk's windows stay in cache while all filters use them, instead of
         // each filter streaming the whole input from L3. The AVX2 tiles read 256 bytes per weight and
@@ -384,7 +401,9 @@ public final class DirectSparseConvolution: @unchecked Sendable {
         let inPlace = shape.count == 0
         if vectorised && rowTiles && oh >= 8 && ow >= 8 {
             // Each group's offset: its channel's plane and its tap column.
-            for g in groupChannel.indices { offsets[g] = Int64(Int(groupChannel[g]) * channelP + groupTapX[g]) }
+            let offsets = offsetTables.offsets(.init(path: 0, strides: [channelP, wq]), count: groupChannel.count, scratch: offsets) { offsets in
+                for g in self.groupChannel.indices { offsets[g] = Int64(Int(self.groupChannel[g]) * channelP + self.groupTapX[g]) }
+            }
             let parts = work < threadWork ? 1 : min(max(threads, 1), RowPartitions.maxParts, batch)
             let filterStride = pooled ? batch * (oh / 2) * (ow / 2) : batch * oh * ow
             let run = wide ? relief_conv_rows8_avx512 : relief_conv_rows8
@@ -396,15 +415,26 @@ public final class DirectSparseConvolution: @unchecked Sendable {
             return
         }
         if vectorised && (!inPlace || extended >= 8) && VectorCover.fits(extended: extended, outputs: batch * oh * ow) {
-            for k in 0..<storedWeights { offsets[k] = Int64(Int(plane[k]) * channelP + Int(shiftY[k]) * wq + Int(shiftX[k])) }
-            var cover = VectorCover(scratch: UnsafeMutableRawPointer(offsets + max(storedWeights, 1)), batch: batch, outHeight: oh, outWidth: ow)
+            let coverScratch = UnsafeMutableRawPointer(offsets + max(storedWeights, 1))
+            let offsets = offsetTables.offsets(.init(path: 1, strides: [channelP, wq]), count: storedWeights, scratch: offsets) { offsets in
+                for k in 0..<self.storedWeights {
+                    offsets[k] = Int64(Int(self.plane[k]) * channelP + Int(self.shiftY[k]) * wq + Int(self.shiftX[k]))
+                }
+            }
             // Where even 64 positions of every input plane overflow L1, the planes go in blocks, each
             // read by all filters before the next (accumulators in memory between blocks).
             let blocked = channelBlocks > 1 && 4 * planes * (64 + span) > 1 << 14
             let perChunk = blocked ? 8 : chunk / 8
             assert((blocked ? outChannels : 1) * 64 * ((perChunk + 7) / 8) <= accumulatorFloats, "accumulators overflow their part")
-            cover.cover(batch: batch, outHeight: oh, outWidth: ow, plane: planeP, rowStride: wq, end: inPlace ? extended : nil,
-                        vectorsPerChunk: perChunk)
+            let end = inPlace ? extended : nil
+            let make = { (scratch: UnsafeMutableRawPointer) in
+                var cover = VectorCover(scratch: scratch, batch: batch, outHeight: oh, outWidth: ow)
+                cover.cover(batch: batch, outHeight: oh, outWidth: ow, plane: planeP, rowStride: wq, end: end, vectorsPerChunk: perChunk)
+                return cover
+            }
+            let coverKey = SIMD8(batch, oh, ow, planeP, wq, end ?? -1, perChunk, 0)
+            let kept = covers.value(coverKey) { KeptCover(bytes: VectorCover.bytes(batch: batch, outHeight: oh, outWidth: ow), make) }
+            let cover = kept?.cover ?? make(coverScratch)
             let chunks = cover.chunks
             let parts = work < threadWork ? 1 : min(max(threads, 1), RowPartitions.maxParts, max(chunks, outChannels))
             // One range per part; the part's index picks its accumulator chunk. Parts take chunks when

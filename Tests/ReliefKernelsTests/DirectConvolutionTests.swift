@@ -104,6 +104,38 @@ import Testing
             } }
         }
     }
+    /// One convolution over many input sizes, each twice: weight offsets and output covers are kept
+    /// per input layout (`LayoutCache`), up to a bound past which they are recomputed in scratch;
+    /// every size must still get its own. Padded stride 1 (vector tiles at 5%, row tiles when full), stride 2
+    /// (phase planes) and batches of 16 that take the batch-interleaved path.
+    @Test(arguments: [((1, 1), 0.05), ((1, 1), 1.0), ((2, 2), 0.3), ((1, 1), 0.3)])
+    func oneConvolutionOverManyInputSizes(stride: (Int, Int), density: Double) {
+        let (o, c, k, p) = (6, 20, (3, 3), (1, 1))
+        let seed = UInt64(stride.0 * 100) &+ UInt64(density * 1000)
+        var g = SeededGenerator(seed: seed)
+        let w = RandomWeights.sparse(rows: o, columns: c * 9, density: density, std: 1, using: &g)
+        let bias = (0..<o).map { _ in g.normal() }
+        let conv = DirectSparseConvolution(CSRMatrix(rows: o, columns: c * 9, dense: w), inChannels: c, kernel: k, stride: stride,
+                                           padding: p, threadWork: 1)
+        // Four image sizes, each at batches 1, 2 and 16: twelve layouts, more than are kept.
+        let batches = [1, 2, 16]
+        let sizes: [(b: Int, h: Int, w: Int)] = (0..<12).map { (i: Int) -> (b: Int, h: Int, w: Int) in
+            let image = i / 3
+            return (batches[i % 3], 6 + image, 9 + (image * 5) % 7)
+        }
+        for (round, t) in (sizes + sizes.reversed()).enumerated() {
+            let x = (0..<(c * t.b * t.h * t.w)).map { _ in g.normal() }
+            let (expected, oh, ow) = Self.reference(w, o: o, c: c, k: k, x: x, b: t.b, h: t.h, wd: t.w, stride: stride, padding: p, bias: bias)
+            var y = [Float](repeating: .nan, count: expected.count)
+            let scratch = UnsafeMutableRawPointer.allocate(byteCount: conv.scratchBytes(batch: t.b, height: t.h, width: t.w), alignment: 64)
+            defer { scratch.deallocate() }
+            conv.run(x, batch: t.b, height: t.h, width: t.w, outHeight: oh, outWidth: ow, bias: bias, into: &y, threads: 1 + round % 2,
+                     scratch: scratch)
+            let ok = zip(y, expected).allSatisfy { abs($0 - $1) <= 1e-4 * max(1, abs($1)) }
+            #expect(ok, "round \(round), batch \(t.b), \(t.h)x\(t.w), seed \(seed)")
+        }
+    }
+
     /// A 2x2 max pooling of stride 2 fused into the planar row tiles (`poolsInRowTiles`): LeNet-5's
     /// two convolutions (24x24 and 8x8 outputs), a padded 3x3 one on 16x12 whose last tile column
     /// moves back to end at the edge (its windows computed twice), and a 7-row kernel; with and
