@@ -12,9 +12,9 @@ import ReliefTraining
 /// `relief-export`: a trained or pruned checkpoint to a compact `.rlf` model.
 @main
 struct ReliefExportCommand: ParsableCommand {
-    /// Restarted first where OpenBLAS took older kernels than this CPU runs (`DenseBLAS.fasterCoreType`).
+    /// First, OpenBLAS's vector kernels where it took older ones for this CPU (`DenseBLAS.useFasterCore`).
     static func main() {
-        restartWithEnvironment("OPENBLAS_CORETYPE", DenseBLAS.fasterCoreType())
+        restartWithEnvironment("OPENBLAS_CORETYPE", DenseBLAS.useFasterCore())
         main(nil)
     }
 

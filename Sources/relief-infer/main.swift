@@ -9,9 +9,9 @@ import ReliefRuntime
 /// `relief-infer`: runs an .rlf model on inputs from a file with the sparse runtime.
 @main
 struct ReliefInfer: ParsableCommand {
-    /// Restarted first where OpenBLAS took older kernels than this CPU runs (`DenseBLAS.fasterCoreType`).
+    /// First, OpenBLAS's vector kernels where it took older ones for this CPU (`DenseBLAS.useFasterCore`).
     static func main() {
-        restartWithEnvironment("OPENBLAS_CORETYPE", DenseBLAS.fasterCoreType())
+        restartWithEnvironment("OPENBLAS_CORETYPE", DenseBLAS.useFasterCore())
         main(nil)
     }
 

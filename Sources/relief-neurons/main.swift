@@ -9,9 +9,9 @@ import ReliefTraining
 /// `relief-neurons`: whole-neuron pruning without retraining (Wolfe et al., arXiv 1701.04465).
 @main
 struct ReliefNeurons: ParsableCommand {
-    /// Restarted first where OpenBLAS took older kernels than this CPU runs (`DenseBLAS.fasterCoreType`).
+    /// First, OpenBLAS's vector kernels where it took older ones for this CPU (`DenseBLAS.useFasterCore`).
     static func main() {
-        restartWithEnvironment("OPENBLAS_CORETYPE", DenseBLAS.fasterCoreType())
+        restartWithEnvironment("OPENBLAS_CORETYPE", DenseBLAS.useFasterCore())
         main(nil)
     }
 

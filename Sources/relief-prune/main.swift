@@ -9,9 +9,9 @@ import ReliefTraining
 /// `relief-prune`: iterative NNrelief pruning (or a baseline) with retraining, checkpoints and resumption.
 @main
 struct ReliefPrune: ParsableCommand {
-    /// Restarted first where OpenBLAS took older kernels than this CPU runs (`DenseBLAS.fasterCoreType`).
+    /// First, OpenBLAS's vector kernels where it took older ones for this CPU (`DenseBLAS.useFasterCore`).
     static func main() {
-        restartWithEnvironment("OPENBLAS_CORETYPE", DenseBLAS.fasterCoreType())
+        restartWithEnvironment("OPENBLAS_CORETYPE", DenseBLAS.useFasterCore())
         main(nil)
     }
 

@@ -8,9 +8,9 @@ import ReliefTraining
 /// `relief-train`: trains a model of the zoo on a data set, with checkpoints and resumption.
 @main
 struct ReliefTrain: ParsableCommand {
-    /// Restarted first where OpenBLAS took older kernels than this CPU runs (`DenseBLAS.fasterCoreType`).
+    /// First, OpenBLAS's vector kernels where it took older ones for this CPU (`DenseBLAS.useFasterCore`).
     static func main() {
-        restartWithEnvironment("OPENBLAS_CORETYPE", DenseBLAS.fasterCoreType())
+        restartWithEnvironment("OPENBLAS_CORETYPE", DenseBLAS.useFasterCore())
         main(nil)
     }
 

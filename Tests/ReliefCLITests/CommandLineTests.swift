@@ -18,10 +18,16 @@ import Testing
         var stderr: String
     }
 
-    static func run(_ tool: String, _ arguments: [String]) throws -> Run {
+    /// Runs a built tool; `environment` adds to (or with nil values removes from) this process's.
+    static func run(_ tool: String, _ arguments: [String], environment: [String: String?] = [:]) throws -> Run {
         let p = Process()
         p.executableURL = binaries.appendingPathComponent(tool)
         p.arguments = arguments
+        if !environment.isEmpty {
+            var merged = ProcessInfo.processInfo.environment
+            for (name, value) in environment { merged[name] = value }
+            p.environment = merged
+        }
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err

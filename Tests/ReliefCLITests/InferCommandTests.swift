@@ -139,7 +139,8 @@ import Testing
     }
 
     @Test func reportAndModelBenchmark() throws {
-        let r = try CommandLineTests.run("relief-infer", [modelPath, "--report", "--report-seconds", "0.01", "--json"])
+        let r = try CommandLineTests.run("relief-infer", [modelPath, "--report", "--report-seconds", "0.01", "--json"],
+                                         environment: ["OPENBLAS_CORETYPE": nil])
         #expect(r.status == 0, "\(r.stderr)")
         let object = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
         let runs = object?["runs"] as? [[String: Any]] ?? []
@@ -151,10 +152,16 @@ import Testing
         let layers = all.filter { ($0["weightShape"] as? [Int])?.isEmpty == false }
         #expect(layers.count == 1 && layers[0]["nonzeros"] as? Int == weights.filter { $0 != 0 }.count)
         #expect(layers[0]["denseFLOPs"] as? Int == 2 * 7840 * 64)
-        // The dense plan's OpenBLAS kernels are this CPU's vector ones: the command restarts itself
-        // with OPENBLAS_CORETYPE where OpenBLAS took the CPU for an older one (and is told not to here).
+        // The dense plan's OpenBLAS kernels are this CPU's vector ones: the command switches OpenBLAS
+        // to them where it took the CPU for an older one (`DenseBLAS.useFasterCore`).
         let core = (object?["denseKernels"] as? String)?.replacingOccurrences(of: "OpenBLAS ", with: "")
         #expect(core != nil && DenseBLAS.fasterCoreType(core: core!, environment: [:]) == nil, "dense kernels: \(core ?? "none")")
+        // The same where the switch in place is unavailable (the command restarts itself instead).
+        let restarted = try CommandLineTests.run("relief-infer", [modelPath, "--report", "--report-seconds", "0.01", "--json"],
+                                                 environment: ["OPENBLAS_CORETYPE": nil, "RELIEF_BLAS_SWITCH": "restart"])
+        let restartedObject = try JSONSerialization.jsonObject(with: Data(restarted.stdout.utf8)) as? [String: Any]
+        let restartedCore = (restartedObject?["denseKernels"] as? String)?.replacingOccurrences(of: "OpenBLAS ", with: "")
+        #expect(restarted.status == 0 && restartedCore == core, "restarted: \(restartedCore ?? "none"), \(restarted.stderr)")
         let bench = try CommandLineTests.run("relief-bench", ["model", modelPath, "--seconds", "0.01", "--batches", "1", "8"])
         #expect(bench.status == 0 && bench.stdout.contains("| sparse | 8 |") && bench.stdout.contains("Per layer, batch 8"), "\(bench.stderr)")
     }
