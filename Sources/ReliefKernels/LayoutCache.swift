@@ -1,24 +1,28 @@
-import Synchronization
+import Foundation
 
 /// What a convolution derives from its weights and the layout of one call's input alone (weight
 /// offsets into the padded source, the vectors that cover the outputs), kept per layout instead of
-/// recomputed on every call: at batch 1 on ResNet-20 a 3,686-weight layer spent about a third of its
-/// time recomputing its offsets. Shared by concurrent inferences; a model runs each convolution at a
+/// recomputed on every call (with the padded copies in C, a fifth off ResNet-20's batch-1 time,
+/// DEVELOPERS.md). Shared by concurrent inferences; a model runs each convolution at a
 /// few batch sizes, so a few layouts are kept, and past that the caller computes into its scratch.
-final class LayoutCache<Key: Hashable & Sendable, Value: AnyObject & Sendable>: Sendable {
+///
+/// The lock is a pthread mutex (`NSLock`), which ThreadSanitizer understands; with the standard
+/// library's `Mutex` it reported the dictionary's accesses under the lock as races.
+final class LayoutCache<Key: Hashable & Sendable, Value: AnyObject & Sendable>: @unchecked Sendable {
     /// Layouts kept.
     static var capacity: Int { 8 }
-    private let kept = Mutex<[Key: Value]>([:])
+    private let lock = NSLock()
+    private var kept: [Key: Value] = [:]
 
     /// The value kept for `key`, else `make()`'s, kept; nil when the cache is full.
     func value(_ key: Key, make: () -> Value) -> Value? {
-        kept.withLock { kept in
-            if let value = kept[key] { return value }
-            guard kept.count < Self.capacity else { return nil }
-            let value = make()
-            kept[key] = value
-            return value
-        }
+        lock.lock()
+        defer { lock.unlock() }
+        if let value = kept[key] { return value }
+        guard kept.count < Self.capacity else { return nil }
+        let value = make()
+        kept[key] = value
+        return value
     }
 }
 
