@@ -153,8 +153,14 @@ public final class InferenceSession {
         }
         let out = model.nodes[model.output], result = buffers[model.output]
         let c = out.channels, p = out.pixels
-        for b in 0..<batch {
-            for ch in 0..<c { (output + (b * c + ch) * p).update(from: result + (ch * batch + b) * p, count: p) }
+        if p == 1 {
+            // [C][B] → [B][C] (a classifier's logits): one transpose, not a copy call per value,
+            // which cost LeNet-300-100 a fifth of its batch-64 time.
+            Transpose.run(result, rows: c, columns: batch, into: output)
+        } else {
+            for b in 0..<batch {
+                for ch in 0..<c { (output + (b * c + ch) * p).update(from: result + (ch * batch + b) * p, count: p) }
+            }
         }
     }
 
