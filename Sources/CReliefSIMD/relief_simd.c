@@ -437,6 +437,12 @@ int relief_simd_avx512(void) {
     return relief_simd_avx2_fma() && __builtin_cpu_supports("avx512f");
 }
 
+int relief_simd_avx512_skylake(void) {
+    __builtin_cpu_init();
+    return relief_simd_avx512() && __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+}
+
 // relief_tile8x8 for 16 entries whose pointers come in adjacent pairs (s[2i + 1] == s[2i] + 8):
 // eight 512-bit accumulators, each two entries' 8 images, one load and one multiply-add per pair
 // and nonzero. Twice the entries per weight and offset loaded, half the instructions per entry.
@@ -906,6 +912,7 @@ RELIEF_AVX2 __attribute__((no_builtin("memset", "memcpy"))) void relief_pad_phas
 #else
 int relief_simd_avx2_fma(void) { return 0; }
 int relief_simd_avx512(void) { return 0; }
+int relief_simd_avx512_skylake(void) { return 0; }
 void relief_pad_shared(const float *x, int64_t channels, int64_t batch, int64_t h, int64_t w, int64_t ph, int64_t pw,
                        int64_t channel_stride, int64_t slack, float *out) {
     (void)x; (void)channels; (void)batch; (void)h; (void)w; (void)ph; (void)pw; (void)channel_stride; (void)slack; (void)out;

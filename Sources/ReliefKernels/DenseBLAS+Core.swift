@@ -19,9 +19,9 @@ extension DenseBLAS {
     /// older ones: a release that predates the CPU (Debian 12's 0.3.21 takes an Emerald Rapids Xeon
     /// for a Prescott and runs SSE3 kernels, about 3x slower on dense layers). Nil when the core is
     /// already a vector one, when `OPENBLAS_CORETYPE` is set (the user's choice stands) or when the
-    /// CPU has no AVX2 and FMA.
+    /// CPU has no AVX2 and FMA. SkylakeX needs AVX-512 F, CD, BW, DQ and VL (`avx512`), else Haswell.
     public static func fasterCoreType(core: String = coreName, environment: [String: String] = ProcessInfo.processInfo.environment,
-                                      avx2FMA: Bool = relief_simd_avx2_fma() != 0, avx512: Bool = relief_simd_avx512() != 0) -> String? {
+                                      avx2FMA: Bool = relief_simd_avx2_fma() != 0, avx512: Bool = relief_simd_avx512_skylake() != 0) -> String? {
         guard environment["OPENBLAS_CORETYPE"] == nil, avx2FMA, !vectorCores.contains(core.lowercased()) else { return nil }
         return avx512 ? "SkylakeX" : "Haswell"
     }

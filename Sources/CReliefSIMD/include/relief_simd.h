@@ -13,6 +13,8 @@
 int relief_simd_avx2_fma(void);
 /// 1 when the CPU (and the OS) run AVX-512F as well as AVX2 + FMA: the `_avx512` variants.
 int relief_simd_avx512(void);
+// AVX-512 F, CD, BW, DQ and VL: what OpenBLAS's SkylakeX kernels use.
+int relief_simd_avx512_skylake(void);
 
 /// Names the calling thread (at most 15 bytes are kept), as `ps -L` and debuggers show it.
 void relief_set_thread_name(const char *name);
