@@ -394,7 +394,8 @@ public final class DirectSparseConvolution: @unchecked Sendable {
             : max(256, min(Self.chunk, (1 << 17) / (4 * planes))) / 64 * 64
         let chunks = (extended + chunk - 1) / chunk
         let span = (kernel.0 - 1) / sy * wq + (kernel.1 - 1) / sx
-        // Each weight's whole offset into the source (phase plane, row and column shift), once per call.
+        // Each weight's whole offset into the source (phase plane, row and column shift): kept per layout
+        // (`offsetTables`), this scratch only when the cache is full.
         let floats = shape.count + accumulatorFloats * RowPartitions.maxParts
         let offsets = (scratch + (4 * floats + 7) / 8 * 8).bindMemory(to: Int64.self, capacity: max(storedWeights, 1))
         let work = storedWeights * channelP
