@@ -1,17 +1,26 @@
 import CBLAS
 
-/// Dense float32 products on OpenBLAS, with the thread count set explicitly.
+/// Dense float32 products on OpenBLAS, always single-threaded: Relief's own workers split the
+/// products (`parallelGemm`, `DenseKernel`).
+///
+/// Why one thread, always: OpenBLAS's own threads busy-wait between calls and fight Relief's on a
+/// 2-core machine, and its results depend on its thread count (a 64x784 · 784x300 product differs
+/// in the last bits between 1 and 2 threads), so a count changed by another caller mid-run made
+/// training irreproducible.
 public enum DenseBLAS {
-    /// Sets OpenBLAS's thread count; its own default can be very slow for small products.
-    public static func setThreadCount(_ n: Int) {
-        openblas_set_num_threads(Int32(max(1, n)))
-    }
+    private static let pinned: Void = openblas_set_num_threads(1)
 
+    /// Pins OpenBLAS to one thread, once per process; every product here calls it first.
+    @inline(__always)
+    public static func pinSingleThread() { Self.pinned }
+
+    /// OpenBLAS's current thread count (1 once any product here has run).
     public static var threadCount: Int { Int(openblas_get_num_threads()) }
 
     /// `c = a · b` for row-major `a` (m x k) and `b` (k x n); `c` is m x n.
     public static func multiply(m: Int, n: Int, k: Int, a: [Float], b: [Float], c: inout [Float]) {
         precondition(a.count == m * k && b.count == k * n && c.count == m * n, "matrix sizes do not match \(m)x\(k) · \(k)x\(n)")
+        pinSingleThread()
         guard m > 0, n > 0 else { return }
         guard k > 0 else {
             for i in c.indices { c[i] = 0 }
@@ -30,6 +39,7 @@ extension DenseBLAS {
                             a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                             beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
         guard m > 0, n > 0 else { return }
+        pinSingleThread()
         cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }

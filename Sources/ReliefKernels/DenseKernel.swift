@@ -10,12 +10,9 @@ public final class DenseKernel: WeightKernel, @unchecked Sendable {
     let weights: UnsafeMutablePointer<Float>
     let partitions: RowPartitions
 
-    /// OpenBLAS's own threads busy-wait between calls and fight the kernels' threads: one thread each,
-    /// parallelism comes from splitting rows.
-    private static let pinned: Void = DenseBLAS.setThreadCount(1)
-
     public init(_ m: CSRMatrix) {
-        Self.pinned
+        // OpenBLAS runs one thread per call; parallelism comes from splitting rows.
+        DenseBLAS.pinSingleThread()
         rows = m.rows
         columns = m.columns
         weights = .allocate(capacity: max(m.rows * m.columns, 1))

@@ -17,10 +17,10 @@ public enum Parallel {
     /// wake and small splits ran serially; `bench/micro/handoff.swift`.)
     public static let minimumWork = 1 << 19
 
-    /// Sets the worker count for every parallel loop and GEMM (and pins OpenBLAS to one thread).
+    /// Sets the worker count for every parallel loop and GEMM (OpenBLAS itself stays on one thread).
     public static func setThreads(_ n: Int) {
         threads = max(1, n)
-        DenseBLAS.setThreadCount(1)
+        DenseBLAS.pinSingleThread()
     }
 
     /// Calls `body(range)` on up to `threads` contiguous parts of `0..<count`, in parallel, and waits.
