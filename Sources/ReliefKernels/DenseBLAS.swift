@@ -5,8 +5,8 @@ import CBLAS
 ///
 /// Why one thread, always: OpenBLAS's own threads busy-wait between calls and fight Relief's on a
 /// 2-core machine, and its results depend on its thread count (a 64x784 · 784x300 product differs
-/// in the last bits between 1 and 2 threads), so a count changed by another caller mid-run made
-/// training irreproducible.
+/// in the last bits between 1 and 2 threads: `tools/openblas_thread_results.py`), so a count
+/// changed by another caller mid-run made training irreproducible.
 public enum DenseBLAS {
     private static let pinned: Void = openblas_set_num_threads(1)
 
