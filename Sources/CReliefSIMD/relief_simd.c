@@ -856,7 +856,8 @@ RELIEF_AVX2 __attribute__((no_builtin("memset", "memcpy"))) static inline void r
 
 // Shared padding: per channel, ph zero rows, then each image's h rows (pw zeros, then the w values;
 // the zeros after a row are the next row's) and ph zero rows after it, then one more zero row; and
-// `slack` zeros after the last channel. Rows are w + pw floats.
+// `slack` zeros after the last channel. Rows are w + pw floats. With x null only the zeros are
+// written (the borders of an output a convolution writes in this layout).
 RELIEF_AVX2 __attribute__((no_builtin("memset", "memcpy"))) void relief_pad_shared(const float *x, int64_t channels, int64_t batch,
                                                                                   int64_t h, int64_t w, int64_t ph, int64_t pw,
                                                                                   int64_t channel_stride, int64_t slack, float *out) {
@@ -866,12 +867,13 @@ RELIEF_AVX2 __attribute__((no_builtin("memset", "memcpy"))) void relief_pad_shar
         relief_zero_floats(base, ph * wq);
         for (int64_t b = 0; b < batch; b++) {
             float *first = base + (ph + b * rows) * wq;
-            const float *src = x + (c * batch + b) * h * w;
+            const float *src = x ? x + (c * batch + b) * h * w : 0;
             for (int64_t r = 0; r < h; r++) {
                 float *row = first + r * wq;
-                const float *in = src + r * w;
+                const float *in = src ? src + r * w : 0;
                 for (int64_t q = 0; q < pw; q++) row[q] = 0.0f;
-                for (int64_t q = 0; q < w; q++) row[pw + q] = in[q];
+                if (x)
+                    for (int64_t q = 0; q < w; q++) row[pw + q] = in[q];
             }
             relief_zero_floats(first + h * wq, ph * wq);
         }

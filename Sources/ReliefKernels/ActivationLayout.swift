@@ -14,13 +14,36 @@ public enum ActivationLayout: Sendable, Equatable {
     /// transpose between them; lanes of images past the batch in the last group hold finite values
     /// that no real output reads.
     case interleaved(padY: Int, padX: Int)
+    /// `[C][padded planes of B images]`, the whole-plane direct convolution's own input layout with
+    /// shared padding (`DirectSparseConvolution.readsPadded`): per channel, padY zero rows, then
+    /// each image's rows of padX zeros and its W values, each image followed by padY zero rows, then
+    /// one more zero row; eight zero floats after the last channel. A convolution whose only reader
+    /// is such a convolution writes it directly (`writesPadded`), so the reader copies nothing.
+    case padded(padY: Int, padX: Int)
+
+    /// Whether this is the batch-interleaved layout.
+    public var isInterleaved: Bool {
+        if case .interleaved = self { return true }
+        return false
+    }
 
     /// Floats the layout takes for `channels` channels of `height` x `width` and a batch of `batch`.
     public func floats(channels: Int, batch: Int, height: Int, width: Int) -> Int {
         switch self {
         case .planar: return channels * batch * height * width
         case let .interleaved(py, px): return channels * ((batch + 7) / 8 * 8) * (height + 2 * py) * (width + 2 * px)
+        case let .padded(py, px):
+            return channels * Self.paddedChannelFloats(batch: batch, height: height, width: width, padY: py, padX: px) + Self.paddedSlack
         }
+    }
+
+    /// Zeros after the last channel of a padded layout: a vector holding a last real value reads up
+    /// to 7 floats past it.
+    public static let paddedSlack = 8
+
+    /// Floats of one channel of the padded layout (its channel stride).
+    public static func paddedChannelFloats(batch: Int, height: Int, width: Int, padY: Int, padX: Int) -> Int {
+        (padY + batch * (height + padY) + 1) * (width + padX)
     }
 
     /// The C description of an interleaved layout (nil for planar).
@@ -46,10 +69,14 @@ public enum ActivationLayout: Sendable, Equatable {
         case let .interleaved(py, px):
             let row = width + 2 * px
             return (((b / 8 * channels + c) * (height + 2 * py) + y + py) * row + x + px) * 8 + b % 8
+        case let .padded(py, px):
+            let stride = Self.paddedChannelFloats(batch: batch, height: height, width: width, padY: py, padX: px)
+            return c * stride + (py + b * (height + py) + y) * (width + px) + px + x
         }
     }
 
-    /// Whether float `n` of this layout is border (never a pixel: zero in a valid activation).
+    /// Whether float `n` of an interleaved layout is border (never a pixel: zero in a valid
+    /// activation); false for the other layouts.
     public func isBorder(_ n: Int, height: Int, width: Int) -> Bool {
         guard case let .interleaved(py, px) = self else { return false }
         let row = width + 2 * px, pixel = n / 8 % ((height + 2 * py) * row), r = pixel / row, q = pixel % row

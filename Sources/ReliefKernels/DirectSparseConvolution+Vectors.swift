@@ -12,7 +12,7 @@ struct VectorCover {
     /// Vector v covers extended positions starts[v] ..< starts[v] + 8.
     let starts: UnsafeMutablePointer<Int32>
     /// Run r copies acc[from[r] ..< from[r] + length[r]] of its chunk to output index to[r] (within a
-    /// filter's `[B][OH·OW]` output).
+    /// filter's `[B][OH·OW]` output, or its plane of a padded layout).
     let from: UnsafeMutablePointer<Int32>
     let to: UnsafeMutablePointer<Int32>
     let length: UnsafeMutablePointer<Int32>
@@ -45,13 +45,15 @@ struct VectorCover {
     /// b·plane + oy·rowStride + ox. With `end` set, no vector reaches past that position (an input read
     /// in place has no slack after it): a vector that would is moved back to end just there,
     /// overlapping its predecessor. Chunks hold `vectorsPerChunk` vectors (a multiple of 8).
-    mutating func cover(batch: Int, outHeight oh: Int, outWidth ow: Int, plane: Int, rowStride: Int, end: Int?, vectorsPerChunk: Int) {
+    /// `output` places image b's output (oy, ox) at base + b·image + oy·row + ox (planar: 0, OH·OW, OW).
+    mutating func cover(batch: Int, outHeight oh: Int, outWidth ow: Int, plane: Int, rowStride: Int, end: Int?, vectorsPerChunk: Int,
+                        output place: (base: Int, image: Int, row: Int)) {
         vectors = 0
         runs = 0
         var covered = 0
         for b in 0..<batch {
             for oy in 0..<oh {
-                let first = b * plane + oy * rowStride, output = (b * oh + oy) * ow
+                let first = b * plane + oy * rowStride, output = place.base + b * place.image + oy * place.row
                 var p = first
                 // The start of this row may lie in the last vector of the row before.
                 if vectors > 0 && covered > first {

@@ -240,8 +240,8 @@ public final class DirectSparseConvolution: @unchecked Sendable {
     /// (8 entries of 8 images), 128 for the 16-entry tiles of the `wide` interleaved path.
     var accumulatorFloats: Int { max(Self.chunk, channelBlocks > 1 ? (wide ? 128 : 64) * outChannels : 0) }
     /// Zeros after a padded copy: an AVX2 vector holding the last real output reads up to 7 floats
-    /// past that output's window.
-    static let slack = 8
+    /// past that output's window. (The `.padded` activation layout is this copy, slack included.)
+    static let slack = ActivationLayout.paddedSlack
 
     /// Where the whole-plane path reads its input: image b's extended position (row r, column q) of
     /// channel (or phase plane) p is at `p · channelStride + b · plane + r · rowStride + q`.
@@ -269,12 +269,45 @@ public final class DirectSparseConvolution: @unchecked Sendable {
             let (rows, wq) = (h + ph, w + pw)
             // ph leading zero rows, then each image and its ph trailing zero rows, then one more zero
             // row for the last shifted reads.
-            let channelStride = (ph + batch * rows + 1) * wq
+            let channelStride = ActivationLayout.paddedChannelFloats(batch: batch, height: h, width: w, padY: ph, padX: pw)
+            assert(channelStride == (ph + batch * rows + 1) * wq)
             return PlaneLayout(rows: rows, rowStride: wq, channelStride: channelStride, count: inChannels * channelStride + Self.slack, shared: true)
         }
         let (hq, wq) = ((h + 2 * ph + sy - 1) / sy, (w + 2 * pw + sx - 1) / sx)
         let count = inChannels * sy * sx * batch * hq * wq + (kernel.0 - 1) / sy * wq + (kernel.1 - 1) / sx + 1 + Self.slack
         return PlaneLayout(rows: hq, rowStride: wq, channelStride: batch * hq * wq, count: count, shared: false)
+    }
+
+    /// The planar path `runPlanes` takes, batch-interleaved aside: row tiles, vector tiles (both
+    /// AVX2 + FMA), or the portable loop.
+    enum PlanePath { case rows, vectors, loop }
+
+    func planePath(batch: Int, height h: Int, width w: Int, outHeight oh: Int, outWidth ow: Int) -> PlanePath {
+        let vectorised = SIMDSupport.avx2FMA && !portable
+        if vectorised && rowTiles && oh >= 8 && ow >= 8 { return .rows }
+        guard vectorised, batch > 0, oh > 0, ow > 0 else { return .loop }
+        let shape = layout(batch: batch, height: h, width: w)
+        let extended = (batch - 1) * shape.plane + (oh - 1) * shape.rowStride + ow
+        return (shape.count != 0 || extended >= 8) && VectorCover.fits(extended: extended, outputs: batch * oh * ow) ? .vectors : .loop
+    }
+
+    /// Whether `run` reads an input in `.padded(padY: padding.0, padX: padding.1)` layout in place
+    /// at this batch and input size: where its planar paths pad that way themselves (stride 1, a
+    /// padding from 1 to the kernel's size - 1), unless the batch takes the interleaved path.
+    public func readsPadded(batch: Int, height h: Int, width w: Int) -> Bool {
+        let (oh, ow) = outputSize(height: h, width: w)
+        return batch > 0 && oh > 0 && ow > 0 && layout(batch: batch, height: h, width: w).shared
+            && !interleaves(batch: batch, outHeight: oh, outWidth: ow)
+    }
+
+    /// Whether `run` can write its output in `.padded` layout with border `padding` at this batch
+    /// and input size: on the vector tiles, without a residual.
+    public func writesPadded(batch: Int, height h: Int, width w: Int, padding p: (Int, Int)) -> Bool {
+        let (oh, ow) = outputSize(height: h, width: w)
+        guard batch > 0, oh > 0, ow > 0, p.0 >= 0, p.1 >= 0, p.0 < 1 << 15, p.1 < 1 << 15, !interleaves(batch: batch, outHeight: oh, outWidth: ow),
+              planePath(batch: batch, height: h, width: w, outHeight: oh, outWidth: ow) == .vectors else { return false }
+        let floats = ActivationLayout.padded(padY: p.0, padX: p.1).floats(channels: 1, batch: batch, height: oh, width: ow)
+        return floats < Int(Int32.max)
     }
 
     /// Whole planes: every surviving weight adds a shifted copy of a whole (padded) input channel, all
@@ -289,9 +322,13 @@ public final class DirectSparseConvolution: @unchecked Sendable {
     /// instead (`relief_conv_rows8`, see `rowTiles`). Otherwise one long vector update per weight,
     /// in cache-sized chunks.
     /// With `pooled` (only where `poolsInRowTiles`), the row tiles write their 2x2 maxima instead.
+    /// With `inputPadded`, `x` already is the shared-padding layout (`readsPadded`) and is read in
+    /// place; with `outputPadding`, the output is written in `.padded` layout with that border
+    /// (`writesPadded`, no residual), zeros included unless `outputBordersZero` says they are there.
     func runPlanes(_ x: UnsafePointer<Float>, batch: Int, height h: Int, width w: Int, outHeight oh: Int, outWidth ow: Int,
                       bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, threads: Int, scratch: UnsafeMutableRawPointer,
-                      relu: Bool, residual: UnsafePointer<Float>?, pooled: Bool = false) {
+                      relu: Bool, residual: UnsafePointer<Float>?, pooled: Bool = false, inputPadded: Bool = false,
+                      outputPadding: (Int, Int)? = nil, outputBordersZero: Bool = false) {
         precondition(!pooled || (poolsInRowTiles(outHeight: oh, outWidth: ow) && residual == nil), "pooled writes need row tiles and no residual")
         if !pooled && interleaves(batch: batch, outHeight: oh, outWidth: ow) {
             runInterleaved(x, batch: batch, height: h, width: w, outHeight: oh, outWidth: ow, bias: bias, into: y, threads: threads,
@@ -311,6 +348,9 @@ public final class DirectSparseConvolution: @unchecked Sendable {
         if shape.count == 0 {
             source = x
             readable = inChannels * channelP
+        } else if inputPadded {
+            source = x
+            readable = shape.count
         } else if vectorised {
             readable = shape.count
             if shape.shared {
@@ -400,7 +440,9 @@ public final class DirectSparseConvolution: @unchecked Sendable {
         let offsets = (scratch + (4 * floats + 7) / 8 * 8).bindMemory(to: Int64.self, capacity: max(storedWeights, 1))
         let work = storedWeights * channelP
         let inPlace = shape.count == 0
-        if vectorised && rowTiles && oh >= 8 && ow >= 8 {
+        let path = planePath(batch: batch, height: h, width: w, outHeight: oh, outWidth: ow)
+        precondition(outputPadding == nil || path == .vectors, "a padded output needs the vector tiles")
+        if path == .rows {
             // Each group's offset: its channel's plane and its tap column.
             let offsets = offsetTables.offsets(.init(path: 0, strides: [channelP, wq]), count: groupChannel.count, scratch: offsets) { offsets in
                 for g in self.groupChannel.indices { offsets[g] = Int64(Int(self.groupChannel[g]) * channelP + self.groupTapX[g]) }
@@ -415,7 +457,16 @@ public final class DirectSparseConvolution: @unchecked Sendable {
             }
             return
         }
-        if vectorised && (!inPlace || extended >= 8) && VectorCover.fits(extended: extended, outputs: batch * oh * ow) {
+        if path == .vectors {
+            // Where output (b, oy, ox) goes within a filter's plane: planar [B][OH·OW], or the padded
+            // layout, whose zeros are written first (the tiles write only real outputs).
+            var (outBase, outImage, outRow, filterStride) = (0, oh * ow, ow, batch * oh * ow)
+            if let (py, px) = outputPadding {
+                (outBase, outImage, outRow) = (py * (ow + px) + px, (oh + py) * (ow + px), ow + px)
+                filterStride = ActivationLayout.paddedChannelFloats(batch: batch, height: oh, width: ow, padY: py, padX: px)
+                if !outputBordersZero { relief_pad_shared(nil, Int64(outChannels), Int64(batch), Int64(oh), Int64(ow), Int64(py), Int64(px), Int64(filterStride),
+                                  Int64(ActivationLayout.paddedSlack), y) }
+            }
             let coverScratch = UnsafeMutableRawPointer(offsets + max(storedWeights, 1))
             let offsets = offsetTables.offsets(.init(path: 1, strides: [channelP, wq]), count: storedWeights, scratch: offsets) { offsets in
                 for k in 0..<self.storedWeights {
@@ -430,10 +481,12 @@ public final class DirectSparseConvolution: @unchecked Sendable {
             let end = inPlace ? extended : nil
             let make = { (scratch: UnsafeMutableRawPointer) in
                 var cover = VectorCover(scratch: scratch, batch: batch, outHeight: oh, outWidth: ow)
-                cover.cover(batch: batch, outHeight: oh, outWidth: ow, plane: planeP, rowStride: wq, end: end, vectorsPerChunk: perChunk)
+                cover.cover(batch: batch, outHeight: oh, outWidth: ow, plane: planeP, rowStride: wq, end: end, vectorsPerChunk: perChunk,
+                            output: (outBase, outImage, outRow))
                 return cover
             }
-            let coverKey = SIMD8(batch, oh, ow, planeP, wq, end ?? -1, perChunk, 0)
+            let outputKey = outputPadding.map { 1 + $0.0 << 16 + $0.1 } ?? 0
+            let coverKey = SIMD8(batch, oh, ow, planeP, wq, end ?? -1, perChunk, outputKey)
             let kept = covers.value(coverKey) { KeptCover(bytes: VectorCover.bytes(batch: batch, outHeight: oh, outWidth: ow), make) }
             let cover = kept?.cover ?? make(coverScratch)
             let chunks = cover.chunks
@@ -458,8 +511,8 @@ public final class DirectSparseConvolution: @unchecked Sendable {
                     }
                     let run = self.wide ? relief_conv_vectors_avx512 : relief_conv_vectors
                     run(starts + o0 * blocks, Int64(blocks), offsets, self.values, Int64(o1 - o0), source, bias.map { $0 + o0 },
-                        cover.starts + v0, Int64(v1 - v0), acc, y + o0 * batch * oh * ow,
-                        residual.map { $0 + o0 * batch * oh * ow }, Int64(batch * oh * ow), cover.from + r0,
+                        cover.starts + v0, Int64(v1 - v0), acc, y + o0 * filterStride,
+                        residual.map { $0 + o0 * filterStride }, Int64(filterStride), cover.from + r0,
                         cover.to + r0, cover.length + r0, Int64(r1 - r0), relu ? 1 : 0, Int64(ahead.from),
                         Int64(ahead.count), Int64(planes), Int64(channelP))
                 }
@@ -514,14 +567,37 @@ public final class DirectSparseConvolution: @unchecked Sendable {
     /// into the writes (`fusesPool`: the interleaved path, or planar row tiles): `y` then receives
     /// the pooled (oh / 2) x (ow / 2) output (oh and ow stay the convolution's), and convolution
     /// outputs no window reads are not computed.
+    ///
+    /// `.padded` layouts: an input in this convolution's own padding where `readsPadded`, an output
+    /// where `writesPadded` (no residual, no pooling). The output's zeros are written too, unless
+    /// `outputBordersZero` (the caller knows `y` holds this layout at this batch from an earlier
+    /// call: only real outputs are ever written, so its zeros are still there).
     public func run(_ x: UnsafePointer<Float>, batch: Int, height h: Int, width w: Int, outHeight oh: Int, outWidth ow: Int,
                     bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, threads: Int, scratch: UnsafeMutableRawPointer? = nil,
                     relu: Bool = false, residual: UnsafePointer<Float>? = nil,
-                    input: ActivationLayout = .planar, output: ActivationLayout = .planar, pooled: Bool = false) {
+                    input: ActivationLayout = .planar, output: ActivationLayout = .planar, pooled: Bool = false,
+                    outputBordersZero: Bool = false) {
         if pooled && input == .planar && output == .planar && !interleaves(batch: batch, outHeight: oh, outWidth: ow) {
             precondition(scratch != nil, "pooled writes need scratch")
             runPlanes(x, batch: batch, height: h, width: w, outHeight: oh, outWidth: ow, bias: bias, into: y, threads: threads,
                       scratch: scratch!, relu: relu, residual: residual, pooled: true)
+            return
+        }
+        let paddedInput = input == .padded(padY: padding.0, padX: padding.1)
+        if case .padded = output {
+            precondition(scratch != nil && !pooled && residual == nil, "a padded output needs scratch and takes no pooling or residual")
+        }
+        if paddedInput || { if case .padded = output { return true }; return false }() {
+            precondition(input == .planar || (paddedInput && readsPadded(batch: batch, height: h, width: w)), "a padded input this path cannot read")
+            var outputPadding: (Int, Int)? = nil
+            if case let .padded(py, px) = output {
+                precondition(writesPadded(batch: batch, height: h, width: w, padding: (py, px)), "a padded output this path cannot write")
+                outputPadding = (py, px)
+            }
+            precondition(scratch != nil, "padded layouts need scratch")
+            runPlanes(x, batch: batch, height: h, width: w, outHeight: oh, outWidth: ow, bias: bias, into: y, threads: threads,
+                      scratch: scratch!, relu: relu, residual: residual, inputPadded: paddedInput, outputPadding: outputPadding,
+                      outputBordersZero: outputBordersZero)
             return
         }
         if input != .planar || output != .planar || pooled {

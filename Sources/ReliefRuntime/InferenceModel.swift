@@ -102,6 +102,9 @@ public final class InferenceModel: Sendable {
     public let interleavedCandidates: [ActivationLayout]
     /// The convolutions reading each candidate's output (all must interleave for it to).
     let interleavedConvolutionReaders: [[Int]]
+    /// Per node, the padded layout its output takes when the batch allows (see `paddedCandidates`),
+    /// or `.planar`.
+    public let paddedCandidates: [ActivationLayout]
     /// For a 2x2 max pooling its direct convolution can compute as it writes: that convolution (see
     /// `poolFusions`; whether it does depends on the batch, `fusesPool`).
     public let poolFusedInto: [Int?]
@@ -256,6 +259,8 @@ public final class InferenceModel: Sendable {
         let pools = Self.poolFusions(built, output: out, reluFusedInto: reluFusedInto, additionFusedInto: additionFusedInto)
         poolFusedInto = pools
         pooledBy = built.indices.map { k in pools.firstIndex { $0 == k } }
+        paddedCandidates = Self.paddedCandidates(built, output: out, reluFusedInto: reluFusedInto, additionFusedInto: additionFusedInto,
+                                                 pooledBy: pooledBy)
     }
 
     /// Additions a direct convolution right before them can compute: the convolution is one operand,

@@ -19,6 +19,9 @@ public final class InferenceSession {
     public private(set) var nodeSeconds: [Double]
     /// The layout of each node's output in the last `run` (see `InferenceModel.assignLayouts`).
     public private(set) var layouts: [ActivationLayout]
+    /// Per node whose output was last written in a `.padded` layout, that batch (else 0): its
+    /// buffer's zeros are in place for the next run at that batch.
+    private var paddedBatch: [Int]
     /// Per node, whether the last `run` computed this pooling inside its convolution.
     public private(set) var fusedPools: [Bool]
     /// Whether the first node flattens the model input and nothing else reads it: then `[B][C·H·W]`
@@ -66,9 +69,9 @@ public final class InferenceSession {
             }
             // Room for the interleaved layout too, which rounds the batch up to 8 and adds a border.
             var count = max(node.outputShape.reduce(1, *) * maxBatch, 1)
-            if model.interleavedCandidates[k] != .planar, node.outputShape.count == 3 {
-                count = max(count, model.interleavedCandidates[k].floats(channels: node.outputShape[0], batch: maxBatch,
-                                                                          height: node.outputShape[1], width: node.outputShape[2]))
+            for candidate in [model.interleavedCandidates[k], model.paddedCandidates[k]] where candidate != .planar && node.outputShape.count == 3 {
+                count = max(count, candidate.floats(channels: node.outputShape[0], batch: maxBatch,
+                                                    height: node.outputShape[1], width: node.outputShape[2]))
             }
             // Cache-line aligned: an interleaved layout's 32-byte vectors then never straddle two lines.
             let p = UnsafeMutableRawPointer.allocate(byteCount: 4 * count, alignment: 64).bindMemory(to: Float.self, capacity: count)
@@ -83,6 +86,7 @@ public final class InferenceSession {
         scratch = .allocate(byteCount: scratchBytes, alignment: 64)
         nodeSeconds = [Double](repeating: 0, count: model.nodes.count)
         layouts = [ActivationLayout](repeating: .planar, count: model.nodes.count)
+        paddedBatch = [Int](repeating: 0, count: model.nodes.count)
         fusedPools = [Bool](repeating: false, count: model.nodes.count)
         let readers = model.nodes.indices.filter { k in
             if model.nodes[k].input < 0 { return true }
@@ -210,11 +214,15 @@ public final class InferenceSession {
             if let direct = w.direct {
                 // With its pooling fused, the convolution writes the pooling's output instead of its own.
                 let pool = model.pooledBy[k].flatMap { fusedPools[$0] ? $0 : nil }
+                // A padded output's zeros are still in place from the last run at this batch.
+                let output = layouts[pool ?? k], bordersZero = output != .planar && paddedBatch[k] == batch
                 w.bias.withUnsafeBufferPointerOrNil { bias in
                     direct.run(x, batch: batch, height: h, width: wd, outHeight: oh, outWidth: ow, bias: bias, into: pool.map { buffers[$0] } ?? y,
                                threads: threads, scratch: scratch, relu: relu, residual: residual.map { UnsafePointer(source($0)) },
-                               input: node.input < 0 ? .planar : layouts[node.input], output: layouts[pool ?? k], pooled: pool != nil)
+                               input: node.input < 0 ? .planar : layouts[node.input], output: output, pooled: pool != nil,
+                               outputBordersZero: bordersZero)
                 }
+                if case .padded = output { paddedBatch[k] = batch } else { paddedBatch[k] = 0 }
                 reluApplied = true
                 return
             }
@@ -270,7 +278,7 @@ public final class InferenceSession {
             if fusedPools[k] { return }
             var isMax = false
             if case .maxPool = node.operation { isMax = true }
-            if node.input >= 0, layouts[node.input] != .planar {
+            if node.input >= 0, layouts[node.input].isInterleaved {
                 Pooling.runInterleaved(x, input: layouts[node.input], y, output: layouts[k], channels: inC, batch: batch, height: s[1],
                                        width: s[2], geometry: g, outHeight: node.outputShape[1], outWidth: node.outputShape[2], max: isMax)
                 return

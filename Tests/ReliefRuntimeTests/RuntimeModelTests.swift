@@ -100,13 +100,37 @@ import Testing
                 guard SIMDSupport.avx2FMA && threads == 1 else { continue }
                 // The hand-offs this test is about did happen: VGG-11's convolutions and poolings from conv2
                 // on, ResNet-20's first convolution of each block in the later stages.
-                let interleaved = runtime.nodes.indices.filter { session.layouts[$0] != .planar }.map { runtime.nodes[$0].name }
+                let interleaved = runtime.nodes.indices.filter { session.layouts[$0].isInterleaved }.map { runtime.nodes[$0].name }
                 let minimum = name == "vgg-11" ? 10 : 4
                 #expect(interleaved.count >= minimum, "\(name), batch \(batch): interleaved outputs \(interleaved)")
                 // VGG-11's max poolings after conv2, conv4, conv6 and conv8 are computed inside them.
                 let fused = runtime.nodes.indices.filter { session.fusedPools[$0] }.map { runtime.nodes[$0].name }
                 #expect(name != "vgg-11" || fused.count >= 4, "\(name), batch \(batch): fused poolings \(fused)")
             }
+        }
+    }
+
+    /// At small batches the first convolution of each ResNet-20 block writes the padded copy the
+    /// second one reads (`ActivationLayout.padded`). The outputs match the training engine, also
+    /// with batches of different sizes in turn in one session: the layout's zeros move with the
+    /// batch, and are only taken as in place after a run at the same batch.
+    @Test func paddedHandOffsMatchTheTrainingEngine() throws {
+        let seed: UInt64 = 47
+        let model = try Self.prunedModel("resnet-20", density: 0.1, seed: seed)
+        let runtime = try InferenceModel(try Self.exported(model), policy: .forced("direct"))
+        let session = try InferenceSession(model: runtime, maxBatch: 3, threads: 1)
+        for (step, batch) in [1, 3, 1, 1, 2, 3, 2, 1].enumerated() {
+            let x = Self.input(model.inputShape, batch: batch, seed: seed &+ UInt64(step))
+            let expected = model.forward(Tensor(shape: [batch] + model.inputShape, data: x), training: false).data
+            let y = try session.run(x, batch: batch)
+            let error = Self.maxError(y, expected)
+            #expect(error < 1e-4, "resnet-20, step \(step), batch \(batch), seed \(seed): max relative error \(error)")
+            guard SIMDSupport.avx2FMA else { continue }
+            let padded = runtime.nodes.indices.filter { k in
+                guard case .padded = session.layouts[k], case .convolution = runtime.nodes[k].operation else { return false }
+                return true
+            }
+            #expect(padded.count == 9, "resnet-20, batch \(batch): padded outputs \(padded.map { runtime.nodes[$0].name })")
         }
     }
 

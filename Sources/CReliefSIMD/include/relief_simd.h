@@ -141,12 +141,13 @@ typedef struct {
     int64_t channel_stride, group_floats, row, pad_y, pad_x;
 } relief_interleaved_layout;
 
-/// Writes zeros over the borders (everything but the h x w pixels) of every plane of `layout`.
-// DirectSparseConvolution's padded copies (AVX2 CPUs only): shared padding, and stride phases.
+// DirectSparseConvolution's padded copies (AVX2 CPUs only): shared padding (x null: the zeros
+// alone, for an output written in that layout), and stride phases.
 void relief_pad_shared(const float *x, int64_t channels, int64_t batch, int64_t h, int64_t w, int64_t ph, int64_t pw,
                        int64_t channel_stride, int64_t slack, float *out);
 void relief_pad_phases(const float *x, int64_t channels, int64_t batch, int64_t h, int64_t w, int64_t ph, int64_t pw,
                        int64_t sy, int64_t sx, int64_t hq, int64_t wq, int64_t total, float *out);
+/// Writes zeros over the borders (everything but the h x w pixels) of every plane of `layout`.
 void relief_zero_borders(float *y, const relief_interleaved_layout *layout, int64_t channels, int64_t groups, int64_t h, int64_t w);
 
 /// kh x kw pooling with stride (sh, sw) over interleaved planes laid out as `in_layout` (windows
