@@ -891,24 +891,34 @@ RELIEF_AVX2 __attribute__((no_builtin("memset", "memcpy"))) void relief_pad_phas
                                                                                   int64_t total, float *out) {
     relief_zero_floats(out, total);
     const int64_t plane = hq * wq;
+    // Column phases: input column q = m + j * sx (m < sx) goes to phase (m + pw) mod sx, column
+    // (m + pw) / sx + j. For stride 2 the two residues are copied in one pass over the row.
+    const int64_t even_px = pw % 2, even_col = pw / 2, odd_px = (1 + pw) % 2, odd_col = (1 + pw) / 2;
     for (int64_t c = 0; c < channels; c++)
-        for (int64_t b = 0; b < batch; b++)
+        for (int64_t b = 0; b < batch; b++) {
+            // Padded row rp = r + ph is row rq of row phase py: stepped along, no division per row.
+            int64_t py = ph % sy, rq = ph / sy;
             for (int64_t r = 0; r < h; r++) {
-                const int64_t rp = r + ph;
                 const float *src = x + ((c * batch + b) * h + r) * w;
-                for (int64_t px = 0; px < sx; px++) {
-                    // Input columns q with (q + pw) mod sx == px, in order, into consecutive columns.
-                    const int64_t q0 = ((px - pw) % sx + sx) % sx;
-                    if (q0 >= w) continue;
-                    const int64_t n = (w - q0 + sx - 1) / sx;
-                    float *dst = out + (((c * sy + rp % sy) * sx + px) * batch + b) * plane + (rp / sy) * wq + (q0 + pw) / sx;
-                    const float *in = src + q0;
-                    if (sx == 2)
-                        for (int64_t j = 0; j < n; j++) dst[j] = in[2 * j];
-                    else
-                        for (int64_t j = 0; j < n; j++) dst[j] = in[sx * j];
+                float *row = out + ((c * sy + py) * sx * batch + b) * plane + rq * wq;
+                if (sx == 2) {
+                    float *even = row + even_px * batch * plane + even_col, *odd = row + odd_px * batch * plane + odd_col;
+                    const int64_t pairs = w / 2;
+                    for (int64_t j = 0; j < pairs; j++) {
+                        even[j] = src[2 * j];
+                        odd[j] = src[2 * j + 1];
+                    }
+                    if (w & 1) even[pairs] = src[w - 1];
+                } else {
+                    for (int64_t m = 0; m < sx && m < w; m++) {
+                        const int64_t n = (w - m + sx - 1) / sx;
+                        float *dst = row + (m + pw) % sx * batch * plane + (m + pw) / sx;
+                        for (int64_t j = 0; j < n; j++) dst[j] = src[m + sx * j];
+                    }
                 }
+                if (++py == sy) { py = 0; rq++; }
             }
+        }
 }
 
 #else

@@ -34,6 +34,8 @@ import Testing
             (8, 16, (3, 3), 16, 16, (1, 1), (1, 1), 8),
             // Strides split into phase planes: 1x1 stride 2, uneven strides and a kernel wider than the stride.
             (5, 3, (1, 1), 8, 8, (2, 2), (0, 0), 2), (4, 3, (5, 5), 11, 12, (3, 2), (2, 1), 2), (6, 8, (3, 3), 32, 32, (2, 2), (1, 1), 3),
+            // Stride-2 phases of odd rows, with a padding of 2; a column stride of 3 over an odd width.
+            (3, 2, (3, 3), 7, 9, (2, 2), (1, 1), 2), (3, 2, (5, 5), 9, 13, (2, 2), (2, 2), 1), (4, 3, (5, 5), 10, 11, (2, 3), (2, 2), 1),
             // One-column images: every output its own run, a whole chunk of them (2,048) and more.
             (3, 1, (1, 1), 40, 1, (1, 1), (0, 0), 60),
             // Valid convolutions read in place, whose output rows are vectors apart (LeNet-5's conv2 over
