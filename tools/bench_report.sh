@@ -6,7 +6,10 @@
 # Models: LeNet-300-100 and LeNet-5 pruned by NNrelief (runs/targets/*.rlf from tools/pruning_targets.sh,
 # else the main job's LeNet-300-100 and a synthetic LeNet-5), and VGG-11 / ResNet-20 with seeded random
 # weights pruned to NNrelief-like densities (relief-bench synth); LeNet-300-100 also at 90% sparsity.
-# Environment: SECONDS_PER_CELL (default 1), QUICK=1 (fewer cells, for a smoke test).
+# Each runtime is measured in ROUNDS rounds (default 3), the runtimes taking turns within a round, and a
+# cell's time is the median over rounds: a slow spell of this shared machine then falls on all of them
+# alike instead of on whichever ran during it.
+# Environment: SECONDS_PER_CELL (default 1, split between the rounds), ROUNDS, QUICK=1 (fewer cells, for a smoke test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
@@ -18,6 +21,9 @@ out=bench/report
 work=runs/bench-report
 mkdir -p "$out" "$work"
 seconds=${SECONDS_PER_CELL:-1}
+rounds=${ROUNDS:-3}
+per_round=$(python3 -c "print(max(0.2, $seconds / $rounds))")
+echo "{\"rounds\": $rounds, \"secondsPerRound\": $per_round}" > "$work/settings.json"
 
 # The models: name, .rlf path.
 models=()
@@ -51,19 +57,23 @@ for entry in "${models[@]}"; do
   if [ -n "$full" ] && [ -f "$full" ]; then "$bin/relief-export" "$full" -o "$work/$name.full.onnx" >/dev/null; fi
   shape=$(python3 tools/peers/prepare.py "$bin" "$rlf" "$work/$name")
   "$bin/relief-infer" "$rlf" "$work/$name.u8" --outputs "$work/$name.ref" --no-cache > /dev/null
-  "$bin/relief-bench" model "$rlf" --batches $batches --threads $threads --seconds "$seconds" --json > "$work/$name.relief.json"
   "$bin/relief-bench" model "$rlf" --batches $batches --threads 1 --seconds "$seconds" > "$work/$name.relief.md"
-  for b in $batches; do
-    for t in $threads; do
-      common=(--onnx "$work/$name.onnx" --inputs "$work/$name.f32" --reference "$work/$name.ref" --shape $shape --batch "$b" --threads "$t" --seconds "$seconds")
-      for peer in ort_peer.py "torch_peer.py" "torch_peer.py --sparse" scipy_peer.py; do
-        [ "$peer" = scipy_peer.py ] && [ "$t" != 1 ] && continue   # SciPy's sparse products are single-threaded
-        # shellcheck disable=SC2086
-        line=$(cd tools/peers && python3 $peer "${common[@]/#$work/../../$work}" 2>/dev/null | tail -1) || line=""
-        [ -n "$line" ] && echo "{\"model\": \"$name\", \"result\": $line}" >> "$work/peers.jsonl"
+  rm -f "$work/$name".relief.*.json
+  for round in $(seq 1 "$rounds"); do
+    echo "   round $round of $rounds"
+    "$bin/relief-bench" model "$rlf" --batches $batches --threads $threads --seconds "$per_round" --json > "$work/$name.relief.$round.json"
+    for b in $batches; do
+      for t in $threads; do
+        common=(--onnx "$work/$name.onnx" --inputs "$work/$name.f32" --reference "$work/$name.ref" --shape $shape --batch "$b" --threads "$t" --seconds "$per_round")
+        for peer in ort_peer.py "torch_peer.py" "torch_peer.py --sparse" scipy_peer.py; do
+          [ "$peer" = scipy_peer.py ] && [ "$t" != 1 ] && continue   # SciPy's sparse products are single-threaded
+          # shellcheck disable=SC2086
+          line=$(cd tools/peers && python3 $peer "${common[@]/#$work/../../$work}" 2>/dev/null | tail -1) || line=""
+          [ -n "$line" ] && echo "{\"model\": \"$name\", \"round\": $round, \"result\": $line}" >> "$work/peers.jsonl"
+        done
+        line=$(cd tools/peers && ../../.venv-deepsparse/bin/python deepsparse_peer.py "${common[@]/#$work/../../$work}" 2>/dev/null | tail -1) || line=""
+        [ -n "$line" ] && echo "{\"model\": \"$name\", \"round\": $round, \"result\": $line}" >> "$work/peers.jsonl"
       done
-      line=$(cd tools/peers && ../../.venv-deepsparse/bin/python deepsparse_peer.py "${common[@]/#$work/../../$work}" 2>/dev/null | tail -1) || line=""
-      [ -n "$line" ] && echo "{\"model\": \"$name\", \"result\": $line}" >> "$work/peers.jsonl"
     done
   done
 done

@@ -1,17 +1,22 @@
 #!/usr/bin/env python3
 """Writes bench/report/report.md, report.json and SVG plots from the files tools/bench_report.sh
-collected: Relief's own measurements (relief-bench model --json), each peer's JSON line, the kernel
-sweep. Ratios are pair by pair, from the same run."""
+collected: Relief's own measurements (relief-bench model --json, one file per round), each peer's JSON
+line per round, the kernel sweep. A cell's time is the median over rounds of each round's median;
+ratios are pair by pair, from the same run."""
 import datetime
+import glob
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 
 work, out = sys.argv[1:3]
 models = [m.split("=", 1) for m in sys.argv[3:]]
 peers = [json.loads(l) for l in open(os.path.join(work, "peers.jsonl")) if l.strip()]
+settings = json.load(open(os.path.join(work, "settings.json")))
+rounds = settings["rounds"]
 cores = os.cpu_count()
 # "AMD EPYC" alone names no generation; family, model and the vector width say which kernels ran
 # (Relief and DeepSparse both pick AVX-512 code where the CPU has it).
@@ -30,14 +35,21 @@ for p in peers:
     versions[p["result"]["peer"]] = p["result"]["version"]
 
 rows, data = [], {"date": datetime.date.today().isoformat(), "machine": f"{cpu}, {cores} cores", "swift": swift,
-                  "peerVersions": versions, "models": []}
+                  "peerVersions": versions, "rounds": rounds, "secondsPerRound": settings["secondsPerRound"], "models": []}
 svgs = []
 for name, rlf in models:
-    reports = json.load(open(os.path.join(work, name + ".relief.json")))
-    relief = {}
-    for r in reports:
-        for run in r["runs"]:
-            relief[(run["plan"], run["batch"], run["threads"])] = run
+    round_files = sorted(glob.glob(os.path.join(work, glob.escape(name) + ".relief.*.json")))
+    assert len(round_files) == rounds, f"{name}: {len(round_files)} rounds of Relief measurements, expected {rounds}"
+    # Per (plan, batch, threads): each round's run; the cell takes the medians over rounds.
+    relief_rounds = {}
+    for path in round_files:
+        for r in json.load(open(path)):
+            for run in r["runs"]:
+                relief_rounds.setdefault((run["plan"], run["batch"], run["threads"]), []).append(run)
+    relief = {key: {"medianMilliseconds": statistics.median(x["medianMilliseconds"] for x in runs),
+                    "p99Milliseconds": statistics.median(x["p99Milliseconds"] for x in runs),
+                    "roundMedians": [x["medianMilliseconds"] for x in runs]} for key, runs in relief_rounds.items()}
+    reports = json.load(open(round_files[0]))
     rlf_bytes = os.path.getsize(rlf)
     onnx_bytes = os.path.getsize(os.path.join(work, name + ".onnx"))
     first = reports[0]
@@ -56,13 +68,20 @@ for name, rlf in models:
         if plan != "sparse":
             continue
         cell = {"batch": batch, "threads": threads, "relief": run["medianMilliseconds"], "reliefP99": run["p99Milliseconds"],
+                "reliefRounds": run["roundMedians"],
                 "reliefDense": relief.get(("dense", batch, threads), {}).get("medianMilliseconds"), "peers": {}}
+        by_peer = {}
         for p in peers:
             r = p["result"]
             if p["model"] == name and r["batch"] == batch and r["threads"] == threads:
-                cell["peers"][r["peer"]] = {"median": r["median_ms"], "p99": r["p99_ms"], "ok": r["ok"], "maxError": r["max_error"],
-                                            "repetitions": r["repetitions"],
-                                            "reliefSpeedup": r["median_ms"] / run["medianMilliseconds"] if r["ok"] else None}
+                by_peer.setdefault(r["peer"], []).append(r)
+        for peer, results in by_peer.items():
+            ok = all(r["ok"] for r in results)
+            median = statistics.median(r["median_ms"] for r in results)
+            cell["peers"][peer] = {"median": median, "p99": statistics.median(r["p99_ms"] for r in results), "ok": ok,
+                                   "maxError": max(r["max_error"] for r in results), "rounds": [r["median_ms"] for r in results],
+                                   "repetitions": sum(r["repetitions"] for r in results),
+                                   "reliefSpeedup": median / run["medianMilliseconds"] if ok else None}
         model["cells"].append(cell)
     data["models"].append(model)
 
@@ -72,7 +91,9 @@ md = [f"# Relief beside ONNX Runtime, DeepSparse, PyTorch and SciPy\n",
       + ", ".join(f"{k} {v}" for k, v in sorted(versions.items())) + ". "
       "Every model runs with the same weights (Relief's .rlf, and its ONNX export for the peers), the same inputs and the "
       "same thread count; each peer's outputs are checked against Relief's (relative error ≤ 1e-3) before its time counts "
-      "(✗ marks a peer whose outputs differed). Times are medians of at least 20 runs and at least 1 s per cell after 3 "
+      f"(✗ marks a peer whose outputs differed). Each runtime is measured in {rounds} rounds, the runtimes taking turns "
+      f"within each round, so a slow spell of this shared machine falls on all of them alike; a cell's time is the median "
+      f"over the rounds of each round's median of at least 20 runs and at least {settings['secondsPerRound']:g} s after 3 "
       "warm-up runs (slow peers: at least 5 runs, 10 s); speed-up = peer median / Relief median, from the same run. "
       "DeepSparse runs in its own virtual environment (evaluation licence; never a dependency of Relief).\n"]
 for m in data["models"]:
