@@ -9,18 +9,24 @@ import ReliefKernels
 /// interleaved convolution or a pooling writes its output interleaved, with the reading
 /// convolution's padding as a zero border, and the readers take it as it is.
 extension InferenceModel {
-    /// Per node, the layout its output takes when the batch allows it (`.planar`: always planar):
-    /// a convolution that can run interleaved (and adds no residual) or an unpadded pooling, not the
-    /// model's output, whose readers (through a ReLU fused into it) are all unpadded poolings or
-    /// direct convolutions that can interleave; the border is those convolutions' padding (they
-    /// must agree), else none.
-    static func interleavedCandidates(_ nodes: [Node], output: Int, reluFusedInto: [Int?], additionFusedInto: [Int?]) -> [ActivationLayout] {
+    /// Per node, the nodes whose input it is, and whether an addition reads it as its other operand.
+    static func readersOf(_ nodes: [Node]) -> (readers: [[Int]], readAsOther: [Bool]) {
         var readers = [[Int]](repeating: [], count: nodes.count)
         var readAsOther = [Bool](repeating: false, count: nodes.count)
         for (j, node) in nodes.enumerated() {
             if node.input >= 0 { readers[node.input].append(j) }
             if case let .add(other) = node.operation, other >= 0 { readAsOther[other] = true }
         }
+        return (readers, readAsOther)
+    }
+
+    /// Per node, the layout its output takes when the batch allows it (`.planar`: always planar):
+    /// a convolution that can run interleaved (and adds no residual) or an unpadded pooling, not the
+    /// model's output, whose readers (through a ReLU fused into it) are all unpadded poolings or
+    /// direct convolutions that can interleave; the border is those convolutions' padding (they
+    /// must agree), else none.
+    static func interleavedCandidates(_ nodes: [Node], output: Int, reluFusedInto: [Int?], additionFusedInto: [Int?]) -> [ActivationLayout] {
+        let (readers, readAsOther) = readersOf(nodes)
         return nodes.indices.map { k in
             let node = nodes[k]
             // The buffer's last name: a ReLU fused into this node shares its buffer and its readers.
@@ -61,12 +67,7 @@ extension InferenceModel {
     /// reader copies: at batch 1 the copies were about a sixth of ResNet-20's time.
     static func paddedCandidates(_ nodes: [Node], output: Int, reluFusedInto: [Int?], additionFusedInto: [Int?],
                                  pooledBy: [Int?]) -> [ActivationLayout] {
-        var readers = [[Int]](repeating: [], count: nodes.count)
-        var readAsOther = [Bool](repeating: false, count: nodes.count)
-        for (j, node) in nodes.enumerated() {
-            if node.input >= 0 { readers[node.input].append(j) }
-            if case let .add(other) = node.operation, other >= 0 { readAsOther[other] = true }
-        }
+        let (readers, readAsOther) = readersOf(nodes)
         return nodes.indices.map { k in
             let alias = k + 1 < nodes.count && reluFusedInto[k + 1] == k ? k + 1 : k
             guard reluFusedInto[k] == nil, additionFusedInto[k] == nil, pooledBy[k] == nil, k != output, alias != output,
