@@ -27,6 +27,12 @@ public enum ActivationLayout: Sendable, Equatable {
         return false
     }
 
+    /// Whether this is the padded planar layout.
+    public var isPadded: Bool {
+        if case .padded = self { return true }
+        return false
+    }
+
     /// Floats the layout takes for `channels` channels of `height` x `width` and a batch of `batch`.
     public func floats(channels: Int, batch: Int, height: Int, width: Int) -> Int {
         switch self {

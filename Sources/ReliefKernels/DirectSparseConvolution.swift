@@ -464,8 +464,10 @@ public final class DirectSparseConvolution: @unchecked Sendable {
             if let (py, px) = outputPadding {
                 (outBase, outImage, outRow) = (py * (ow + px) + px, (oh + py) * (ow + px), ow + px)
                 filterStride = ActivationLayout.paddedChannelFloats(batch: batch, height: oh, width: ow, padY: py, padX: px)
-                if !outputBordersZero { relief_pad_shared(nil, Int64(outChannels), Int64(batch), Int64(oh), Int64(ow), Int64(py), Int64(px), Int64(filterStride),
-                                  Int64(ActivationLayout.paddedSlack), y) }
+                if !outputBordersZero {
+                    relief_pad_shared(nil, Int64(outChannels), Int64(batch), Int64(oh), Int64(ow), Int64(py), Int64(px), Int64(filterStride),
+                                      Int64(ActivationLayout.paddedSlack), y)
+                }
             }
             let coverScratch = UnsafeMutableRawPointer(offsets + max(storedWeights, 1))
             let offsets = offsetTables.offsets(.init(path: 1, strides: [channelP, wq]), count: storedWeights, scratch: offsets) { offsets in
@@ -583,12 +585,12 @@ public final class DirectSparseConvolution: @unchecked Sendable {
                       scratch: scratch!, relu: relu, residual: residual, pooled: true)
             return
         }
-        let paddedInput = input == .padded(padY: padding.0, padX: padding.1)
-        if case .padded = output {
-            precondition(scratch != nil && !pooled && residual == nil, "a padded output needs scratch and takes no pooling or residual")
-        }
-        if paddedInput || { if case .padded = output { return true }; return false }() {
-            precondition(input == .planar || (paddedInput && readsPadded(batch: batch, height: h, width: w)), "a padded input this path cannot read")
+        if input.isPadded || output.isPadded {
+            let paddedInput = input == .padded(padY: padding.0, padX: padding.1)
+            precondition(input == .planar || (paddedInput && readsPadded(batch: batch, height: h, width: w)),
+                         "a padded input needs this convolution's own padding and a path that reads it in place")
+            precondition(output == .planar || (output.isPadded && !pooled && residual == nil),
+                         "with a padded layout the other is planar or padded, and a padded output takes no pooling or residual")
             var outputPadding: (Int, Int)? = nil
             if case let .padded(py, px) = output {
                 precondition(writesPadded(batch: batch, height: h, width: w, padding: (py, px)), "a padded output this path cannot write")
