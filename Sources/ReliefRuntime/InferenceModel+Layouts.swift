@@ -65,8 +65,9 @@ extension InferenceModel {
     /// input itself (`DirectSparseConvolution.readsPadded`); the layout carries that padding. The
     /// writer then writes the reader's padded copy, zeros included, instead of a planar output the
     /// reader copies: at batch 1 the copies were about a sixth of ResNet-20's time.
+    /// Each candidate comes with that reader's index.
     static func paddedCandidates(_ nodes: [Node], output: Int, reluFusedInto: [Int?], additionFusedInto: [Int?],
-                                 pooledBy: [Int?]) -> [ActivationLayout] {
+                                 pooledBy: [Int?]) -> [(layout: ActivationLayout, reader: Int?)] {
         let (readers, readAsOther) = readersOf(nodes)
         return nodes.indices.map { k in
             let alias = k + 1 < nodes.count && reluFusedInto[k + 1] == k ? k + 1 : k
@@ -75,8 +76,8 @@ extension InferenceModel {
                   case let .convolution(w, _) = nodes[k].operation, w.direct != nil,
                   k + 1 >= nodes.count || additionFusedInto[k + 1] != k,
                   case let .convolution(rw, g) = nodes[readers[alias][0]].operation, let reader = rw.direct,
-                  g.stride == (1, 1), reader.padding == g.padding, g.padding != (0, 0) else { return .planar }
-            return .padded(padY: g.padding.0, padX: g.padding.1)
+                  g.stride == (1, 1), reader.padding == g.padding, g.padding != (0, 0) else { return (.planar, nil) }
+            return (.padded(padY: g.padding.0, padX: g.padding.1), readers[alias][0])
         }
     }
 
@@ -149,11 +150,9 @@ extension InferenceModel {
         }
         // Padded outputs, where the writer and its one reader both run that way at this batch.
         for k in nodes.indices where layouts[k] == .planar {
-            guard case let .padded(py, px) = paddedCandidates[k], case let .convolution(w, _) = nodes[k].operation, let d = w.direct
-            else { continue }
+            guard case let .padded(py, px) = paddedCandidates[k], let r = paddedReaders[k], case let .convolution(w, _) = nodes[k].operation,
+                  let d = w.direct, case let .convolution(rw, _) = nodes[r].operation, let reader = rw.direct else { continue }
             let alias = k + 1 < nodes.count && reluFusedInto[k + 1] == k ? k + 1 : k
-            guard let r = nodes.indices.first(where: { nodes[$0].input == alias }), case let .convolution(rw, _) = nodes[r].operation,
-                  let reader = rw.direct else { continue }
             let s = nodes[k].input < 0 ? inputShape : nodes[nodes[k].input].outputShape, o = nodes[k].outputShape
             guard d.writesPadded(batch: batch, height: s[1], width: s[2], padding: (py, px)),
                   reader.readsPadded(batch: batch, height: o[1], width: o[2]) else { continue }

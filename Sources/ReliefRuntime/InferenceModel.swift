@@ -105,6 +105,8 @@ public final class InferenceModel: Sendable {
     /// Per node, the padded layout its output takes when the batch allows (see `paddedCandidates`),
     /// or `.planar`.
     public let paddedCandidates: [ActivationLayout]
+    /// For each padded candidate, the convolution that reads it.
+    let paddedReaders: [Int?]
     /// For a 2x2 max pooling its direct convolution can compute as it writes: that convolution (see
     /// `poolFusions`; whether it does depends on the batch, `fusesPool`).
     public let poolFusedInto: [Int?]
@@ -259,8 +261,10 @@ public final class InferenceModel: Sendable {
         let pools = Self.poolFusions(built, output: out, reluFusedInto: reluFusedInto, additionFusedInto: additionFusedInto)
         poolFusedInto = pools
         pooledBy = built.indices.map { k in pools.firstIndex { $0 == k } }
-        paddedCandidates = Self.paddedCandidates(built, output: out, reluFusedInto: reluFusedInto, additionFusedInto: additionFusedInto,
-                                                 pooledBy: pooledBy)
+        let padded = Self.paddedCandidates(built, output: out, reluFusedInto: reluFusedInto, additionFusedInto: additionFusedInto,
+                                           pooledBy: pooledBy)
+        paddedCandidates = padded.map(\.layout)
+        paddedReaders = padded.map(\.reader)
     }
 
     /// Additions a direct convolution right before them can compute: the convolution is one operand,

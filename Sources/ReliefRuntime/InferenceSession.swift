@@ -215,7 +215,7 @@ public final class InferenceSession {
                 // With its pooling fused, the convolution writes the pooling's output instead of its own.
                 let pool = model.pooledBy[k].flatMap { fusedPools[$0] ? $0 : nil }
                 // A padded output's zeros are still in place from the last run at this batch.
-                let output = layouts[pool ?? k], bordersZero = output != .planar && paddedBatch[k] == batch
+                let output = layouts[pool ?? k], bordersZero = output.isPadded && paddedBatch[k] == batch
                 w.bias.withUnsafeBufferPointerOrNil { bias in
                     direct.run(x, batch: batch, height: h, width: wd, outHeight: oh, outWidth: ow, bias: bias, into: pool.map { buffers[$0] } ?? y,
                                threads: threads, scratch: scratch, relu: relu, residual: residual.map { UnsafePointer(source($0)) },

@@ -16,6 +16,7 @@ import Testing
         func u32(_ o: Int) -> Int { Int(io[o]) | Int(io[o + 1]) << 8 | Int(io[o + 2]) << 16 | Int(io[o + 3]) << 24 }
         let (b, nIn, nOut) = (u32(0), u32(4), u32(8))
         let floats = stride(from: 12, to: io.count, by: 4).map { Float(bitPattern: UInt32(u32($0))) }
+        try #require(floats.count == b * (nIn + nOut), "fixture \(name): \(floats.count) floats for batch \(b) of \(nIn) in, \(nOut) out")
         return (onnx, b, Array(floats[0..<(b * nIn)]), Array(floats[(b * nIn)...]))
     }
 
