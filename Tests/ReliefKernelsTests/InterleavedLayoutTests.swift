@@ -7,18 +7,24 @@ import Testing
 /// activations gives, pixel for pixel, what it gives planar (itself checked against a plain
 /// convolution in `DirectConvolutionTests`), and writes zero borders.
 @Suite struct InterleavedLayoutTests {
+    /// Both bordered layouts, `.interleaved` and `.padded` (`PaddedLayoutTests`), against their sizes.
     @Test func packAndUnpackAreInverse() {
         var g = SeededGenerator(seed: 5)
-        for (c, b, h, w, py, px) in [(2, 8, 3, 4, 1, 1), (3, 11, 2, 2, 0, 0), (1, 17, 5, 1, 2, 0)] {
+        for (c, b, h, w, py, px) in [(2, 8, 3, 4, 1, 1), (3, 11, 2, 2, 0, 0), (1, 17, 5, 1, 2, 0), (2, 1, 3, 4, 1, 1), (3, 2, 2, 2, 2, 1)] {
             let x = (0..<(c * b * h * w)).map { _ in g.normal() }
-            let layout = ActivationLayout.interleaved(padY: py, padX: px)
-            let packed = layout.pack(x, channels: c, batch: b, height: h, width: w)
-            #expect(packed.count == layout.floats(channels: c, batch: b, height: h, width: w))
-            #expect(packed.count == c * ((b + 7) / 8 * 8) * (h + 2 * py) * (w + 2 * px))
-            let back = packed.withUnsafeBufferPointer { layout.unpack($0.baseAddress!, channels: c, batch: b, height: h, width: w) }
-            #expect(back == x, "seed 5, \(c) x \(b) x \(h) x \(w)")
-            // Exactly the real pixels are nonzero (normal draws are never exactly 0).
-            #expect(packed.filter { $0 != 0 }.count == x.count)
+            let layouts: [(ActivationLayout, Int)] = [
+                (.interleaved(padY: py, padX: px), c * ((b + 7) / 8 * 8) * (h + 2 * py) * (w + 2 * px)),
+                (.padded(padY: py, padX: px), c * (py + b * (h + py) + 1) * (w + px) + 8),
+            ]
+            for (layout, size) in layouts {
+                let packed = layout.pack(x, channels: c, batch: b, height: h, width: w)
+                #expect(packed.count == layout.floats(channels: c, batch: b, height: h, width: w))
+                #expect(packed.count == size, "\(layout)")
+                let back = packed.withUnsafeBufferPointer { layout.unpack($0.baseAddress!, channels: c, batch: b, height: h, width: w) }
+                #expect(back == x, "seed 5, \(layout), \(c) x \(b) x \(h) x \(w)")
+                // Exactly the real pixels are nonzero (normal draws are never exactly 0).
+                #expect(packed.filter { $0 != 0 }.count == x.count, "\(layout)")
+            }
         }
     }
 

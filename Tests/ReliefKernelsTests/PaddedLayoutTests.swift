@@ -16,19 +16,6 @@ import Testing
         return pixel.indices.filter { !pixel[$0] }
     }
 
-    @Test func packAndUnpackAreInverse() {
-        var g = SeededGenerator(seed: 6)
-        for (c, b, h, w, py, px) in [(2, 1, 3, 4, 1, 1), (3, 2, 2, 2, 2, 1), (1, 3, 5, 1, 0, 1)] {
-            let x = (0..<(c * b * h * w)).map { _ in g.normal() }
-            let layout = ActivationLayout.padded(padY: py, padX: px)
-            let packed = layout.pack(x, channels: c, batch: b, height: h, width: w)
-            #expect(packed.count == c * (py + b * (h + py) + 1) * (w + px) + 8)
-            let back = packed.withUnsafeBufferPointer { layout.unpack($0.baseAddress!, channels: c, batch: b, height: h, width: w) }
-            #expect(back == x, "seed 6, \(c) x \(b) x \(h) x \(w)")
-            #expect(packed.filter { $0 != 0 }.count == x.count)
-        }
-    }
-
     /// With 512-bit tiles where the CPU has AVX-512 (`avx512`), and with AVX2 tiles.
     @Test(arguments: [0.0, 0.1, 0.5, 1.0], [true, false])
     func paddedInputsAndOutputsMatchPlanar(density: Double, avx512: Bool) throws {
