@@ -158,22 +158,26 @@ public final class DirectSparseConvolution: @unchecked Sendable {
         // Group each filter's nonzeros by (channel, tap column), in the order the groups first appear.
         var gStart: [UInt32] = [0], gChannel: [UInt32] = [], gTapX: [Int] = [], gWeights: [Float] = []
         if (sy, sx) == (1, 1) && (1...7).contains(kernel.0) && m.nnz > 0 {
+            // Per (channel, tap column): its group in the current filter, or -1. A flat table reset
+            // after each filter (a dictionary per filter made loading VGG-11 several times slower).
+            var slot = [Int](repeating: -1, count: inChannels * kernel.1)
             for r in 0..<m.rows {
-                var slot = [Int: Int]()
+                let first = gChannel.count
                 for k in m.rowPointers[r]..<m.rowPointers[r + 1] {
                     let col = Int(m.columnIndices[k])
                     let (c, ky, kx) = (col / area, col % area / kernel.1, col % kernel.1)
                     let key = c * kernel.1 + kx
-                    let g: Int
-                    if let found = slot[key] { g = found } else {
+                    var g = slot[key]
+                    if g < 0 {
                         g = gChannel.count
                         slot[key] = g
                         gChannel.append(UInt32(c))
                         gTapX.append(kx)
-                        gWeights += [Float](repeating: 0, count: kernel.0)
+                        gWeights.append(contentsOf: repeatElement(0, count: kernel.0))
                     }
                     gWeights[g * kernel.0 + ky] = m.values[k]
                 }
+                for g in first..<gChannel.count { slot[Int(gChannel[g]) * kernel.1 + gTapX[g]] = -1 }
                 gStart.append(UInt32(gChannel.count))
             }
         }

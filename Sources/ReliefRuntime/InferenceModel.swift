@@ -154,8 +154,22 @@ public final class InferenceModel: Sendable {
         try self.init(file.model, policy: policy, table: table)
     }
 
-    /// Builds the executable graph of a model the reader has validated.
-    public init(_ model: RLFModel, policy: KernelPolicy = .fastest(batch: 1), table: [KernelEntry] = KernelTable.builtIn) throws(InferenceError) {
+    /// Builds the executable graph of a model the reader has validated. With `.fastest`, kernels are
+    /// timed layer by layer and then each convolution's direct-or-im2col choice on the whole plan
+    /// (see `PlanTuning`), except for the layers `cached` settles.
+    public convenience init(_ model: RLFModel, policy: KernelPolicy = .fastest(batch: 1), table: [KernelEntry] = KernelTable.builtIn) throws(InferenceError) {
+        var policy = policy
+        let reuse = BuiltKernels()
+        if case let .fastest(batch, cached) = policy, batch >= 1,
+           let tuned = try Self.tunedChoices(model, batch: batch, cached: cached, table: table, reuse: reuse) {
+            policy = .fastest(batch: batch, cached: tuned)
+        }
+        try self.init(building: model, policy: policy, table: table, reuse: reuse)
+    }
+
+    /// Builds the executable graph with `policy`'s per-layer choices, no whole-plan tuning.
+    /// `reuse` shares kernels between plans of one model that differ in a few layers' choices.
+    init(building model: RLFModel, policy: KernelPolicy, table: [KernelEntry], reuse: BuiltKernels? = nil) throws(InferenceError) {
         let (model, removed) = Self.removingDeadUnits(model)
         removedUnits = removed
         let a = model.metadata.architecture
@@ -205,7 +219,8 @@ public final class InferenceModel: Sendable {
             switch op {
             case .linear:
                 let layer = try Self.weighted(l, model: model, rows: l.outputShape.first ?? 0, columns: s.reduce(1, *),
-                                              pixels: 1, policy: policy, candidates: candidates, compactingColumns: compactsInput && input == 0)
+                                              pixels: 1, policy: policy, candidates: candidates, compactingColumns: compactsInput && input == 0,
+                                              reuse: reuse)
                 keptFeatures = layer.keptColumns ?? keptFeatures
                 var plain = layer
                 plain.csr = nil
@@ -218,8 +233,9 @@ public final class InferenceModel: Sendable {
                 let g = Geometry(kernel: (w.shape[2], w.shape[3]), stride: (stride[0], stride[1]), padding: (padding[0], padding[1]))
                 var layer = try Self.weighted(l, model: model, rows: w.shape[0], columns: w.shape[1] * w.shape[2] * w.shape[3],
                                               pixels: l.outputShape.dropFirst().reduce(1, *), policy: policy,
-                                              candidates: candidates.filter { $0.name != "direct" } .isEmpty ? [KernelTable.csr] : candidates.filter { $0.name != "direct" })
-                layer.direct = Self.directChoice(layer, geometry: g, input: s, output: l.outputShape, policy: policy)
+                                              candidates: candidates.filter { $0.name != "direct" } .isEmpty ? [KernelTable.csr] : candidates.filter { $0.name != "direct" },
+                                              reuse: reuse)
+                layer.direct = Self.directChoice(layer, geometry: g, input: s, output: l.outputShape, policy: policy, reuse: reuse)
                 layer.csr = nil
                 operation = .convolution(layer, g)
             case .maxpool2d, .avgpool2d:
@@ -315,12 +331,18 @@ public final class InferenceModel: Sendable {
     /// Whether a convolution runs direct: forced, cached, or when timing finds it faster than im2col
     /// followed by the layer's chosen matrix kernel (im2col's own time included).
     static func directChoice(_ layer: WeightedLayer, geometry g: Geometry, input s: [Int], output o: [Int],
-                             policy: KernelPolicy) -> DirectSparseConvolution? {
-        let direct = DirectSparseConvolution(layer.csr!, inChannels: s[0], kernel: g.kernel, stride: g.stride, padding: g.padding)
+                             policy: KernelPolicy, reuse: BuiltKernels? = nil) -> DirectSparseConvolution? {
+        func make() -> DirectSparseConvolution {
+            if let built = reuse?.direct[layer.layerName] { return built }
+            let made = DirectSparseConvolution(layer.csr!, inChannels: s[0], kernel: g.kernel, stride: g.stride, padding: g.padding)
+            reuse?.direct[layer.layerName] = made
+            return made
+        }
         switch policy {
-        case let .forced(name): return name == "direct" ? direct : nil
+        case let .forced(name): return name == "direct" ? make() : nil
         case let .fastest(batch, cached):
-            if let name = cached[layer.layerName] { return name == "direct" ? direct : nil }
+            if let name = cached[layer.layerName] { return name == "direct" ? make() : nil }
+            let direct = make()
             let (h, w, oh, ow) = (s[1], s[2], o[1], o[2])
             let n = batch * oh * ow
             var x = [Float](repeating: 0, count: s.reduce(1, *) * batch)
@@ -364,7 +386,8 @@ public final class InferenceModel: Sendable {
     /// With `compactingColumns`, columns no weight uses are left out of the kernel (`keptColumns`
     /// lists the others), when there are any such columns and not all are.
     static func weighted(_ l: RLFMetadata.Layer, model: RLFModel, rows: Int, columns: Int, pixels: Int,
-                         policy: KernelPolicy, candidates: [KernelEntry], compactingColumns: Bool = false) throws(InferenceError) -> WeightedLayer {
+                         policy: KernelPolicy, candidates: [KernelEntry], compactingColumns: Bool = false,
+                         reuse: BuiltKernels? = nil) throws(InferenceError) -> WeightedLayer {
         guard let name = l.weight, let w = model.tensor(named: name) else {
             throw .badTensor(layer: l.name, expected: "a weight tensor", found: "none")
         }
@@ -392,7 +415,8 @@ public final class InferenceModel: Sendable {
                 kept = list.map { Int32($0) }
             }
         }
-        var layer = try Self.weightedKernel(l, m, weightShape: w.shape, bias: bias, pixels: pixels, policy: policy, candidates: candidates)
+        var layer = try Self.weightedKernel(l, m, weightShape: w.shape, bias: bias, pixels: pixels, policy: policy, candidates: candidates,
+                                            reuse: reuse)
         layer.keptColumns = kept
         return layer
     }
@@ -400,16 +424,24 @@ public final class InferenceModel: Sendable {
     /// The kernel for a weighted layer's (possibly compacted) matrix: forced, cached, or the fastest
     /// candidate timed at this layer's size.
     static func weightedKernel(_ l: RLFMetadata.Layer, _ m: CSRMatrix, weightShape: [Int], bias: [Float]?, pixels: Int,
-                               policy: KernelPolicy, candidates: [KernelEntry]) throws(InferenceError) -> WeightedLayer {
+                               policy: KernelPolicy, candidates: [KernelEntry], reuse: BuiltKernels? = nil) throws(InferenceError) -> WeightedLayer {
         let (rows, columns) = (m.rows, m.columns)
+        func make(_ entry: KernelEntry) -> any WeightKernel {
+            if let built = reuse?.matrix[l.name]?[entry.name] { return built }
+            let made = entry.make(m)
+            reuse?.matrix[l.name, default: [:]][entry.name] = made
+            return made
+        }
         guard candidates.count > 1, case let .fastest(batch, cached) = policy else {
-            return WeightedLayer(kernel: candidates[0].make(m), bias: bias, weightShape: weightShape, candidateSeconds: [:], nnz: m.nnz, csr: m, layerName: l.name)
+            return WeightedLayer(kernel: make(candidates[0]), bias: bias, weightShape: weightShape, candidateSeconds: [:], nnz: m.nnz, csr: m, layerName: l.name)
         }
         if cached[l.name] == "direct" {
-            return WeightedLayer(kernel: KernelTable.csr.make(m), bias: bias, weightShape: weightShape, candidateSeconds: [:], nnz: m.nnz, csr: m, layerName: l.name)
+            // The matrix kernel is not run; a direct layer keeps the one timing chose when there is one.
+            let kept = reuse?.matrix[l.name]?.values.first ?? make(KernelTable.csr)
+            return WeightedLayer(kernel: kept, bias: bias, weightShape: weightShape, candidateSeconds: [:], nnz: m.nnz, csr: m, layerName: l.name)
         }
         if let name = cached[l.name], let entry = candidates.first(where: { $0.name == name }) {
-            return WeightedLayer(kernel: entry.make(m), bias: bias, weightShape: weightShape, candidateSeconds: [:], nnz: m.nnz, csr: m, layerName: l.name)
+            return WeightedLayer(kernel: make(entry), bias: bias, weightShape: weightShape, candidateSeconds: [:], nnz: m.nnz, csr: m, layerName: l.name)
         }
         // Time each candidate meant for this product size; keep the fastest.
         let n = batch * pixels
@@ -444,6 +476,7 @@ public final class InferenceModel: Sendable {
             times[entry.name] = fastest
             if fastest < bestTime { bestTime = fastest; best = kernel }
         }
+        reuse?.matrix[l.name] = [best!.name: best!]
         return WeightedLayer(kernel: best!, bias: bias, weightShape: weightShape, candidateSeconds: times, nnz: m.nnz, csr: m, layerName: l.name)
     }
 }
