@@ -102,7 +102,34 @@ int relief_simd_avx2_fma(void) {
         }                                                                                                                 \
     }
 
+#define RELIEF_CSR_BLOCKED(name, target, vec, set1, load, fma, store, lanes, regs)                                       \
+    target void name(const uint32_t *block_start, int64_t blocks, const uint16_t *cols, const float *vals,               \
+                     const float *x, int64_t x_stride, int64_t x_offset, const float *bias, float *y, int64_t y_stride,  \
+                     int64_t j, int64_t row_begin, int64_t row_end) {                                                     \
+        for (int64_t b = 0; b < blocks; b++) {                                                                            \
+            for (int64_t r = row_begin; r < row_end; r++) {                                                               \
+                float *o = y + r * y_stride + j;                                                                          \
+                const uint32_t *s = block_start + r * (blocks + 1) + b;                                                   \
+                vec a[regs];                                                                                              \
+                if (b == 0) {                                                                                             \
+                    for (int i = 0; i < regs; i++) a[i] = set1(bias ? bias[r] : 0.0f);                                   \
+                } else {                                                                                                  \
+                    if (s[0] == s[1]) continue;                                                                           \
+                    for (int i = 0; i < regs; i++) a[i] = load(o + lanes * i);                                            \
+                }                                                                                                         \
+                for (int64_t k = s[0]; k < (int64_t)s[1]; k++) {                                                          \
+                    const vec w = set1(vals[k]);                                                                          \
+                    const float *p = x + (int64_t)cols[k] * x_stride + x_offset;                                          \
+                    for (int i = 0; i < regs; i++) a[i] = fma(w, load(p + lanes * i), a[i]);                              \
+                }                                                                                                         \
+                for (int i = 0; i < regs; i++) store(o + lanes * i, a[i]);                                                \
+            }                                                                                                             \
+        }                                                                                                                 \
+    }
+
 RELIEF_CSR_STRIP(relief_csr_strip32_u16, RELIEF_AVX2, __m256, _mm256_set1_ps, _mm256_loadu_ps, _mm256_fmadd_ps, _mm256_storeu_ps, 8, 4)
+RELIEF_CSR_BLOCKED(relief_csr_blocked32_u16, RELIEF_AVX2, __m256, _mm256_set1_ps, _mm256_loadu_ps, _mm256_fmadd_ps, _mm256_storeu_ps, 8, 4)
+RELIEF_CSR_BLOCKED(relief_csr_blocked64_u16, RELIEF_AVX2, __m256, _mm256_set1_ps, _mm256_loadu_ps, _mm256_fmadd_ps, _mm256_storeu_ps, 8, 8)
 // 64 columns: eight independent FMA chains hide the FMA latency (four chains, as in the 32-column
 // strip, left half of the two FMA ports idle).
 RELIEF_CSR_STRIP(relief_csr_strip64_u16, RELIEF_AVX2, __m256, _mm256_set1_ps, _mm256_loadu_ps, _mm256_fmadd_ps, _mm256_storeu_ps, 8, 8)
@@ -474,6 +501,8 @@ RELIEF_AVX512 static inline __attribute__((always_inline)) void relief_tile128_a
 
 RELIEF_CSR_STRIP(relief_csr_strip32_u16_avx512, RELIEF_AVX512, __m512, _mm512_set1_ps, _mm512_loadu_ps, _mm512_fmadd_ps, _mm512_storeu_ps, 16, 2)
 RELIEF_CSR_STRIP(relief_csr_strip64_u16_avx512, RELIEF_AVX512, __m512, _mm512_set1_ps, _mm512_loadu_ps, _mm512_fmadd_ps, _mm512_storeu_ps, 16, 4)
+RELIEF_CSR_BLOCKED(relief_csr_blocked32_u16_avx512, RELIEF_AVX512, __m512, _mm512_set1_ps, _mm512_loadu_ps, _mm512_fmadd_ps, _mm512_storeu_ps, 16, 2)
+RELIEF_CSR_BLOCKED(relief_csr_blocked64_u16_avx512, RELIEF_AVX512, __m512, _mm512_set1_ps, _mm512_loadu_ps, _mm512_fmadd_ps, _mm512_storeu_ps, 16, 4)
 
 // relief_transpose_columns 16 rows at a time: each kept column's 16 values go out as one 512-bit
 // store, half the stores of the 8-row blocks (the flatten of a batch is bound by those stores).
@@ -973,6 +1002,17 @@ void relief_sell16_gemv_avx512(const int64_t *group_start, const uint8_t *count,
         (void)row_start; (void)cols; (void)vals; (void)x; (void)x_stride; (void)x_offset; (void)bias;                   \
         (void)y; (void)y_stride; (void)j; (void)row_begin; (void)row_end;                                                \
     }
+#define RELIEF_CSR_BLOCKED_STUB(name)                                                                                    \
+    void name(const uint32_t *block_start, int64_t blocks, const uint16_t *cols, const float *vals, const float *x,       \
+              int64_t x_stride, int64_t x_offset, const float *bias, float *y, int64_t y_stride, int64_t j,              \
+              int64_t row_begin, int64_t row_end) {                                                                       \
+        (void)block_start; (void)blocks; (void)cols; (void)vals; (void)x; (void)x_stride; (void)x_offset; (void)bias;    \
+        (void)y; (void)y_stride; (void)j; (void)row_begin; (void)row_end;                                                \
+    }
+RELIEF_CSR_BLOCKED_STUB(relief_csr_blocked32_u16)
+RELIEF_CSR_BLOCKED_STUB(relief_csr_blocked64_u16)
+RELIEF_CSR_BLOCKED_STUB(relief_csr_blocked32_u16_avx512)
+RELIEF_CSR_BLOCKED_STUB(relief_csr_blocked64_u16_avx512)
 RELIEF_CSR_STRIP_STUB(relief_csr_strip32_u16)
 RELIEF_CSR_STRIP_STUB(relief_csr_strip64_u16)
 RELIEF_CSR_STRIP_STUB(relief_csr_strip32_u16_avx512)

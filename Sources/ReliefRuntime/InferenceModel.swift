@@ -345,10 +345,9 @@ public final class InferenceModel: Sendable {
             let direct = make()
             let (h, w, oh, ow) = (s[1], s[2], o[1], o[2])
             let n = batch * oh * ow
-            var x = [Float](repeating: 0, count: s.reduce(1, *) * batch)
-            for i in x.indices { x[i] = Float((i &* 2_654_435_761) % 1000) / 1000 - 0.5 }
-            var cols = [Float](repeating: 0, count: layer.kernel.columns * n)
-            var y = [Float](repeating: 0, count: layer.kernel.rows * n)
+            // Aligned as the session's buffers are (see `AlignedFloats`).
+            let x = AlignedFloats(patternCount: s.reduce(1, *) * batch)
+            let cols = AlignedFloats(count: layer.kernel.columns * n), y = AlignedFloats(count: layer.kernel.rows * n)
             func best(_ body: () -> Void) -> Double {
                 var fastest = Double.infinity, spent = 0.0, reps = 0
                 while reps < 3 || (spent < 0.002 && reps < 200) {
@@ -360,22 +359,13 @@ public final class InferenceModel: Sendable {
                 return fastest
             }
             let im2col = best {
-                x.withUnsafeBufferPointer { xp in
-                    cols.withUnsafeMutableBufferPointer { cp in
-                        Im2Col.fill(cp.baseAddress!, from: xp.baseAddress!, channels: s[0], batch: batch, height: h, width: w,
-                                    geometry: g, outHeight: oh, outWidth: ow)
-                    }
-                }
+                Im2Col.fill(cols.pointer, from: x.pointer, channels: s[0], batch: batch, height: h, width: w, geometry: g, outHeight: oh, outWidth: ow)
             }
             let scratch = UnsafeMutableRawPointer.allocate(byteCount: max(1, direct.scratchBytes(batch: batch, height: h, width: w)), alignment: 64)
             defer { scratch.deallocate() }
             let directTime = best {
-                x.withUnsafeBufferPointer { xp in
-                    y.withUnsafeMutableBufferPointer { yp in
-                        direct.run(xp.baseAddress!, batch: batch, height: h, width: w, outHeight: oh, outWidth: ow, bias: nil, into: yp.baseAddress!,
-                                   threads: 1, scratch: scratch)
-                    }
-                }
+                direct.run(x.pointer, batch: batch, height: h, width: w, outHeight: oh, outWidth: ow, bias: nil, into: y.pointer,
+                           threads: 1, scratch: scratch)
             }
             let matrixTime = layer.candidateSeconds[layer.kernel.name] ?? .infinity
             return directTime < im2col + matrixTime ? direct : nil
@@ -447,9 +437,8 @@ public final class InferenceModel: Sendable {
         let n = batch * pixels
         let sized = candidates.filter { n <= $0.automaticColumns }
         let candidates = sized.isEmpty ? candidates : sized
-        var x = [Float](repeating: 0, count: columns * n)
-        for i in x.indices { x[i] = Float((i &* 2_654_435_761) % 1000) / 1000 - 0.5 }
-        var y = [Float](repeating: 0, count: rows * n)
+        // Aligned as the session's buffers are (see `AlignedFloats`).
+        let x = AlignedFloats(patternCount: columns * n), y = AlignedFloats(count: rows * n)
         var best: (any WeightKernel)? = nil
         var bestTime = Double.infinity
         var times: [String: Double] = [:]
@@ -463,11 +452,7 @@ public final class InferenceModel: Sendable {
             // At least 3 calls; up to 2 ms per candidate.
             while reps < 3 || (spent < 0.002 && reps < 200) {
                 let start = DispatchTime.now().uptimeNanoseconds
-                x.withUnsafeBufferPointer { xp in
-                    y.withUnsafeMutableBufferPointer { yp in
-                        kernel.multiply(xp.baseAddress!, n: n, bias: nil, into: yp.baseAddress!, scratch: scratch, threads: 1)
-                    }
-                }
+                kernel.multiply(x.pointer, n: n, bias: nil, into: y.pointer, scratch: scratch, threads: 1)
                 let t = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
                 fastest = min(fastest, t)
                 spent += t

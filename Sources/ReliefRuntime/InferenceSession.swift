@@ -79,10 +79,15 @@ public final class InferenceSession {
             owned.append(p)
         }
         buffers = owned
-        input = .allocate(capacity: model.inputCount * maxBatch)
-        input.initialize(repeating: 0, count: model.inputCount * maxBatch)
-        columns = .allocate(capacity: im2col)
-        columns.initialize(repeating: 0, count: im2col)
+        // Aligned like the activations: the products read 64-byte vectors of their inputs (the first
+        // layer's copy of the model input, im2col's columns), two cache lines each when misaligned.
+        func aligned(_ count: Int) -> UnsafeMutablePointer<Float> {
+            let p = UnsafeMutableRawPointer.allocate(byteCount: 4 * count, alignment: 64).bindMemory(to: Float.self, capacity: count)
+            p.initialize(repeating: 0, count: count)
+            return p
+        }
+        input = aligned(model.inputCount * maxBatch)
+        columns = aligned(im2col)
         scratch = .allocate(byteCount: scratchBytes, alignment: 64)
         nodeSeconds = [Double](repeating: 0, count: model.nodes.count)
         layouts = [ActivationLayout](repeating: .planar, count: model.nodes.count)
@@ -105,8 +110,8 @@ public final class InferenceSession {
 
     deinit {
         for (k, b) in buffers.enumerated() where model.reluFusedInto[k] == nil && model.additionFusedInto[k] == nil { UnsafeMutableRawPointer(b).deallocate() }
-        input.deallocate()
-        columns.deallocate()
+        UnsafeMutableRawPointer(input).deallocate()
+        UnsafeMutableRawPointer(columns).deallocate()
         scratch.deallocate()
     }
 

@@ -74,36 +74,29 @@ struct KernelBench: ParsableCommand {
                     let built = table.map { $0.make(m) }
                     for batch in batches {
                         let n = batch * shape.pixels
-                        let x = (0..<(shape.columns * n)).map { _ in g.normal() }
-                        var y = [Float](repeating: 0, count: shape.rows * n)
+                        // 64-byte aligned, as the runtime's activations are (see `AlignedFloats`).
+                        let x = AlignedFloats((0..<(shape.columns * n)).map { _ in g.normal() })
+                        let y = AlignedFloats(count: shape.rows * n)
                         for t in threads {
                             var times: [String: Double] = [:]
                             for kernel in built {
-                                times[kernel.name] = Self.time(kernel, x: x, n: n, y: &y, threads: t, seconds: seconds)
+                                times[kernel.name] = Self.time(kernel, x: x, n: n, y: y, threads: t, seconds: seconds)
                             }
                             if shapeName == "conv" {
                                 // 256 channels of 8x8 (padding 1) through a 3x3 convolution: im2col, then each kernel; or direct.
                                 let g = InferenceModel.Geometry(kernel: (3, 3), stride: (1, 1), padding: (1, 1))
-                                let image = (0..<(256 * batch * 64)).map { _ in g0(&gen) }
-                                var cols = [Float](repeating: 0, count: 2304 * n)
+                                let image = AlignedFloats((0..<(256 * batch * 64)).map { _ in g0(&gen) })
+                                let cols = AlignedFloats(count: 2304 * n)
                                 let im2col = Self.time(seconds: seconds) {
-                                    image.withUnsafeBufferPointer { xp in
-                                        cols.withUnsafeMutableBufferPointer { cp in
-                                            Im2Col.fill(cp.baseAddress!, from: xp.baseAddress!, channels: 256, batch: batch, height: 8, width: 8,
-                                                        geometry: g, outHeight: 8, outWidth: 8)
-                                        }
-                                    }
+                                    Im2Col.fill(cols.pointer, from: image.pointer, channels: 256, batch: batch, height: 8, width: 8,
+                                                geometry: g, outHeight: 8, outWidth: 8)
                                 }
                                 let direct = DirectSparseConvolution(m, inChannels: 256, kernel: (3, 3), stride: (1, 1), padding: (1, 1))
                                 let directScratch = UnsafeMutableRawPointer.allocate(byteCount: max(1, direct.scratchBytes(batch: batch, height: 8, width: 8)), alignment: 64)
                                 defer { directScratch.deallocate() }
                                 let directTime = Self.time(seconds: seconds) {
-                                    image.withUnsafeBufferPointer { xp in
-                                        y.withUnsafeMutableBufferPointer { yp in
-                                            direct.run(xp.baseAddress!, batch: batch, height: 8, width: 8, outHeight: 8, outWidth: 8,
-                                                       bias: nil, into: yp.baseAddress!, threads: t, scratch: directScratch)
-                                        }
-                                    }
+                                    direct.run(image.pointer, batch: batch, height: 8, width: 8, outHeight: 8, outWidth: 8,
+                                               bias: nil, into: y.pointer, threads: t, scratch: directScratch)
                                 }
                                 var totals = times.mapValues { 1e6 * ($0 + im2col) }
                                 totals["direct"] = 1e6 * directTime
@@ -232,23 +225,11 @@ struct KernelBench: ParsableCommand {
     }
 
     /// Median seconds per call over at least `seconds` of calls (and at least 5 calls, after a warm-up).
-    static func time(_ kernel: any WeightKernel, x: [Float], n: Int, y: inout [Float], threads: Int, seconds: Double) -> Double {
+    static func time(_ kernel: any WeightKernel, x: AlignedFloats, n: Int, y: AlignedFloats, threads: Int, seconds: Double) -> Double {
         let scratch = UnsafeMutableRawPointer.allocate(byteCount: max(kernel.scratchBytes(n: n), 1), alignment: 64)
         defer { scratch.deallocate() }
-        var samples: [Double] = []
-        var total = 0.0
-        x.withUnsafeBufferPointer { xp in
-            y.withUnsafeMutableBufferPointer { yp in
-                kernel.multiply(xp.baseAddress!, n: n, bias: nil, into: yp.baseAddress!, scratch: scratch, threads: threads)
-                while samples.count < 5 || total < seconds {
-                    let start = DispatchTime.now().uptimeNanoseconds
-                    kernel.multiply(xp.baseAddress!, n: n, bias: nil, into: yp.baseAddress!, scratch: scratch, threads: threads)
-                    let t = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-                    samples.append(t)
-                    total += t
-                }
-            }
+        return time(seconds: seconds) {
+            kernel.multiply(x.pointer, n: n, bias: nil, into: y.pointer, scratch: scratch, threads: threads)
         }
-        return samples.sorted()[samples.count / 2]
     }
 }

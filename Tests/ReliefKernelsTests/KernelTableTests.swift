@@ -55,6 +55,37 @@ import Testing
         }
     }
 
+    /// CSR's strips in column blocks (`CSRKernel16.blocks`), AVX-512 and AVX2: columns around the
+    /// block edges, batches on the in-place strips (X read where it is) and on the packed ones.
+    @Test(arguments: [0.3, 1.0])
+    func csrColumnBlocksMatchTheReference(density: Double) throws {
+        try #require(SIMDSupport.avx2FMA, "the blocked strips are AVX2 and AVX-512 code")
+        let b = CSRKernel16.blockColumns
+        for (rows, columns) in [(5, b + 1), (9, 2 * b), (9, 2 * b + 1), (40, 3 * b - 1), (3, 7 * b)] {
+            for n in [32, 33, 64, 65, 100, 200] {
+                let seed = UInt64(rows * 100_000 + columns * 100 + n) &+ UInt64(density * 10)
+                var g = SeededGenerator(seed: seed)
+                let w = RandomWeights.sparse(rows: rows, columns: columns, density: density, std: 1, using: &g)
+                let x = (0..<(columns * n)).map { _ in g.normal() }
+                let bias = (0..<rows).map { _ in g.normal() }
+                let m = CSRMatrix(rows: rows, columns: columns, dense: w)
+                let expected = Self.reference(w, rows: rows, columns: columns, x: x, n: n, bias: bias)
+                for avx512 in [true, false] {
+                    let kernel = CSRKernel16(m, avx512: avx512)
+                    #expect(kernel.blocks == (columns + b - 1) / b, "\(rows)x\(columns) at \(density) should run in column blocks")
+                    for threads in [1, 2] {
+                        let y = kernel.multiply(x, n: n, bias: bias, threads: threads)
+                        #expect(Self.close(y, expected), "seed \(seed), \(rows)x\(columns), n \(n), density \(density), avx512 \(avx512), \(threads) threads")
+                    }
+                }
+            }
+        }
+        // Sparser rows stay in one pass.
+        var g = SeededGenerator(seed: 5)
+        let sparse = CSRMatrix(rows: 50, columns: 4 * b, dense: RandomWeights.sparse(rows: 50, columns: 4 * b, density: 0.02, std: 1, using: &g))
+        #expect(CSRKernel16(sparse).blocks == 1)
+    }
+
     /// The portable Swift loops of the CSR, sell8, sellsigma and sell16 kernels, which machines
     /// without AVX2+FMA (sell16: without AVX-512) run (this one may not), and CSR's AVX2 strips,
     /// which AVX-512 machines do not run by default.

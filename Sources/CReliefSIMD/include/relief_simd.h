@@ -48,6 +48,23 @@ void relief_csr_strip64_u16_avx512(const uint32_t *row_start, const uint16_t *co
                             const float *x, int64_t x_stride, int64_t x_offset, const float *bias,
                             float *y, int64_t y_stride, int64_t j, int64_t row_begin, int64_t row_end);
 
+/// The strips in column blocks: the matrix's columns (rows of X) in `blocks` blocks, block b of row r
+/// holding nonzeros block_start[r * (blocks + 1) + b] ..< block_start[r * (blocks + 1) + b + 1].
+/// Block by block, every row's outputs are loaded (the first block: set to the bias), updated by its
+/// nonzeros in the block and stored, so the rows of X one block reads stay in L1 for all the rows.
+void relief_csr_blocked32_u16(const uint32_t *block_start, int64_t blocks, const uint16_t *cols, const float *vals,
+                              const float *x, int64_t x_stride, int64_t x_offset, const float *bias,
+                              float *y, int64_t y_stride, int64_t j, int64_t row_begin, int64_t row_end);
+void relief_csr_blocked64_u16(const uint32_t *block_start, int64_t blocks, const uint16_t *cols, const float *vals,
+                              const float *x, int64_t x_stride, int64_t x_offset, const float *bias,
+                              float *y, int64_t y_stride, int64_t j, int64_t row_begin, int64_t row_end);
+void relief_csr_blocked32_u16_avx512(const uint32_t *block_start, int64_t blocks, const uint16_t *cols, const float *vals,
+                                     const float *x, int64_t x_stride, int64_t x_offset, const float *bias,
+                                     float *y, int64_t y_stride, int64_t j, int64_t row_begin, int64_t row_end);
+void relief_csr_blocked64_u16_avx512(const uint32_t *block_start, int64_t blocks, const uint16_t *cols, const float *vals,
+                                     const float *x, int64_t x_stride, int64_t x_offset, const float *bias,
+                                     float *y, int64_t y_stride, int64_t j, int64_t row_begin, int64_t row_end);
+
 /// Y = W X + bias for a narrow X (`n` columns, 2 to 16, rows n floats apart) and Y (`rows x n`), rows
 /// row_begin ..< row_end: every row's n outputs stay in one or two registers (the lanes past n are
 /// masked, so nothing past X or Y is touched), with independent FMA chains over the nonzeros.
