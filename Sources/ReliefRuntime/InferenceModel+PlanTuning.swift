@@ -10,10 +10,10 @@ extension InferenceModel {
     /// padded for the next one, or add a residual as it writes, and the im2col path's products run
     /// on activations that come out of cache differently inside the network. On VGG-11 at 5%
     /// density, batch 64, the first convolution timed alone looked faster on im2col (2.4 ms against
-    /// 3.2 direct), and in the network took 5 ms plus 0.9 ms of separate pooling against 0.76 ms direct with
-    /// the pooling computed in. So after the per-layer timing, each convolution not already settled by
-    /// a cache is tried the other way on the whole network, in order, and kept the other way when the
-    /// whole network runs faster.
+    /// 3.2 direct), and in the network took 5 ms plus 0.9 ms of separate pooling against 0.76 ms
+    /// direct with the pooling computed in. So after the per-layer timing, each convolution not
+    /// already settled by a cache is tried the other way on the whole network, in order, and kept the
+    /// other way when the whole network runs faster.
     struct PlanTuning {
         /// Whether a trial plan beats the current one (both given as layer → kernel choices).
         typealias Judge = (_ trial: [String: String], _ current: [String: String]) throws(InferenceError) -> Bool
@@ -50,7 +50,7 @@ extension InferenceModel {
             matrixKernel[node.name] = w.kernel.name
         }
         guard !tunable.isEmpty else { return nil }
-        let timer = PlanTimer(first, batch: batch)
+        let timer = try PlanTimer(first, batch: batch)
         return try PlanTuning.tune(first.kernelChoices, tunable: tunable, matrixKernel: matrixKernel) { (trial, _) throws(InferenceError) in
             let candidate = try InferenceModel(building: model, policy: .fastest(batch: batch, cached: trial), table: table, reuse: reuse)
             return try timer.adoptIfFaster(candidate)
@@ -81,10 +81,9 @@ extension InferenceModel {
         /// before it is given up early.
         static let clearlySlower = 1.25
 
-        init(_ model: InferenceModel, batch: Int) {
+        init(_ model: InferenceModel, batch: Int) throws(InferenceError) {
             self.batch = batch
-            // Cannot fail: batch ≥ 1 was checked when the model was built.
-            current = try! InferenceSession(model: model, maxBatch: batch, threads: 1)
+            current = try InferenceSession(model: model, maxBatch: batch, threads: 1)
             x = [Float](repeating: 0, count: batch * model.inputCount)
             for i in x.indices { x[i] = Float((i &* 2_654_435_761) % 1000) / 1000 }
             y = [Float](repeating: 0, count: batch * model.outputCount)
