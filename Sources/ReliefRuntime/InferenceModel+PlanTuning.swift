@@ -11,20 +11,27 @@ extension InferenceModel {
     /// on activations that come out of cache differently inside the network. On VGG-11 at 5%
     /// density, batch 64, the first convolution timed alone looked faster on im2col (2.4 ms against
     /// 3.2 direct), and in the network took 5 ms plus 0.9 ms of separate pooling against 0.76 ms
-    /// direct with the pooling computed in. So after the per-layer timing, each convolution not
-    /// already settled by a cache is tried the other way on the whole network, in order, and kept the
-    /// other way when the whole network runs faster.
+    /// direct with the pooling computed in. So after the per-layer timing, each convolution it put on
+    /// im2col (and no cache settled) is tried direct on the whole network, in order, and kept direct
+    /// when the whole network runs faster. Only that way round: what timing alone misses is what a
+    /// direct convolution does beyond its product, and trying every convolution both ways cost
+    /// ResNet-110 at batch 64 a minute and a half of loading (each trial runs the whole network),
+    /// while the flips to im2col it kept on ResNet-20 at batch 1 were within the noise (0.258 ms
+    /// against 0.260 before). Trials stop after `budget` seconds, so a deep network on im2col
+    /// throughout still loads in bounded time.
     struct PlanTuning {
         /// Whether a trial plan beats the current one (both given as layer → kernel choices).
         typealias Judge = (_ trial: [String: String], _ current: [String: String]) throws(InferenceError) -> Bool
 
         /// Greedy, in layer order: flips each convolution in `tunable` between "direct" and its
-        /// matrix kernel (`matrixKernel[layer]`), keeping the flip when `better` says so.
-        /// Returns the final choices.
+        /// matrix kernel (`matrixKernel[layer]`), keeping the flip when `better` says so, until
+        /// `budget` seconds have passed. Returns the final choices.
         static func tune(_ initial: [String: String], tunable: [String], matrixKernel: [String: String],
-                         better: Judge) throws(InferenceError) -> [String: String] {
+                         budget: Double = .infinity, better: Judge) throws(InferenceError) -> [String: String] {
             var current = initial
+            let start = DispatchTime.now().uptimeNanoseconds
             for layer in tunable {
+                guard Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 < budget else { break }
                 guard let now = current[layer], let matrix = matrixKernel[layer] else { continue }
                 var trial = current
                 trial[layer] = now == "direct" ? matrix : "direct"
@@ -34,28 +41,30 @@ extension InferenceModel {
         }
     }
 
-    /// The choices of a `.fastest` plan after whole-plan tuning, or nil when there is nothing to tune
-    /// (every convolution's choice came from `cached`, or there are no convolutions).
-    /// `reuse` keeps the kernels built on the way, for the final plan.
+    /// Every weighted layer's choice for a `.fastest` plan: timed layer by layer (unless `cached`),
+    /// then tuned on the whole plan. `reuse` keeps the kernels built on the way, so the final plan,
+    /// built from these choices, times and builds nothing again.
     static func tunedChoices(_ model: RLFModel, batch: Int, cached: [String: String], table: [KernelEntry],
-                             reuse: BuiltKernels) throws(InferenceError) -> [String: String]? {
+                             reuse: BuiltKernels) throws(InferenceError) -> [String: String] {
         let first = try InferenceModel(building: model, policy: .fastest(batch: batch, cached: cached), table: table, reuse: reuse)
         var tunable: [String] = []
         var matrixKernel: [String: String] = [:]
         for (node, w) in first.weightedLayers {
-            guard case .convolution = node.operation, cached[node.name] == nil else { continue }
+            guard case .convolution = node.operation, cached[node.name] == nil, w.direct == nil else { continue }
             tunable.append(node.name)
-            // The matrix kernel timing chose, whether or not direct won (the cache builds CSR for a
-            // direct layer, so the name comes from here).
             matrixKernel[node.name] = w.kernel.name
         }
-        guard !tunable.isEmpty else { return nil }
+        guard !tunable.isEmpty else { return first.kernelChoices }
         let timer = try PlanTimer(first, batch: batch)
-        return try PlanTuning.tune(first.kernelChoices, tunable: tunable, matrixKernel: matrixKernel) { (trial, _) throws(InferenceError) in
+        return try PlanTuning.tune(first.kernelChoices, tunable: tunable, matrixKernel: matrixKernel,
+                                   budget: Self.tuningBudget) { (trial, _) throws(InferenceError) in
             let candidate = try InferenceModel(building: model, policy: .fastest(batch: batch, cached: trial), table: table, reuse: reuse)
             return try timer.adoptIfFaster(candidate)
         }
     }
+
+    /// Seconds after which whole-plan tuning tries no further convolution.
+    static let tuningBudget = 2.0
 
     /// Kernels built for one model, by layer: plans of it that differ in a few layers' choices share
     /// them instead of building every layer again. Kernels are immutable once built.

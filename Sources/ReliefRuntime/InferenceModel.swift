@@ -160,9 +160,8 @@ public final class InferenceModel: Sendable {
     public convenience init(_ model: RLFModel, policy: KernelPolicy = .fastest(batch: 1), table: [KernelEntry] = KernelTable.builtIn) throws(InferenceError) {
         var policy = policy
         let reuse = BuiltKernels()
-        if case let .fastest(batch, cached) = policy, batch >= 1,
-           let tuned = try Self.tunedChoices(model, batch: batch, cached: cached, table: table, reuse: reuse) {
-            policy = .fastest(batch: batch, cached: tuned)
+        if case let .fastest(batch, cached) = policy, batch >= 1 {
+            policy = .fastest(batch: batch, cached: try Self.tunedChoices(model, batch: batch, cached: cached, table: table, reuse: reuse))
         }
         try self.init(building: model, policy: policy, table: table, reuse: reuse)
     }

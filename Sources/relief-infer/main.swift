@@ -25,8 +25,8 @@ struct ReliefInfer: ParsableCommand {
         it prints the predicted class and the top-k probabilities (softmax of the outputs).
 
         Each layer runs on the fastest kernel for its shape, density and the batch size, timed on this machine \
-        when the model is loaded (each convolution's choice between direct and im2col then tried on the whole \
-        network) and cached beside it in MODEL.kernels.json (--no-cache: neither read nor write it); --kernel \
+        when the model is loaded (then each convolution put on im2col is tried direct on the whole network) \
+        and cached beside it in MODEL.kernels.json (--no-cache: neither read nor write it); --kernel \
         forces one kernel for every layer. --report measures the model (sparse plan against dense, \
         batch 1 and 64) and prints a per-layer report. --labels takes an IDX label file and prints the accuracy.
 

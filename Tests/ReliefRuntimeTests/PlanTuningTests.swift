@@ -7,8 +7,9 @@ import Testing
 /// Whole-plan tuning of each convolution's direct-or-im2col choice (`InferenceModel.PlanTuning`).
 @Suite struct PlanTuningTests {
     /// Greedy in layer order: each tunable convolution is offered flipped, one at a time, against the
-    /// plan as it stands after the earlier decisions; only accepted flips stay, and layers not
-    /// offered (a cached choice, a fully connected layer) never change.
+    /// plan as it stands after the earlier decisions; only accepted flips stay, layers not offered
+    /// (a cached choice, a fully connected layer) never change, and nothing is offered once the
+    /// time budget is spent.
     @Test func eachConvolutionIsTriedTheOtherWayAgainstThePlanSoFar() throws {
         let initial = ["conv1": "direct", "conv2": "csr", "conv3": "direct", "conv4": "bitmask", "fc": "sell16"]
         let matrix = ["conv1": "bitmask", "conv2": "csr", "conv3": "csr", "conv4": "bitmask"]
@@ -27,6 +28,13 @@ import Testing
         for (trial, current) in asked {
             #expect(trial.filter { current[$0.key] != $0.value }.count == 1, "one layer flipped at a time: \(trial) vs \(current)")
         }
+        // Out of time before the first layer: nothing is tried.
+        var tried = 0
+        let untouched = try InferenceModel.PlanTuning.tune(initial, tunable: ["conv1", "conv2"], matrixKernel: matrix, budget: 0) { _, _ in
+            tried += 1
+            return true
+        }
+        #expect(untouched == initial && tried == 0)
     }
 
     /// A `.fastest` plan of LeNet-5 is tuned; its choices, given back as the cache (what relief-infer
@@ -48,7 +56,7 @@ import Testing
             let again = try InferenceModel(file, policy: .fastest(batch: batch, cached: choices))
             #expect(again.kernelChoices == choices, "batch \(batch)")
             #expect(try InferenceModel.tunedChoices(file, batch: batch, cached: choices, table: KernelTable.builtIn,
-                                                    reuse: InferenceModel.BuiltKernels()) == nil)
+                                                    reuse: InferenceModel.BuiltKernels()) == choices)
 
             let x = RuntimeModelTests.input(model.inputShape, batch: batch, seed: seed &+ UInt64(batch))
             let expected = try InferenceSession(model: try InferenceModel(file, policy: .forced("csr")), maxBatch: batch).run(x, batch: batch)
