@@ -911,6 +911,37 @@ RELIEF_AVX2 __attribute__((no_builtin("memset", "memcpy"))) void relief_pad_shar
     relief_zero_floats(out + channels * channel_stride, slack);
 }
 
+// im2col at stride 2 from the shared-padding copy: image b's row iy starts at (ph + b·(h + ph) + iy)·wq
+// + pw of its channel, and every read a tap makes, padding included, lands on a zero of that layout
+// (rows before and after each image, the pw zeros that start every row), so no read is checked.
+RELIEF_AVX2 void relief_im2col_padded_s2(const float *padded, int64_t channels, int64_t batch, int64_t h, int64_t w, int64_t kh,
+                                         int64_t kw, int64_t ph, int64_t pw, int64_t oh, int64_t ow, int64_t channel_stride,
+                                         float *cols) {
+    const int64_t wq = w + pw, rows = h + ph, n = batch * oh * ow, full = ow / 8 * 8;
+    for (int64_t c = 0; c < channels; c++)
+        for (int64_t ky = 0; ky < kh; ky++)
+            for (int64_t b = 0; b < batch; b++) {
+                // Row iy = 2·oy − ph + ky, column ix = 2·ox − pw + kx of image b: one padded row
+                // serves every tap column kx.
+                const float *restrict tap = padded + c * channel_stride + (ph + b * rows + ky - ph) * wq;
+                float *restrict first = cols + (c * kh + ky) * kw * n + b * oh * ow;
+                for (int64_t oy = 0; oy < oh; oy++) {
+                    const float *restrict line = tap + 2 * oy * wq;
+                    for (int64_t kx = 0; kx < kw; kx++) {
+                        const float *restrict from = line + kx;
+                        float *restrict out = first + kx * n + oy * ow;
+                        for (int64_t i = 0; i < full; i += 8) {
+                            const __m256 a = _mm256_loadu_ps(from + 2 * i), bb = _mm256_loadu_ps(from + 2 * i + 8);
+                            // [a0 a2 b0 b2 | a4 a6 b4 b6] -> [a0 a2 a4 a6 b0 b2 b4 b6]
+                            const __m256d e = _mm256_castps_pd(_mm256_shuffle_ps(a, bb, 0x88));
+                            _mm256_storeu_ps(out + i, _mm256_castpd_ps(_mm256_permute4x64_pd(e, 0xD8)));
+                        }
+                        for (int64_t i = full; i < ow; i++) out[i] = from[2 * i];
+                    }
+                }
+            }
+}
+
 // Stride phases: the zero-padded input split into sy * sx phase planes of hq x wq per image,
 // padded row r * sy + py and column q * sx + px of channel c at row r, column q of plane
 // (c * sy + py) * sx + px (image b of a plane at b * hq * wq). `total` floats are zeroed first.
@@ -961,6 +992,11 @@ void relief_pad_shared(const float *x, int64_t channels, int64_t batch, int64_t 
 void relief_pad_phases(const float *x, int64_t channels, int64_t batch, int64_t h, int64_t w, int64_t ph, int64_t pw,
                        int64_t sy, int64_t sx, int64_t hq, int64_t wq, int64_t total, float *out) {
     (void)x; (void)channels; (void)batch; (void)h; (void)w; (void)ph; (void)pw; (void)sy; (void)sx; (void)hq; (void)wq; (void)total; (void)out;
+}
+void relief_im2col_padded_s2(const float *padded, int64_t channels, int64_t batch, int64_t h, int64_t w, int64_t kh, int64_t kw,
+                             int64_t ph, int64_t pw, int64_t oh, int64_t ow, int64_t channel_stride, float *cols) {
+    (void)padded; (void)channels; (void)batch; (void)h; (void)w; (void)kh; (void)kw; (void)ph; (void)pw; (void)oh; (void)ow;
+    (void)channel_stride; (void)cols;
 }
 void relief_zero_borders(float *y, const relief_interleaved_layout *layout, int64_t channels, int64_t groups, int64_t h, int64_t w) {
     (void)y; (void)layout; (void)channels; (void)groups; (void)h; (void)w;

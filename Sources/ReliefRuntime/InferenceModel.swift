@@ -346,7 +346,8 @@ public final class InferenceModel: Sendable {
             let n = batch * oh * ow
             // Aligned as the session's buffers are (see `AlignedFloats`).
             let x = AlignedFloats(patternCount: s.reduce(1, *) * batch)
-            let cols = AlignedFloats(count: layer.kernel.columns * n), y = AlignedFloats(count: layer.kernel.rows * n)
+            let cols = AlignedFloats(count: layer.kernel.columns * n + Im2Col.extraFloats(channels: s[0], batch: batch, height: h, width: w, geometry: g))
+            let y = AlignedFloats(count: layer.kernel.rows * n)
             func best(_ body: () -> Void) -> Double {
                 var fastest = Double.infinity, spent = 0.0, reps = 0
                 while reps < 3 || (spent < 0.002 && reps < 200) {

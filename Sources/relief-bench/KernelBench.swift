@@ -86,7 +86,7 @@ struct KernelBench: ParsableCommand {
                                 // 256 channels of 8x8 (padding 1) through a 3x3 convolution: im2col, then each kernel; or direct.
                                 let g = InferenceModel.Geometry(kernel: (3, 3), stride: (1, 1), padding: (1, 1))
                                 let image = AlignedFloats((0..<(256 * batch * 64)).map { _ in g0(&gen) })
-                                let cols = AlignedFloats(count: 2304 * n)
+                                let cols = AlignedFloats(count: 2304 * n + Im2Col.extraFloats(channels: 256, batch: batch, height: 8, width: 8, geometry: g))
                                 let im2col = Self.time(seconds: seconds) {
                                     Im2Col.fill(cols.pointer, from: image.pointer, channels: 256, batch: batch, height: 8, width: 8,
                                                 geometry: g, outHeight: 8, outWidth: 8)

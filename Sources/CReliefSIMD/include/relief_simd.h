@@ -81,6 +81,12 @@ void relief_csr_narrow_u16_avx512(const uint32_t *row_start, const uint16_t *col
 void relief_im2col(const float *x, int64_t channels, int64_t batch, int64_t h, int64_t w, int64_t kh, int64_t kw,
                    int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t oh, int64_t ow, float *cols);
 
+/// The same im2col for stride 2 from a copy of x in relief_pad_shared's layout (`padded`, channels
+/// `channel_stride` apart, at least 16 floats readable past the last channel): every tap row is read
+/// without bounds checks, 8 outputs from 16 inputs per step (AVX2; needs relief_simd_avx2_fma()).
+void relief_im2col_padded_s2(const float *padded, int64_t channels, int64_t batch, int64_t h, int64_t w, int64_t kh, int64_t kw,
+                             int64_t ph, int64_t pw, int64_t oh, int64_t ow, int64_t channel_stride, float *cols);
+
 /// out[j * ldo + i] = a[i * lda + j] for a rows x columns matrix a (8x8 register blocks with AVX2;
 /// a plain loop in builds without it). The matrices must not overlap.
 void relief_transpose(const float *a, int64_t rows, int64_t columns, int64_t lda, float *out, int64_t ldo);
