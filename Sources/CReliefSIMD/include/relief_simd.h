@@ -81,6 +81,10 @@ void relief_csr_narrow_u16_avx512(const uint32_t *row_start, const uint16_t *col
 void relief_im2col(const float *x, int64_t channels, int64_t batch, int64_t h, int64_t w, int64_t kh, int64_t kw,
                    int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t oh, int64_t ow, float *cols);
 
+/// y[p][oy][ox] = x[p][2·oy][2·ox] for `planes` planes of h x w (2·(oh − 1) < h, 2·(ow − 1) < w), in
+/// 256-bit steps (needs relief_simd_avx2_fma()).
+void relief_subsample2(const float *x, int64_t planes, int64_t h, int64_t w, int64_t oh, int64_t ow, float *y);
+
 /// The same im2col for stride 2 from a copy of x in relief_pad_shared's layout (`padded`, channels
 /// `channel_stride` apart, at least 16 floats readable past the last channel): every tap row is read
 /// without bounds checks, 8 outputs from 16 inputs per step (AVX2; needs relief_simd_avx2_fma()).
