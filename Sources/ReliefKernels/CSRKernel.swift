@@ -36,10 +36,11 @@ public final class CSRKernel16: CSRKernel<UInt16>, @unchecked Sendable {
     public static let blockColumns = 128
     /// Average nonzeros per row and block from which the strips of 32 and 64 columns run block by
     /// block. `cc -O3 -march=native bench/micro/csr_batch64.c -o /tmp/csr64 && /tmp/csr64 DENSITY`
-    /// (fc1's shape, batch 64, AVX-512): blocked against one pass, 0.56x the time at 50% density
-    /// (64 nonzeros per row and block), 0.73x at 20% (25), 0.92x at 10% (12), 1.07x at 5% (6) and
-    /// 1.8x at 2%: one pass reads each nonzero's row of X from L2, the blocks keep them in L1, which
-    /// pays once a row has enough nonzeros in a block to cover loading and storing its outputs.
+    /// (fc1's shape, batch 64, AVX-512; three runs): blocked against one pass, 0.56-0.71x the time at
+    /// 50% density (64 nonzeros per row and block), 0.73-0.78x at 20% (25), 0.88-0.92x at 10% (12),
+    /// 0.95-1.08x at 5% (6) and 1.6-1.8x at 2%: one pass reads each nonzero's row of X from L2, the
+    /// blocks keep them in L1, which pays once a row has enough nonzeros in a block to cover loading
+    /// and storing its outputs.
     public static let blockedPerBlock = 10
 
     public init(_ m: CSRMatrix, portable: Bool = false, avx512: Bool = true) {

@@ -30,49 +30,35 @@ static uint32_t *row_start, *block_start;  // block_start[r * (blocks + 1) + b]
 static uint16_t *cols;
 static float *vals, *x, *y, *ref;
 
+// a[0..3] += w * p[0..64)
+static inline __attribute__((always_inline)) void fma64(__m512 a[4], __m512 w, const float *p) {
+    for (int i = 0; i < 4; i++) a[i] = _mm512_fmadd_ps(w, _mm512_loadu_ps(p + 16 * i), a[i]);
+}
+
+static inline __attribute__((always_inline)) void store64(float *o, const __m512 a[4]) {
+    for (int i = 0; i < 4; i++) _mm512_storeu_ps(o + 16 * i, a[i]);
+}
+
 static void strip64(void) {
     for (int r = 0; r < rows; r++) {
-        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-        for (uint32_t k = row_start[r]; k < row_start[r + 1]; k++) {
-            const __m512 w = _mm512_set1_ps(vals[k]);
-            const float *p = x + (int64_t)cols[k] * N;
-            a0 = _mm512_fmadd_ps(w, _mm512_loadu_ps(p), a0);
-            a1 = _mm512_fmadd_ps(w, _mm512_loadu_ps(p + 16), a1);
-            a2 = _mm512_fmadd_ps(w, _mm512_loadu_ps(p + 32), a2);
-            a3 = _mm512_fmadd_ps(w, _mm512_loadu_ps(p + 48), a3);
-        }
-        float *o = y + (int64_t)r * N;
-        _mm512_storeu_ps(o, a0), _mm512_storeu_ps(o + 16, a1), _mm512_storeu_ps(o + 32, a2), _mm512_storeu_ps(o + 48, a3);
+        __m512 a[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+        for (uint32_t k = row_start[r]; k < row_start[r + 1]; k++) fma64(a, _mm512_set1_ps(vals[k]), x + (int64_t)cols[k] * N);
+        store64(y + (int64_t)r * N, a);
     }
 }
 
 // 64 outputs += nonzeros k0..<k1, two accumulator sets.
 static inline __attribute__((always_inline)) void run64x2(uint32_t k0, uint32_t k1, float *o) {
-    __m512 a0 = _mm512_loadu_ps(o), a1 = _mm512_loadu_ps(o + 16), a2 = _mm512_loadu_ps(o + 32), a3 = _mm512_loadu_ps(o + 48);
-    __m512 b0 = _mm512_setzero_ps(), b1 = b0, b2 = b0, b3 = b0;
+    __m512 a[4], b[4];
+    for (int i = 0; i < 4; i++) a[i] = _mm512_loadu_ps(o + 16 * i), b[i] = _mm512_setzero_ps();
     uint32_t k = k0;
     for (; k + 2 <= k1; k += 2) {
-        const __m512 w = _mm512_set1_ps(vals[k]), v = _mm512_set1_ps(vals[k + 1]);
-        const float *p = x + (int64_t)cols[k] * N, *q = x + (int64_t)cols[k + 1] * N;
-        a0 = _mm512_fmadd_ps(w, _mm512_loadu_ps(p), a0);
-        a1 = _mm512_fmadd_ps(w, _mm512_loadu_ps(p + 16), a1);
-        a2 = _mm512_fmadd_ps(w, _mm512_loadu_ps(p + 32), a2);
-        a3 = _mm512_fmadd_ps(w, _mm512_loadu_ps(p + 48), a3);
-        b0 = _mm512_fmadd_ps(v, _mm512_loadu_ps(q), b0);
-        b1 = _mm512_fmadd_ps(v, _mm512_loadu_ps(q + 16), b1);
-        b2 = _mm512_fmadd_ps(v, _mm512_loadu_ps(q + 32), b2);
-        b3 = _mm512_fmadd_ps(v, _mm512_loadu_ps(q + 48), b3);
+        fma64(a, _mm512_set1_ps(vals[k]), x + (int64_t)cols[k] * N);
+        fma64(b, _mm512_set1_ps(vals[k + 1]), x + (int64_t)cols[k + 1] * N);
     }
-    if (k < k1) {
-        const __m512 w = _mm512_set1_ps(vals[k]);
-        const float *p = x + (int64_t)cols[k] * N;
-        a0 = _mm512_fmadd_ps(w, _mm512_loadu_ps(p), a0);
-        a1 = _mm512_fmadd_ps(w, _mm512_loadu_ps(p + 16), a1);
-        a2 = _mm512_fmadd_ps(w, _mm512_loadu_ps(p + 32), a2);
-        a3 = _mm512_fmadd_ps(w, _mm512_loadu_ps(p + 48), a3);
-    }
-    _mm512_storeu_ps(o, _mm512_add_ps(a0, b0)), _mm512_storeu_ps(o + 16, _mm512_add_ps(a1, b1));
-    _mm512_storeu_ps(o + 32, _mm512_add_ps(a2, b2)), _mm512_storeu_ps(o + 48, _mm512_add_ps(a3, b3));
+    if (k < k1) fma64(a, _mm512_set1_ps(vals[k]), x + (int64_t)cols[k] * N);
+    for (int i = 0; i < 4; i++) a[i] = _mm512_add_ps(a[i], b[i]);
+    store64(o, a);
 }
 
 static void strip64x2(void) {
@@ -86,16 +72,10 @@ static void block64(void) {
         for (int r = 0; r < rows; r++) {
             const uint32_t *s = block_start + r * (blocks + 1);
             float *o = y + (int64_t)r * N;
-            __m512 a0 = _mm512_loadu_ps(o), a1 = _mm512_loadu_ps(o + 16), a2 = _mm512_loadu_ps(o + 32), a3 = _mm512_loadu_ps(o + 48);
-            for (uint32_t k = s[b]; k < s[b + 1]; k++) {
-                const __m512 w = _mm512_set1_ps(vals[k]);
-                const float *p = x + (int64_t)cols[k] * N;
-                a0 = _mm512_fmadd_ps(w, _mm512_loadu_ps(p), a0);
-                a1 = _mm512_fmadd_ps(w, _mm512_loadu_ps(p + 16), a1);
-                a2 = _mm512_fmadd_ps(w, _mm512_loadu_ps(p + 32), a2);
-                a3 = _mm512_fmadd_ps(w, _mm512_loadu_ps(p + 48), a3);
-            }
-            _mm512_storeu_ps(o, a0), _mm512_storeu_ps(o + 16, a1), _mm512_storeu_ps(o + 32, a2), _mm512_storeu_ps(o + 48, a3);
+            __m512 a[4];
+            for (int i = 0; i < 4; i++) a[i] = _mm512_loadu_ps(o + 16 * i);
+            for (uint32_t k = s[b]; k < s[b + 1]; k++) fma64(a, _mm512_set1_ps(vals[k]), x + (int64_t)cols[k] * N);
+            store64(o, a);
         }
 }
 
