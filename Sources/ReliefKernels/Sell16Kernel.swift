@@ -40,6 +40,10 @@ public final class Sell16Kernel: WeightKernel, @unchecked Sendable {
     /// Each slot's 16 offsets into its block (0...31) and 16 values.
     let offsets: UnsafeMutablePointer<UInt8>
     let values: UnsafeMutablePointer<Float>
+    /// Owns `values`, cache-line aligned: a slot's 16 values (one 512-bit load) then never straddles two lines
+    /// (from a plain allocation they did in most processes, and the kernel's time changed from run
+    /// to run with where the allocator put them).
+    private let valueMemory: AlignedFloats
     let partitions: RowPartitions
 
     public init(_ m: CSRMatrix, portable: Bool = false) {
@@ -77,8 +81,8 @@ public final class Sell16Kernel: WeightKernel, @unchecked Sendable {
         let lanes = max(16 * slots, 1)
         offsets = .allocate(capacity: lanes)
         offsets.initialize(repeating: 0, count: lanes)
-        values = .allocate(capacity: lanes)
-        values.initialize(repeating: 0, count: lanes)
+        valueMemory = AlignedFloats(count: lanes)
+        values = valueMemory.pointer
         // Where each (group, block, slice) cell's slots begin: group by group, block by block, slice by slice.
         var cellStart = [Int](repeating: 0, count: max(cells, 1))
         var at = 0
@@ -105,7 +109,6 @@ public final class Sell16Kernel: WeightKernel, @unchecked Sendable {
         count.deallocate()
         groupStart.deallocate()
         offsets.deallocate()
-        values.deallocate()
     }
 
     public var residentBytes: Int { groups * blocks * Self.groupSlices + 8 * (groups + 1) + slots * 16 * (1 + 4) }

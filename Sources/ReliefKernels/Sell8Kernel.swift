@@ -28,6 +28,10 @@ public final class Sell8Kernel: WeightKernel, @unchecked Sendable {
     let blockColumn: UnsafeMutablePointer<UInt32>
     let lanes: UnsafeMutablePointer<UInt8>
     let values: UnsafeMutablePointer<Float>
+    /// Owns `values`, cache-line aligned: a slot's 8 values (one 256-bit load) then never straddles two lines
+    /// (from a plain allocation they did in most processes, and the kernel's time changed from run
+    /// to run with where the allocator put them).
+    private let valueMemory: AlignedFloats
     let partitions: RowPartitions
 
     public init(_ m: CSRMatrix, portable: Bool = false) {
@@ -58,8 +62,8 @@ public final class Sell8Kernel: WeightKernel, @unchecked Sendable {
         blockColumn = .allocate(capacity: max(slots, 1))
         lanes = .allocate(capacity: max(8 * slots, 1))
         lanes.initialize(repeating: 0, count: max(8 * slots, 1))
-        values = .allocate(capacity: max(8 * slots, 1))
-        values.initialize(repeating: 0, count: max(8 * slots, 1))
+        valueMemory = AlignedFloats(count: max(8 * slots, 1))
+        values = valueMemory.pointer
         for s in 0..<slices {
             // Where each block's slots begin within the slice.
             var firstSlot: [Int: Int] = [:]
@@ -90,7 +94,6 @@ public final class Sell8Kernel: WeightKernel, @unchecked Sendable {
         sliceStart.deallocate()
         blockColumn.deallocate()
         lanes.deallocate()
-        values.deallocate()
     }
 
     public var residentBytes: Int { 4 * (slices + 1) + slots * (4 + 8 + 32) }
