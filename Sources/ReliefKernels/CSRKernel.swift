@@ -105,18 +105,12 @@ extension CSRKernel16 {
         let (blockStart, blocks) = (UnsafePointer(self.blockStart), Int64(self.blocks))
         // Rows r0 ..< r1 of a 32- or 64-column strip of X (rows xStride apart, from column xOffset)
         // into columns j ..< j + width of Y: in one pass, or column block by column block.
-        func strip32(_ x: UnsafePointer<Float>, _ xStride: Int, _ xOffset: Int, _ j: Int, _ r0: Int, _ r1: Int) {
+        func strip(_ width: Int, _ x: UnsafePointer<Float>, _ xStride: Int, _ xOffset: Int, _ j: Int, _ r0: Int, _ r1: Int) {
+            let (xs, xo, ys, j0, r0, r1) = (Int64(xStride), Int64(xOffset), Int64(n), Int64(j), Int64(r0), Int64(r1))
             if let blockStart {
-                blocked32(blockStart, blocks, cols, vals, x, Int64(xStride), Int64(xOffset), bias, y, Int64(n), Int64(j), Int64(r0), Int64(r1))
+                (width == 64 ? blocked64 : blocked32)(blockStart, blocks, cols, vals, x, xs, xo, bias, y, ys, j0, r0, r1)
             } else {
-                one32(starts, cols, vals, x, Int64(xStride), Int64(xOffset), bias, y, Int64(n), Int64(j), Int64(r0), Int64(r1))
-            }
-        }
-        func strip64(_ x: UnsafePointer<Float>, _ xStride: Int, _ xOffset: Int, _ j: Int, _ r0: Int, _ r1: Int) {
-            if let blockStart {
-                blocked64(blockStart, blocks, cols, vals, x, Int64(xStride), Int64(xOffset), bias, y, Int64(n), Int64(j), Int64(r0), Int64(r1))
-            } else {
-                one64(starts, cols, vals, x, Int64(xStride), Int64(xOffset), bias, y, Int64(n), Int64(j), Int64(r0), Int64(r1))
+                (width == 64 ? one64 : one32)(starts, cols, vals, x, xs, xo, bias, y, ys, j0, r0, r1)
             }
         }
         if n <= Self.narrowColumns {
@@ -137,11 +131,11 @@ extension CSRKernel16 {
                 let (r0, r1) = (range.lowerBound, range.upperBound)
                 var j = 0
                 while j + 64 <= n {
-                    strip64(x, n, j, j, r0, r1)
+                    strip(64, x, n, j, j, r0, r1)
                     j += 64
                 }
                 if j + 32 <= n {
-                    strip32(x, n, j, j, r0, r1)
+                    strip(32, x, n, j, j, r0, r1)
                     j += 32
                 }
                 if j < n { self.matrix(range, x, n, bias, y, from: j) }
@@ -150,11 +144,11 @@ extension CSRKernel16 {
         }
         sparseProduct(x: x, n: n, rows: rows, columns: columns, threads: threads, scratch: scratch, partitions: partitions,
                       work: storedWeights * n + rows * n,
-                      strip: { block, j in strip32(block, 32, 0, j, 0, self.rows) },
+                      strip: { block, j in strip(32, block, 32, 0, j, 0, self.rows) },
                       matrix: { range, first in
                           var j = first
                           while j + 32 <= n {
-                              strip32(x, n, j, j, range.lowerBound, range.upperBound)
+                              strip(32, x, n, j, j, range.lowerBound, range.upperBound)
                               j += 32
                           }
                           if j < n { self.matrix(range, x, n, bias, y, from: j) }

@@ -23,18 +23,17 @@ extension InferenceModel {
         /// Whether a trial plan beats the current one (both given as layer → kernel choices).
         typealias Judge = (_ trial: [String: String], _ current: [String: String]) throws(InferenceError) -> Bool
 
-        /// Greedy, in layer order: flips each convolution in `tunable` between "direct" and its
-        /// matrix kernel (`matrixKernel[layer]`), keeping the flip when `better` says so, until
-        /// `budget` seconds have passed. Returns the final choices.
-        static func tune(_ initial: [String: String], tunable: [String], matrixKernel: [String: String],
-                         budget: Double = .infinity, better: Judge) throws(InferenceError) -> [String: String] {
+        /// Greedy, in layer order: tries each convolution in `tunable` (all on im2col) direct,
+        /// keeping it direct when `better` says so, until `budget` seconds have passed. Returns the
+        /// final choices.
+        static func tune(_ initial: [String: String], tunable: [String], budget: Double = .infinity,
+                         better: Judge) throws(InferenceError) -> [String: String] {
             var current = initial
             let start = DispatchTime.now().uptimeNanoseconds
             for layer in tunable {
                 guard Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 < budget else { break }
-                guard let now = current[layer], let matrix = matrixKernel[layer] else { continue }
                 var trial = current
-                trial[layer] = now == "direct" ? matrix : "direct"
+                trial[layer] = "direct"
                 if try better(trial, current) { current = trial }
             }
             return current
@@ -47,17 +46,13 @@ extension InferenceModel {
     static func tunedChoices(_ model: RLFModel, batch: Int, cached: [String: String], table: [KernelEntry],
                              reuse: BuiltKernels) throws(InferenceError) -> [String: String] {
         let first = try InferenceModel(building: model, policy: .fastest(batch: batch, cached: cached), table: table, reuse: reuse)
-        var tunable: [String] = []
-        var matrixKernel: [String: String] = [:]
-        for (node, w) in first.weightedLayers {
-            guard case .convolution = node.operation, cached[node.name] == nil, w.direct == nil else { continue }
-            tunable.append(node.name)
-            matrixKernel[node.name] = w.kernel.name
+        let tunable = first.weightedLayers.compactMap { node, w -> String? in
+            guard case .convolution = node.operation, cached[node.name] == nil, w.direct == nil else { return nil }
+            return node.name
         }
         guard !tunable.isEmpty else { return first.kernelChoices }
         let timer = try PlanTimer(first, batch: batch)
-        return try PlanTuning.tune(first.kernelChoices, tunable: tunable, matrixKernel: matrixKernel,
-                                   budget: Self.tuningBudget) { (trial, _) throws(InferenceError) in
+        return try PlanTuning.tune(first.kernelChoices, tunable: tunable, budget: Self.tuningBudget) { (trial, _) throws(InferenceError) in
             let candidate = try InferenceModel(building: model, policy: .fastest(batch: batch, cached: trial), table: table, reuse: reuse)
             return try timer.adoptIfFaster(candidate)
         }
