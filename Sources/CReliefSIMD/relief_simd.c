@@ -395,29 +395,29 @@ RELIEF_AVX2 static inline void relief_sellsigma_store(__m256 sum, const uint32_t
     for (int64_t i = 0; i < rows - first; i++) y[lane[i]] = out[i] + (bias ? bias[lane[i]] : 0.0f);
 }
 
-// Both index widths share one loop, written once as a macro so each copy is compiled with its own
-// slot loader (one inlined body with a width flag measured 1.1-2x slower at batch 1). Two
-// accumulators: consecutive slots' multiply-adds do not wait on each other.
-#define RELIEF_SELLSIGMA_GEMV(NAME, INDEX, SLOT)                                                                        \
-    RELIEF_AVX2 void NAME(const uint32_t *slice_start, const INDEX *columns, const float *values,                        \
-                          const uint32_t *row_of_lane, const float *x, const float *bias, float *y, int64_t rows,         \
-                          int64_t slice_begin, int64_t slice_end) {                                                      \
+// Both index widths (and the 16-lane AVX-512 kernel) share one loop, written once as a macro so each
+// copy is compiled with its own slot loader (one inlined body with a width flag measured 1.1-2x
+// slower at batch 1). Two accumulators: consecutive slots' multiply-adds do not wait on each other.
+#define RELIEF_SELLSIGMA_GEMV(NAME, TARGET, INDEX, VEC, ZERO, LOAD, FMA, ADD, LANES, SLOT, STORE)                       \
+    TARGET void NAME(const uint32_t *slice_start, const INDEX *columns, const float *values, const uint32_t *row_of_lane, \
+                     const float *x, const float *bias, float *y, int64_t rows, int64_t slice_begin, int64_t slice_end) { \
         for (int64_t s = slice_begin; s < slice_end; s++) {                                                             \
-            __m256 a0 = _mm256_setzero_ps(), a1 = a0;                                                                   \
+            VEC a0 = ZERO(), a1 = a0;                                                                                   \
             int64_t t = slice_start[s];                                                                                 \
             const int64_t end = slice_start[s + 1];                                                                     \
             for (; t + 2 <= end; t += 2) {                                                                              \
-                a0 = _mm256_fmadd_ps(_mm256_loadu_ps(values + 8 * t), SLOT(columns + 8 * t, x), a0);                     \
-                a1 = _mm256_fmadd_ps(_mm256_loadu_ps(values + 8 * t + 8), SLOT(columns + 8 * t + 8, x), a1);             \
+                a0 = FMA(LOAD(values + LANES * t), SLOT(columns + LANES * t, x), a0);                                   \
+                a1 = FMA(LOAD(values + LANES * t + LANES), SLOT(columns + LANES * t + LANES, x), a1);                   \
             }                                                                                                           \
-            if (t < end) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(values + 8 * t), SLOT(columns + 8 * t, x), a0);           \
-            relief_sellsigma_store(_mm256_add_ps(a0, a1), row_of_lane, bias, y, rows, s);                               \
+            if (t < end) a0 = FMA(LOAD(values + LANES * t), SLOT(columns + LANES * t, x), a0);                          \
+            STORE(ADD(a0, a1), row_of_lane, bias, y, rows, s);                                                          \
         }                                                                                                               \
     }
 
-RELIEF_SELLSIGMA_GEMV(relief_sellsigma_gemv_u16, uint16_t, relief_sellsigma_slot16)
-RELIEF_SELLSIGMA_GEMV(relief_sellsigma_gemv, uint32_t, relief_sellsigma_slot)
-#undef RELIEF_SELLSIGMA_GEMV
+RELIEF_SELLSIGMA_GEMV(relief_sellsigma_gemv_u16, RELIEF_AVX2, uint16_t, __m256, _mm256_setzero_ps, _mm256_loadu_ps, _mm256_fmadd_ps,
+                      _mm256_add_ps, 8, relief_sellsigma_slot16, relief_sellsigma_store)
+RELIEF_SELLSIGMA_GEMV(relief_sellsigma_gemv, RELIEF_AVX2, uint32_t, __m256, _mm256_setzero_ps, _mm256_loadu_ps, _mm256_fmadd_ps,
+                      _mm256_add_ps, 8, relief_sellsigma_slot, relief_sellsigma_store)
 
 // Eight vectors anywhere in the input, one pointer each (q[i] = source + s[step * i]), plus offset[k]
 // per nonzero k in [k0, k1), times vals[k], added to init (or b), stored to out: the accumulators
@@ -710,6 +710,115 @@ RELIEF_AVX512 void relief_sell16_gemv_avx512(const int64_t *group_start, const u
     }
 }
 #undef RELIEF_SELL16_SLICE
+
+// The tap-shifted copy of one image for the strip convolution: plane (kx, c) holds padded rows
+// yp = 0 ..< hp of ow floats, row yp being input row yp - ph of channel c read from column kx - pw
+// on (zeros outside the image), so tap (ky, kx) of channel c reads its whole output window as the
+// ow·oh contiguous floats from row ky of that plane. Sixteen columns at a time, masked at the
+// image's edges (nothing outside the input row is read).
+RELIEF_AVX512 void relief_shift_taps_avx512(const float *x, int64_t channels, int64_t batch, int64_t b, int64_t h, int64_t w,
+                                            int64_t ph, int64_t pw, int64_t kw, int64_t hp, int64_t ow, float *out) {
+    for (int64_t kx = 0; kx < kw; kx++)
+        for (int64_t c = 0; c < channels; c++) {
+            const float *plane = x + (c * batch + b) * h * w;
+            float *dst = out + (kx * channels + c) * hp * ow;
+            for (int64_t yp = 0; yp < hp; yp++, dst += ow) {
+                const int64_t iy = yp - ph;
+                for (int64_t x0 = 0; x0 < ow; x0 += 16) {
+                    const int64_t left = ow - x0;
+                    const __mmask16 store = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
+                    if (iy < 0 || iy >= h) {
+                        _mm512_mask_storeu_ps(dst + x0, store, _mm512_setzero_ps());
+                        continue;
+                    }
+                    // Lane i reads input column x0 + i + kx - pw when that lies in [0, w).
+                    const int64_t first = x0 + kx - pw;
+                    const int64_t lo = first < 0 ? -first : 0, hi = w - first;
+                    __mmask16 read = store;
+                    if (lo > 0) read &= (__mmask16)(0xffffu << (lo > 16 ? 16 : lo));
+                    if (hi < 16) read &= hi <= 0 ? (__mmask16)0 : (__mmask16)((1u << hi) - 1);
+                    // Masked lanes are not read, so the address may point before the row.
+                    _mm512_mask_storeu_ps(dst + x0, store, _mm512_maskz_loadu_ps(read, plane + iy * w + first));
+                }
+            }
+        }
+}
+
+// The strip convolution's products for filters [row_begin, row_end) of one image: output pixels in
+// strips of 64 (four registers; the last strip masked), each filter's nonzeros adding w times the
+// 64 floats at source + offset[k] + strip start, then bias, residual and ReLU as the strip is
+// written. Strips outside, filters inside: the source a strip reads stays in L1 for all filters.
+RELIEF_AVX512 void relief_conv_strips_avx512(const uint32_t *row_start, const int64_t *offset, const float *vals, const float *source,
+                                             int64_t pixels, const float *bias, const float *residual, int relu, float *y,
+                                             int64_t y_stride, int64_t row_begin, int64_t row_end) {
+    for (int64_t p0 = 0; p0 < pixels; p0 += 64) {
+        const int64_t left = pixels - p0;
+        __mmask16 m[4];
+        for (int i = 0; i < 4; i++) {
+            const int64_t n = left - 16 * i;
+            m[i] = n >= 16 ? (__mmask16)0xffff : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
+        }
+        const float *src = source + p0;
+        for (int64_t r = row_begin; r < row_end; r++) {
+            const __m512 b0 = _mm512_set1_ps(bias ? bias[r] : 0.0f);
+            __m512 a0 = b0, a1 = b0, a2 = b0, a3 = b0;
+            const int64_t end = row_start[r + 1];
+            if (left >= 64) {
+                for (int64_t k = row_start[r]; k < end; k++) {
+                    const __m512 v = _mm512_set1_ps(vals[k]);
+                    const float *q = src + offset[k];
+                    a0 = _mm512_fmadd_ps(v, _mm512_loadu_ps(q), a0);
+                    a1 = _mm512_fmadd_ps(v, _mm512_loadu_ps(q + 16), a1);
+                    a2 = _mm512_fmadd_ps(v, _mm512_loadu_ps(q + 32), a2);
+                    a3 = _mm512_fmadd_ps(v, _mm512_loadu_ps(q + 48), a3);
+                }
+            } else {
+                for (int64_t k = row_start[r]; k < end; k++) {
+                    const __m512 v = _mm512_set1_ps(vals[k]);
+                    const float *q = src + offset[k];
+                    a0 = _mm512_fmadd_ps(v, _mm512_maskz_loadu_ps(m[0], q), a0);
+                    a1 = _mm512_fmadd_ps(v, _mm512_maskz_loadu_ps(m[1], q + 16), a1);
+                    a2 = _mm512_fmadd_ps(v, _mm512_maskz_loadu_ps(m[2], q + 32), a2);
+                    a3 = _mm512_fmadd_ps(v, _mm512_maskz_loadu_ps(m[3], q + 48), a3);
+                }
+            }
+            float *out = y + r * y_stride + p0;
+            __m512 acc[4] = {a0, a1, a2, a3};
+            for (int i = 0; i < 4; i++) {
+                if (residual) acc[i] = _mm512_add_ps(acc[i], _mm512_maskz_loadu_ps(m[i], residual + r * y_stride + p0 + 16 * i));
+                if (relu) acc[i] = _mm512_max_ps(acc[i], _mm512_setzero_ps());
+                _mm512_mask_storeu_ps(out + 16 * i, m[i], acc[i]);
+            }
+        }
+    }
+}
+
+// SELL-16-sigma: one vgatherdps fetches a slot's 16 values of x (bench/micro/spmv_batch1.c,
+// sell16-gather: about 1.4x the packed lane loads' speed at 1-2% density on the Xeon of 2026-12-07,
+// while on Zen 4 gathers are slow; the choice at load times both). The loop is relief_sellsigma_gemv's.
+RELIEF_AVX512 static inline __m512 relief_sellsigma16_slot16(const uint16_t *c, const float *x) {
+    return _mm512_i32gather_ps(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)c)), x, 4);
+}
+RELIEF_AVX512 static inline __m512 relief_sellsigma16_slot(const uint32_t *c, const float *x) {
+    return _mm512_i32gather_ps(_mm512_loadu_si512((const void *)c), x, 4);
+}
+RELIEF_AVX512 static inline void relief_sellsigma16_store(__m512 sum, const uint32_t *row_of_lane, const float *bias, float *y,
+                                                          int64_t rows, int64_t s) {
+    float out[16];
+    _mm512_storeu_ps(out, sum);
+    const int64_t first = 16 * s, count = rows - first < 16 ? rows - first : 16;
+    const uint32_t *lane = row_of_lane + first;
+    if (bias) {
+        for (int64_t i = 0; i < count; i++) y[lane[i]] = out[i] + bias[lane[i]];
+    } else {
+        for (int64_t i = 0; i < count; i++) y[lane[i]] = out[i];
+    }
+}
+RELIEF_SELLSIGMA_GEMV(relief_sellsigma16_gemv_u16_avx512, RELIEF_AVX512, uint16_t, __m512, _mm512_setzero_ps, _mm512_loadu_ps,
+                      _mm512_fmadd_ps, _mm512_add_ps, 16, relief_sellsigma16_slot16, relief_sellsigma16_store)
+RELIEF_SELLSIGMA_GEMV(relief_sellsigma16_gemv_avx512, RELIEF_AVX512, uint32_t, __m512, _mm512_setzero_ps, _mm512_loadu_ps,
+                      _mm512_fmadd_ps, _mm512_add_ps, 16, relief_sellsigma16_slot, relief_sellsigma16_store)
+#undef RELIEF_SELLSIGMA_GEMV
 
 // The row tiles for two images at once: each 512-bit vector holds the same 8 columns of images i
 // (low half) and i + 1 (high half, `plane` floats on), so one multiply-add instruction does the
@@ -1042,6 +1151,28 @@ void relief_sellsigma_gemv_u16(const uint32_t *slice_start, const uint16_t *colu
 }
 void relief_sellsigma_gemv(const uint32_t *slice_start, const uint32_t *columns, const float *values, const uint32_t *row_of_lane,
                            const float *x, const float *bias, float *y, int64_t rows, int64_t slice_begin, int64_t slice_end) {
+    (void)slice_start; (void)columns; (void)values; (void)row_of_lane; (void)x; (void)bias; (void)y; (void)rows;
+    (void)slice_begin; (void)slice_end;
+}
+void relief_shift_taps_avx512(const float *x, int64_t channels, int64_t batch, int64_t b, int64_t h, int64_t w,
+                              int64_t ph, int64_t pw, int64_t kw, int64_t hp, int64_t ow, float *out) {
+    (void)x; (void)channels; (void)batch; (void)b; (void)h; (void)w; (void)ph; (void)pw; (void)kw; (void)hp; (void)ow; (void)out;
+}
+void relief_conv_strips_avx512(const uint32_t *row_start, const int64_t *offset, const float *vals, const float *source,
+                               int64_t pixels, const float *bias, const float *residual, int relu, float *y,
+                               int64_t y_stride, int64_t row_begin, int64_t row_end) {
+    (void)row_start; (void)offset; (void)vals; (void)source; (void)pixels; (void)bias; (void)residual; (void)relu; (void)y;
+    (void)y_stride; (void)row_begin; (void)row_end;
+}
+void relief_sellsigma16_gemv_u16_avx512(const uint32_t *slice_start, const uint16_t *columns, const float *values,
+                                        const uint32_t *row_of_lane, const float *x, const float *bias, float *y, int64_t rows,
+                                        int64_t slice_begin, int64_t slice_end) {
+    (void)slice_start; (void)columns; (void)values; (void)row_of_lane; (void)x; (void)bias; (void)y; (void)rows;
+    (void)slice_begin; (void)slice_end;
+}
+void relief_sellsigma16_gemv_avx512(const uint32_t *slice_start, const uint32_t *columns, const float *values,
+                                    const uint32_t *row_of_lane, const float *x, const float *bias, float *y, int64_t rows,
+                                    int64_t slice_begin, int64_t slice_end) {
     (void)slice_start; (void)columns; (void)values; (void)row_of_lane; (void)x; (void)bias; (void)y; (void)rows;
     (void)slice_begin; (void)slice_end;
 }

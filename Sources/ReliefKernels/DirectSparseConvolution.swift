@@ -9,7 +9,12 @@ import ReliefFormat
 ///
 /// Layout as the runtime's: input `[C][B][H·W]`, output `[O][B][OH·OW]`.
 public final class DirectSparseConvolution: @unchecked Sendable {
-    public let name = "direct"
+    /// "direct", or "strips" for a convolution built to take the strip path (`strips`).
+    public let name: String
+    /// Whether planar calls take the strip path (`DirectSparseConvolution+Strips.swift`): asked for
+    /// at init, on an AVX-512 CPU, stride 1. Such a convolution keeps to planar layouts (no row
+    /// tiles, no interleaving, no padded input or output).
+    public let strips: Bool
     public let outChannels: Int, inChannels: Int
     public let kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int)
     public let storedWeights: Int
@@ -80,10 +85,13 @@ public final class DirectSparseConvolution: @unchecked Sendable {
 
     /// `m` is the `[O, C·kh·kw]` weight matrix (columns ordered channel, then tap row, then tap
     /// column); `threadWork` below the default lets tests exercise the thread split on small shapes.
+    /// `strips` asks for the strip path (granted where `stripsApply`).
     public init(_ m: CSRMatrix, inChannels: Int, kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int), portable: Bool = false,
-                avx512: Bool = true, threadWork: Int = Parallel.minimumWork) {
+                avx512: Bool = true, threadWork: Int = Parallel.minimumWork, strips: Bool = false) {
         self.threadWork = threadWork
         wide = SIMDSupport.wide(avx512, portable: portable)
+        self.strips = strips && Self.stripsApply(stride: stride, padding: padding, wide: wide)
+        name = self.strips ? "strips" : "direct"
         precondition(m.columns == inChannels * kernel.0 * kernel.1, "weight columns do not match C x kh x kw")
         precondition(kernel.0 <= Int(UInt16.max) && kernel.1 <= Int(UInt16.max), "kernel too large")
         outChannels = m.rows
@@ -132,7 +140,7 @@ public final class DirectSparseConvolution: @unchecked Sendable {
         blocks[m.rows * channelBlocks] = UInt32(m.nnz)
         blockStart = .allocate(capacity: blocks.count)
         blockStart.initialize(from: blocks, count: blocks.count)
-        interleavable = SIMDSupport.avx2FMA && !portable && m.nnz > 0 && (m.nnz >= Self.interleavedWeightsPerFilter * m.rows || m.nnz >= Self.interleavedWeightsPerChannel * inChannels)
+        interleavable = !self.strips && SIMDSupport.avx2FMA && !portable && m.nnz > 0 && (m.nnz >= Self.interleavedWeightsPerFilter * m.rows || m.nnz >= Self.interleavedWeightsPerChannel * inChannels)
         let copied = interleavable ? m.nnz : 0
         interleavedStart = .allocate(capacity: interleavable ? blocks.count : 1)
         interleavedChannel = .allocate(capacity: max(copied, 1))
@@ -182,7 +190,7 @@ public final class DirectSparseConvolution: @unchecked Sendable {
             }
         }
         let fill = gChannel.isEmpty ? 0 : Double(m.nnz) / Double(gChannel.count * kernel.0)
-        rowTiles = fill >= Self.rowTileFill
+        rowTiles = !self.strips && fill >= Self.rowTileFill
         if !rowTiles { (gStart, gChannel, gTapX, gWeights) = ([], [], [], []) }
         groupStart = .allocate(capacity: max(gStart.count, 1))
         groupStart.initialize(from: gStart, count: gStart.count)
@@ -226,6 +234,7 @@ public final class DirectSparseConvolution: @unchecked Sendable {
     /// offset.
     public func scratchBytes(batch: Int, height h: Int, width w: Int) -> Int {
         let (oh, ow) = outputSize(height: h, width: w)
+        if strips { return stripScratchBytes(batch: batch, height: h, width: w) }
         let interleaved = interleaves(batch: batch, outHeight: oh, outWidth: ow)
             ? interleavedLayout(batch: batch, height: h, width: w).floats(channels: inChannels) : 0
         let source = max(layout(batch: batch, height: h, width: w).count, interleaved)
@@ -300,7 +309,7 @@ public final class DirectSparseConvolution: @unchecked Sendable {
     /// padding from 1 to the kernel's size - 1), unless the batch takes the interleaved path.
     public func readsPadded(batch: Int, height h: Int, width w: Int) -> Bool {
         let (oh, ow) = outputSize(height: h, width: w)
-        return batch > 0 && oh > 0 && ow > 0 && layout(batch: batch, height: h, width: w).shared
+        return !strips && batch > 0 && oh > 0 && ow > 0 && layout(batch: batch, height: h, width: w).shared
             && !interleaves(batch: batch, outHeight: oh, outWidth: ow)
     }
 
@@ -308,7 +317,7 @@ public final class DirectSparseConvolution: @unchecked Sendable {
     /// and input size: on the vector tiles, without a residual.
     public func writesPadded(batch: Int, height h: Int, width w: Int, padding p: (Int, Int)) -> Bool {
         let (oh, ow) = outputSize(height: h, width: w)
-        guard batch > 0, oh > 0, ow > 0, p.0 >= 0, p.1 >= 0, p.0 < 1 << 15, p.1 < 1 << 15, !interleaves(batch: batch, outHeight: oh, outWidth: ow),
+        guard !strips, batch > 0, oh > 0, ow > 0, p.0 >= 0, p.1 >= 0, p.0 < 1 << 15, p.1 < 1 << 15, !interleaves(batch: batch, outHeight: oh, outWidth: ow),
               planePath(batch: batch, height: h, width: w, outHeight: oh, outWidth: ow) == .vectors else { return false }
         let floats = ActivationLayout.padded(padY: p.0, padX: p.1).floats(channels: 1, batch: batch, height: oh, width: ow)
         return floats < Int(Int32.max)
@@ -583,6 +592,11 @@ public final class DirectSparseConvolution: @unchecked Sendable {
                     relu: Bool = false, residual: UnsafePointer<Float>? = nil,
                     input: ActivationLayout = .planar, output: ActivationLayout = .planar, pooled: Bool = false,
                     outputBordersZero: Bool = false) {
+        if strips && input == .planar && output == .planar && !pooled, let scratch {
+            runStrips(x, batch: batch, height: h, width: w, outHeight: oh, outWidth: ow, bias: bias, into: y, threads: threads,
+                      scratch: scratch, relu: relu, residual: residual)
+            return
+        }
         if pooled && input == .planar && output == .planar && !interleaves(batch: batch, outHeight: oh, outWidth: ow) {
             precondition(scratch != nil, "pooled writes need scratch")
             runPlanes(x, batch: batch, height: h, width: w, outHeight: oh, outWidth: ow, bias: bias, into: y, threads: threads,

@@ -95,6 +95,11 @@ public enum KernelTable {
         SellSigmaKernel($0)
     }
     /// Automatic only where AVX-512 runs it: elsewhere its portable loop would only slow the choice.
+    public static let sellsigma16 = KernelEntry(name: "sellsigma16", summary: "batch-1 SELL-16-sigma for AVX-512: rows sorted by length, 16-row slices, x fetched by vgatherdps",
+                                                automatic: SIMDSupport.avx512, automaticColumns: 8) {
+        SellSigmaKernel($0, lanes: 16)
+    }
+    /// Automatic only where AVX-512 runs it: elsewhere its portable loop would only slow the choice.
     public static let sell16 = KernelEntry(name: "sell16", summary: "batch-1 sliced ELLPACK for AVX-512: 16-row slices, x's 32-column blocks permuted in two registers",
                                            automatic: SIMDSupport.avx512, automaticColumns: 8) {
         Sell16Kernel($0)
@@ -104,7 +109,7 @@ public enum KernelTable {
     }
 
     /// Every kernel this module provides, in a fixed order.
-    public static let builtIn: [KernelEntry] = [dense, csr, bitmask, sell8, sellsigma, sell16, cxsparse]
+    public static let builtIn: [KernelEntry] = [dense, csr, bitmask, sell8, sellsigma, sellsigma16, sell16, cxsparse]
 }
 
 /// One 32-column tile of an output row in four SIMD registers: what every CSR and bitmask loop
@@ -169,7 +174,7 @@ enum Strips {
     }
 }
 
-/// The batch-1 slice kernels' product (`sell8`, `sellsigma`, `sell16`): `vector(slices, x, y)` computes Y's
+/// The batch-1 slice kernels' product (`sell8`, `sellsigma`, `sellsigma16`, `sell16`): `vector(slices, x, y)` computes Y's
 /// rows for a range of slices against one contiguous vector x, and the ranges (one per thread) split
 /// the slices of one column. With `readsInPlace` a product of one column reads X as it is; otherwise
 /// each column of X is copied into a vector of `vectorFloats` floats at the start of `scratch` (zeros

@@ -49,7 +49,7 @@ public final class InferenceModel: Sendable {
         public let kernel: any WeightKernel
         /// For a convolution computed directly from its sparse kernels instead of im2col + `kernel`.
         public var direct: DirectSparseConvolution? = nil
-        /// The name of what runs: the kernel's, or "direct".
+        /// The name of what runs: the kernel's, or the direct convolution's ("direct" or "strips").
         public var kernelName: String { direct?.name ?? kernel.name }
         /// Resident bytes of what runs.
         public var residentBytes: Int { direct?.residentBytes ?? kernel.residentBytes }
@@ -184,9 +184,10 @@ public final class InferenceModel: Sendable {
         let candidates: [KernelEntry]
         switch policy {
         case let .forced(kernel):
-            // "direct": convolutions computed from their sparse kernels, fully connected layers on CSR.
-            if kernel == "direct" { candidates = [KernelTable.csr]; break }
-            guard let e = table.first(where: { $0.name == kernel }) else { throw .unknownKernel(kernel, known: table.map(\.name) + ["direct"]) }
+            // "direct" and "strips": convolutions computed from their sparse kernels (the strip path
+            // where it applies), fully connected layers on CSR.
+            if Self.convolutionKernels.contains(kernel) { candidates = [KernelTable.csr]; break }
+            guard let e = table.first(where: { $0.name == kernel }) else { throw .unknownKernel(kernel, known: table.map(\.name) + Self.convolutionKernels) }
             candidates = [e]
         case let .fastest(batch, _):
             guard batch >= 1 else { throw .badBatch(expected: "at least 1", found: batch) }
@@ -327,20 +328,25 @@ public final class InferenceModel: Sendable {
         }
     }
 
-    /// Whether a convolution runs direct: forced, cached, or when timing finds it faster than im2col
-    /// followed by the layer's chosen matrix kernel (im2col's own time included).
+    /// The convolutions computed from their sparse kernels, by name: the direct convolution's
+    /// planar and batch-interleaved paths, and its strip path (`DirectSparseConvolution.strips`).
+    public static let convolutionKernels = ["direct", "strips"]
+
+    /// Whether a convolution runs direct (or on the strip path): forced, cached, or when timing finds
+    /// it faster than im2col followed by the layer's chosen matrix kernel (im2col's own time included).
     static func directChoice(_ layer: WeightedLayer, geometry g: Geometry, input s: [Int], output o: [Int],
                              policy: KernelPolicy, reuse: BuiltKernels? = nil) -> DirectSparseConvolution? {
-        func make() -> DirectSparseConvolution {
-            if let built = reuse?.direct[layer.layerName] { return built }
-            let made = DirectSparseConvolution(layer.csr!, inChannels: s[0], kernel: g.kernel, stride: g.stride, padding: g.padding)
-            reuse?.direct[layer.layerName] = made
+        func make(strips: Bool = false) -> DirectSparseConvolution {
+            let key = strips ? layer.layerName + "#strips" : layer.layerName
+            if let built = reuse?.direct[key] { return built }
+            let made = DirectSparseConvolution(layer.csr!, inChannels: s[0], kernel: g.kernel, stride: g.stride, padding: g.padding, strips: strips)
+            reuse?.direct[key] = made
             return made
         }
         switch policy {
-        case let .forced(name): return name == "direct" ? make() : nil
+        case let .forced(name): return convolutionKernels.contains(name) ? make(strips: name == "strips") : nil
         case let .fastest(batch, cached):
-            if let name = cached[layer.layerName] { return name == "direct" ? make() : nil }
+            if let name = cached[layer.layerName] { return convolutionKernels.contains(name) ? make(strips: name == "strips") : nil }
             let direct = make()
             let (h, w, oh, ow) = (s[1], s[2], o[1], o[2])
             let n = batch * oh * ow
@@ -367,8 +373,23 @@ public final class InferenceModel: Sendable {
                 direct.run(x.pointer, batch: batch, height: h, width: w, outHeight: oh, outWidth: ow, bias: nil, into: y.pointer,
                            threads: 1, scratch: scratch)
             }
+            var fastest = (direct, directTime)
+            // Not where the batch interleaves: the interleaved path's layouts and fused pooling pay
+            // off in the network beyond what a layer's own timing shows (VGG-11 at batch 64 took the
+            // strip path in conv1 and ran 1.15x slower whole).
+            if DirectSparseConvolution.stripsApply(stride: g.stride, padding: g.padding, wide: SIMDSupport.avx512)
+                && !direct.interleaves(batch: batch, outHeight: oh, outWidth: ow) {
+                let strips = make(strips: true)
+                let stripScratch = UnsafeMutableRawPointer.allocate(byteCount: max(1, strips.scratchBytes(batch: batch, height: h, width: w)), alignment: 64)
+                defer { stripScratch.deallocate() }
+                let stripTime = best {
+                    strips.run(x.pointer, batch: batch, height: h, width: w, outHeight: oh, outWidth: ow, bias: nil, into: y.pointer,
+                               threads: 1, scratch: stripScratch)
+                }
+                if stripTime < directTime { fastest = (strips, stripTime) }
+            }
             let matrixTime = layer.candidateSeconds[layer.kernel.name] ?? .infinity
-            return directTime < im2col + matrixTime ? direct : nil
+            return fastest.1 < im2col + matrixTime ? fastest.0 : nil
         }
     }
 
@@ -425,7 +446,7 @@ public final class InferenceModel: Sendable {
         guard candidates.count > 1, case let .fastest(batch, cached) = policy else {
             return WeightedLayer(kernel: make(candidates[0]), bias: bias, weightShape: weightShape, candidateSeconds: [:], nnz: m.nnz, csr: m, layerName: l.name)
         }
-        if cached[l.name] == "direct" {
+        if let name = cached[l.name], convolutionKernels.contains(name) {
             // The matrix kernel is not run; a direct layer keeps the one timing chose when there is one.
             let kept = reuse?.matrix[l.name]?.values.first ?? make(KernelTable.csr)
             return WeightedLayer(kernel: kept, bias: bias, weightShape: weightShape, candidateSeconds: [:], nnz: m.nnz, csr: m, layerName: l.name)

@@ -100,6 +100,16 @@ struct KernelBench: ParsableCommand {
                                 }
                                 var totals = times.mapValues { 1e6 * ($0 + im2col) }
                                 totals["direct"] = 1e6 * directTime
+                                // The strip path, where this CPU runs it.
+                                let strips = DirectSparseConvolution(m, inChannels: 256, kernel: (3, 3), stride: (1, 1), padding: (1, 1), strips: true)
+                                if strips.strips {
+                                    let stripScratch = UnsafeMutableRawPointer.allocate(byteCount: max(1, strips.scratchBytes(batch: batch, height: 8, width: 8)), alignment: 64)
+                                    defer { stripScratch.deallocate() }
+                                    totals["strips"] = 1e6 * Self.time(seconds: seconds) {
+                                        strips.run(image.pointer, batch: batch, height: 8, width: 8, outHeight: 8, outWidth: 8,
+                                                   bias: nil, into: y.pointer, threads: t, scratch: stripScratch)
+                                    }
+                                }
                                 convolutionRows.append(ConvolutionRow(batch: batch, threads: t, density: density, im2colMicroseconds: 1e6 * im2col,
                                                                       totalMicroseconds: totals, directSpeedupOverDense: (totals["dense"] ?? .nan) / (1e6 * directTime)))
                             }
@@ -158,8 +168,8 @@ struct KernelBench: ParsableCommand {
                 }
             }
             if !convolutionRows.isEmpty {
-                print("\nThe VGG-style convolution whole (256 -> 256 channels, 3x3, 8x8 map): im2col plus each kernel, against the direct sparse convolution; speed-up of direct against im2col + dense OpenBLAS.\n")
-                let names = table.map(\.name) + ["direct"]
+                print("\nThe VGG-style convolution whole (256 -> 256 channels, 3x3, 8x8 map): im2col plus each kernel, against the direct sparse convolution (and its strip path over a tap-shifted copy, where the CPU has AVX-512); speed-up of direct against im2col + dense OpenBLAS.\n")
+                let names = table.map(\.name) + ["direct", "strips"]
                 print("| batch | threads | density | im2col µs | " + names.map { "\($0) µs" }.joined(separator: " | ") + " | direct vs dense |")
                 print("|---:|---:|---:|---:|" + String(repeating: "---:|", count: names.count + 1))
                 for r in convolutionRows {

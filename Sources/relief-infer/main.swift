@@ -37,7 +37,7 @@ struct ReliefInfer: ParsableCommand {
     @Argument(help: "The inputs: raw, IDX or PGM.") var inputs: String?
     @Option(help: "Raw inputs: u8 or f32.") var dtype: String = "u8"
     @Option(name: .customLong("top-k"), help: "Probabilities printed per input.") var topK = 3
-    @Option(help: "A kernel for every layer (\(KernelTable.builtIn.map(\.name).joined(separator: ", ")), direct: convolutions without im2col), or auto.") var kernel = "auto"
+    @Option(help: "A kernel for every layer (\(KernelTable.builtIn.map(\.name).joined(separator: ", ")); direct or strips: convolutions without im2col, strips on a tap-shifted copy where the stride is 1 and the CPU has AVX-512), or auto.") var kernel = "auto"
     @Option(name: .customLong("batch-size"), help: "Inputs run together.") var batchSize = 64
     @Option(help: "Threads per product.") var threads = 1
     @Option(help: "IDX labels of the inputs: print the accuracy.") var labels: String?

@@ -67,18 +67,22 @@ import Testing
             let bias = (0..<t.o).map { _ in g.normal() }
             let (plain, oh, ow) = Self.reference(w, o: t.o, c: t.c, k: t.k, x: x, b: t.b, h: t.h, wd: t.w, stride: t.s, padding: t.p, bias: bias)
             let residual = (0..<plain.count).map { _ in g.normal() }
-            // The AVX-512 and AVX2 loops where the CPU has them, and the portable ones; alone, and with a
-            // residual addition and a ReLU fused into the writes.
-            for (portable, avx512) in [(false, true), (false, false), (true, false)] { for fused in [false, true] {
+            // The AVX-512 and AVX2 loops where the CPU has them, and the portable ones, and the strip path
+            // (where AVX-512 runs it: stride 1); alone, and with a residual addition and a ReLU fused
+            // into the writes.
+            for (portable, avx512, strips) in [(false, true, false), (false, false, false), (true, false, false), (false, true, true)] { for fused in [false, true] {
                 let expected = fused ? zip(plain, residual).map { max($0 + $1, 0) } : plain
                 let conv = DirectSparseConvolution(CSRMatrix(rows: t.o, columns: t.c * t.k.0 * t.k.1, dense: w), inChannels: t.c,
                                                    kernel: t.k, stride: t.s, padding: t.p, portable: portable, avx512: avx512,
-                                                   threadWork: 1)
+                                                   threadWork: 1, strips: strips)
                 #expect(conv.wide == (avx512 && !portable && SIMDSupport.avx512), "case \(i)")
+                #expect(conv.strips == (strips && SIMDSupport.avx512 && t.s == (1, 1)), "case \(i)")
+                #expect(conv.name == (conv.strips ? "strips" : "direct"))
+                if conv.strips { #expect(!conv.rowTiles && !conv.interleavable && !conv.readsPadded(batch: t.b, height: t.h, width: t.w)) }
                 // Full filters take the row tiles wherever they apply, very sparse ones the vector tiles.
-                if t.s == (1, 1) && t.k.0 <= 7 && density == 1 { #expect(conv.rowTiles, "case \(i)") }
+                if t.s == (1, 1) && t.k.0 <= 7 && density == 1 && !conv.strips { #expect(conv.rowTiles, "case \(i)") }
                 if t.k.0 > 1 && density <= 0.05 { #expect(!conv.rowTiles, "case \(i)") }
-                if !portable && SIMDSupport.avx2FMA && density == 0.3 && t.b >= 8 && t.c * t.k.0 * t.k.1 >= 120 {
+                if !portable && !conv.strips && SIMDSupport.avx2FMA && density == 0.3 && t.b >= 8 && t.c * t.k.0 * t.k.1 >= 120 {
                     #expect(conv.interleaves(batch: t.b, outHeight: oh, outWidth: ow), "case \(i)")
                 }
                 // Without scratch: the row-by-row path; with it (stride 1): the whole-plane path.
@@ -101,7 +105,7 @@ import Testing
                         }
                     }
                     let ok = zip(y, expected).allSatisfy { abs($0 - $1) <= 1e-4 * max(1, abs($1)) }
-                    #expect(ok, "case \(i), seed \(seed), density \(density), threads \(threads), whole planes \(planes), portable \(portable), AVX-512 \(conv.wide), fused \(fused)")
+                    #expect(ok, "case \(i), seed \(seed), density \(density), threads \(threads), whole planes \(planes), portable \(portable), AVX-512 \(conv.wide), strips \(conv.strips), fused \(fused)")
                 }
             } }
         }
@@ -109,16 +113,17 @@ import Testing
     /// One convolution over many input sizes, each twice: weight offsets and output covers are kept
     /// per input layout (`LayoutCache`), up to a bound past which they are recomputed in scratch;
     /// every size must still get its own. Padded stride 1 (vector tiles at 5%, row tiles when full), stride 2
-    /// (phase planes) and batches of 16 that take the batch-interleaved path.
-    @Test(arguments: [((1, 1), 0.05), ((1, 1), 1.0), ((2, 2), 0.3), ((1, 1), 0.3)])
-    func oneConvolutionOverManyInputSizes(stride: (Int, Int), density: Double) {
+    /// (phase planes) and batches of 16 that take the batch-interleaved path; the strip path's offsets.
+    @Test(arguments: [((1, 1), 0.05, false), ((1, 1), 1.0, false), ((2, 2), 0.3, false), ((1, 1), 0.3, false), ((1, 1), 0.3, true)])
+    func oneConvolutionOverManyInputSizes(stride: (Int, Int), density: Double, strips: Bool) {
         let (o, c, k, p) = (6, 20, (3, 3), (1, 1))
         let seed = UInt64(stride.0 * 100) &+ UInt64(density * 1000)
         var g = SeededGenerator(seed: seed)
         let w = RandomWeights.sparse(rows: o, columns: c * 9, density: density, std: 1, using: &g)
         let bias = (0..<o).map { _ in g.normal() }
         let conv = DirectSparseConvolution(CSRMatrix(rows: o, columns: c * 9, dense: w), inChannels: c, kernel: k, stride: stride,
-                                           padding: p, threadWork: 1)
+                                           padding: p, threadWork: 1, strips: strips)
+        #expect(conv.strips == (strips && SIMDSupport.avx512))
         // Four image sizes, each at batches 1, 2 and 16: twelve layouts, more than are kept.
         let batches = [1, 2, 16]
         let sizes: [(b: Int, h: Int, w: Int)] = (0..<12).map { (i: Int) -> (b: Int, h: Int, w: Int) in

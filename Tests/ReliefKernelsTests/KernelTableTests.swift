@@ -86,8 +86,8 @@ import Testing
         #expect(CSRKernel16(sparse).blocks == 1)
     }
 
-    /// The portable Swift loops of the CSR, sell8, sellsigma and sell16 kernels, which machines
-    /// without AVX2+FMA (sell16: without AVX-512) run (this one may not), and CSR's AVX2 strips,
+    /// The portable Swift loops of the CSR, sell8, sellsigma(16) and sell16 kernels, which machines
+    /// without AVX2+FMA (sell16 and sellsigma16: without AVX-512) run (this one may not), and CSR's AVX2 strips,
     /// which AVX-512 machines do not run by default.
     @Test(arguments: [0.0, 0.05, 0.5, 1.0])
     func portableLoopsMatchTheReference(density: Double) {
@@ -100,7 +100,8 @@ import Testing
                 let m = CSRMatrix(rows: rows, columns: columns, dense: w)
                 let expected = Self.reference(w, rows: rows, columns: columns, x: x, n: n, bias: bias)
                 let kernels: [any WeightKernel] = [CSRKernel16(m, portable: true), CSRKernel16(m, avx512: false), Sell8Kernel(m, portable: true),
-                                                   SellSigmaKernel(m, portable: true), Sell16Kernel(m, portable: true)]
+                                                   SellSigmaKernel(m, portable: true), SellSigmaKernel(m, lanes: 16, portable: true),
+                                                   Sell16Kernel(m, portable: true)]
                 for (i, kernel) in kernels.enumerated() {
                     let y = kernel.multiply(x, n: n, bias: bias, threads: 2)
                     #expect(Self.close(y, expected), "\(kernel.name) (\(i)) \(rows)x\(columns), n \(n), density \(density)")
@@ -210,6 +211,31 @@ import Testing
         #expect(SellSigmaKernel(CSRMatrix(rows: 9, columns: 8, dense: [Float](repeating: 1, count: 72))).slots == 2 * 8)
     }
 
+    /// sellsigma16 takes 16 sorted rows per slice: 20 rows where row r has r % 7 nonzeros give
+    /// slice 0 = the 16 longest (6, 6, 5, 5, 5, ..., 1, 1: 6 slots) and slice 1 = the 4 shortest
+    /// (1, 0, 0, 0: 1 slot); both loops agree with the plain product, every row written once.
+    @Test(arguments: [false, true])
+    func sellsigma16TakesSixteenSortedRowsPerSlice(portable: Bool) {
+        let (rows, columns) = (20, 40)
+        var w = [Float](repeating: 0, count: rows * columns)
+        for r in 0..<rows {
+            for k in 0..<(r % 7) { w[r * columns + (5 * r + 7 * k) % columns] = Float(k + 1) + Float(r) / 8 }
+        }
+        let kernel = SellSigmaKernel(CSRMatrix(rows: rows, columns: columns, dense: w), lanes: 16, portable: portable)
+        #expect(kernel.name == "sellsigma16" && kernel.lanes == 16)
+        #expect(kernel.slots == 7)
+        #expect(kernel.multiplyAdds(n: 3) == 16 * 7 * 3)
+        #expect(kernel.residentBytes == 4 * 3 + 4 * rows + 7 * 16 * (4 + 2))
+        var g = SeededGenerator(seed: 16)
+        for n in [1, 3] {
+            let x = (0..<(columns * n)).map { _ in g.normal() }
+            let bias = (0..<rows).map { _ in g.normal() }
+            let expected = Self.reference(w, rows: rows, columns: columns, x: x, n: n, bias: bias)
+            #expect(Self.close(kernel.multiply(x, n: n, bias: bias), expected), "n \(n), portable \(portable)")
+        }
+        #expect(SellSigmaKernel(CSRMatrix(rows: 17, columns: 8, dense: [Float](repeating: 1, count: 136)), lanes: 16).slots == 2 * 8)
+    }
+
     @Test func residentBytesReflectTheStorage() {
         var g = SeededGenerator(seed: 11)
         let w = RandomWeights.sparse(rows: 300, columns: 784, density: 0.02, std: 1, using: &g)
@@ -230,9 +256,11 @@ import Testing
         let xWide = (0..<70_000).map { Float($0 % 7) }
         let expectedWide: [Float] = [1 + 2 * 5 + 3 * 6, 2, 3 + 4 * 2]  // x[69_999] = 6, x[65_536] = 2
         for portable in [false, true] {
-            let kernel = SellSigmaKernel(wideRows, portable: portable)
-            #expect(kernel.residentBytes == 4 * 2 + 4 * 3 + 2 * 8 * (4 + 4))
-            #expect(kernel.multiply(xWide, n: 1, bias: [1, 2, 3]) == expectedWide, "portable \(portable)")
+            for lanes in [8, 16] {
+                let kernel = SellSigmaKernel(wideRows, lanes: lanes, portable: portable)
+                #expect(kernel.residentBytes == 4 * 2 + 4 * 3 + 2 * lanes * (4 + 4))
+                #expect(kernel.multiply(xWide, n: 1, bias: [1, 2, 3]) == expectedWide, "portable \(portable), lanes \(lanes)")
+            }
         }
     }
 }

@@ -50,7 +50,7 @@ import Testing
             #expect(convolutions.count == 2)
             for (node, _) in convolutions {
                 let name = try #require(choices[node.name])
-                #expect(name == "direct" || KernelTable.builtIn.contains { $0.name == name && $0.automatic }, "\(node.name): \(name)")
+                #expect(InferenceModel.convolutionKernels.contains(name) || KernelTable.builtIn.contains { $0.name == name && $0.automatic }, "\(node.name): \(name)")
             }
             let again = try InferenceModel(file, policy: .fastest(batch: batch, cached: choices))
             #expect(again.kernelChoices == choices, "batch \(batch)")

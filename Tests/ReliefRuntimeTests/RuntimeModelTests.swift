@@ -68,7 +68,7 @@ import Testing
             let x = Self.input(model.inputShape, batch: batch, seed: seed)
             let expected = model.forward(Tensor(shape: [batch] + model.inputShape, data: x), training: false).data
             let file = try Self.exported(model)
-            let kernels: [InferenceModel.KernelPolicy] = big ? [.fastest(batch: batch), .forced("direct")] : [.forced("dense"), .forced("csr"), .forced("bitmask"), .forced("sell8"), .forced("sellsigma"), .forced("sell16"), .forced("direct"), .fastest(batch: batch), .fastest(batch: 1)]
+            let kernels: [InferenceModel.KernelPolicy] = big ? [.fastest(batch: batch), .forced("direct"), .forced("strips")] : [.forced("dense"), .forced("csr"), .forced("bitmask"), .forced("sell8"), .forced("sellsigma"), .forced("sellsigma16"), .forced("sell16"), .forced("direct"), .forced("strips"), .fastest(batch: batch), .fastest(batch: 1)]
             for policy in kernels {
                 let runtime = try InferenceModel(file, policy: policy)
                 let session = try InferenceSession(model: runtime, maxBatch: 4, threads: 2)
@@ -302,7 +302,7 @@ import Testing
         #expect(throws: InferenceError.badBatch(expected: "1 to 2", found: 3)) { try session.run([Float](repeating: 0, count: 3 * 784), batch: 3) }
         #expect(throws: InferenceError.inputSize(expected: 784, found: 783)) { try session.run([Float](repeating: 0, count: 783), batch: 1) }
         #expect(throws: InferenceError.self) { try InferenceSession(model: runtime, maxBatch: 0) }
-        #expect(throws: InferenceError.unknownKernel("fast", known: KernelTable.builtIn.map(\.name) + ["direct"])) {
+        #expect(throws: InferenceError.unknownKernel("fast", known: KernelTable.builtIn.map(\.name) + ["direct", "strips"])) {
             try InferenceModel(try Self.exported(try Self.prunedModel("lenet-300-100", density: 0.1, seed: 1)), policy: .forced("fast"))
         }
     }

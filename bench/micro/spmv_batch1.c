@@ -12,6 +12,8 @@
 //                vpermt2ps per slot instead of a gather (the runtime's `sell16`)
 //   perm-equal   the same with a group's four slices padded to one slot count (no branches)
 //   perm64       the same over 64-column blocks (less padding, two permutations per slot)
+//   sell16-gather  AVX-512: SELL-16-sigma (16-row slices), x fetched by one vgatherdps per slot
+//                (the runtime's `sellsigma16`)
 //   cxsparse     cs_di_gaxpy as the runtime's backend calls it (x and y converted to and from double)
 // and prints each time and CXSparse's time divided by it. The best of these is the bound a
 // batch-1 kernel can reach here; the runtime's own kernels are timed by
@@ -30,6 +32,13 @@ static double now(void) {
     clock_gettime(CLOCK_MONOTONIC, &t);
     return t.tv_sec + t.tv_nsec * 1e-9;
 }
+
+typedef struct {
+    int slices, *perm;
+    uint32_t *slice_start;  // SELL-16-sigma: slots of 16 (column, value) pairs
+    uint16_t *slot_column;
+    float *slot_value;
+} sell16sigma;  // SELL-C-sigma (sigma_layout), C = 16 here
 
 typedef struct {
     int rows, columns, nnz;
@@ -96,6 +105,65 @@ __attribute__((target("avx2,fma"))) static void sell_gather(const matrix *m, con
         }
         sell_store(m, s, _mm256_add_ps(a0, a1), y);
     }
+}
+
+// SELL-16-sigma: the same layout with 16 rows per slice, x fetched by one AVX-512 vgatherdps per slot.
+__attribute__((target("avx512f"))) static void sell16_gather(const sell16sigma *m, int rows, const float *x, float *y) {
+    for (int s = 0; s < m->slices; s++) {
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0;
+        uint32_t t = m->slice_start[s];
+        const uint32_t end = m->slice_start[s + 1];
+        for (; t + 2 <= end; t += 2) {
+            const __m512i i0 = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(m->slot_column + 16 * t)));
+            const __m512i i1 = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(m->slot_column + 16 * t + 16)));
+            a0 = _mm512_fmadd_ps(_mm512_loadu_ps(m->slot_value + 16 * t), _mm512_i32gather_ps(i0, x, 4), a0);
+            a1 = _mm512_fmadd_ps(_mm512_loadu_ps(m->slot_value + 16 * t + 16), _mm512_i32gather_ps(i1, x, 4), a1);
+        }
+        if (t < end) {
+            const __m512i i0 = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(m->slot_column + 16 * t)));
+            a0 = _mm512_fmadd_ps(_mm512_loadu_ps(m->slot_value + 16 * t), _mm512_i32gather_ps(i0, x, 4), a0);
+        }
+        float out[16];
+        _mm512_storeu_ps(out, _mm512_add_ps(a0, a1));
+        const int n = rows - 16 * s < 16 ? rows - 16 * s : 16;
+        for (int i = 0; i < n; i++) y[m->perm[16 * s + i]] = out[i];
+    }
+}
+
+static int by_length_descending(const void *a, const void *b);
+// SELL-C-sigma over all rows (C = `lanes`): sorted by length, each slice as long as its longest row;
+// padding is column 0, value 0. Values 64-byte aligned.
+static sell16sigma sigma_layout(const matrix *m, int lanes) {
+    sell16sigma q;
+    const int rows = m->rows;
+    int(*length)[2] = malloc(sizeof(int[2]) * rows);
+    for (int r = 0; r < rows; r++) length[r][0] = r, length[r][1] = (int)(m->row_start[r + 1] - m->row_start[r]);
+    qsort(length, rows, sizeof(int[2]), by_length_descending);
+    q.slices = (rows + lanes - 1) / lanes;
+    q.perm = calloc((size_t)lanes * q.slices, sizeof(int));
+    q.slice_start = malloc((q.slices + 1) * sizeof(uint32_t));
+    uint32_t slots = 0;
+    for (int s = 0; s < q.slices; s++) {
+        q.slice_start[s] = slots;
+        slots += length[lanes * s][1];
+        for (int i = 0; i < lanes && lanes * s + i < rows; i++) q.perm[lanes * s + i] = length[lanes * s + i][0];
+    }
+    q.slice_start[q.slices] = slots;
+    const size_t values = (size_t)lanes * slots + lanes;
+    q.slot_column = calloc(values, 2);
+    q.slot_value = aligned_alloc(64, (4 * values + 63) / 64 * 64);
+    memset(q.slot_value, 0, 4 * values);
+    for (int s = 0; s < q.slices; s++)
+        for (int i = 0; i < lanes && lanes * s + i < rows; i++) {
+            const int r = q.perm[lanes * s + i];
+            for (uint32_t k = m->row_start[r]; k < m->row_start[r + 1]; k++) {
+                const size_t at = (size_t)lanes * (q.slice_start[s] + (k - m->row_start[r])) + i;
+                q.slot_column[at] = m->column[k];
+                q.slot_value[at] = m->value[k];
+            }
+        }
+    free(length);
+    return q;
 }
 
 // sell-lanes with the slot's 8 16-bit columns read in two 64-bit loads and taken apart by shifts
@@ -299,32 +367,9 @@ static matrix random_matrix(int rows, int columns, double density) {
             }
     }
     m.row_start[rows] = m.nnz;
-    // SELL-8-sigma over all rows: sorted by length, each slice as long as its longest row.
-    int(*length)[2] = malloc(sizeof(int[2]) * rows);
-    for (int r = 0; r < rows; r++) length[r][0] = r, length[r][1] = (int)(m.row_start[r + 1] - m.row_start[r]);
-    qsort(length, rows, sizeof(int[2]), by_length_descending);
-    m.slices = (rows + 7) / 8;
-    m.perm = calloc(8 * m.slices, sizeof(int));
-    m.slice_start = malloc((m.slices + 1) * sizeof(uint32_t));
-    uint32_t slots = 0;
-    for (int s = 0; s < m.slices; s++) {
-        m.slice_start[s] = slots;
-        m.perm[8 * s] = length[8 * s][0];
-        slots += length[8 * s][1];
-        for (int i = 1; i < 8 && 8 * s + i < rows; i++) m.perm[8 * s + i] = length[8 * s + i][0];
-    }
-    m.slice_start[m.slices] = slots;
-    m.slot_column = calloc(8 * (size_t)slots + 8, 2);  // padding: column 0, value 0
-    m.slot_value = calloc(8 * (size_t)slots + 8, 4);
-    for (int s = 0; s < m.slices; s++)
-        for (int i = 0; i < 8 && 8 * s + i < rows; i++) {
-            const int r = m.perm[8 * s + i];
-            for (uint32_t k = m.row_start[r]; k < m.row_start[r + 1]; k++) {
-                const size_t at = 8 * (size_t)(m.slice_start[s] + (k - m.row_start[r])) + i;
-                m.slot_column[at] = m.column[k];
-                m.slot_value[at] = m.value[k];
-            }
-        }
+    // SELL-8-sigma.
+    const sell16sigma s8 = sigma_layout(&m, 8);
+    m.slices = s8.slices, m.perm = s8.perm, m.slice_start = s8.slice_start, m.slot_column = s8.slot_column, m.slot_value = s8.slot_value;
     // CSC.
     m.column_start = calloc(columns + 1, sizeof(uint32_t));
     m.row = malloc((size_t)m.nnz * 2 + 2);
@@ -340,7 +385,6 @@ static matrix random_matrix(int rows, int columns, double density) {
             m.column_value[p] = m.value[k];
         }
     free(fill);
-    free(length);
     return m;
 }
 
@@ -372,9 +416,10 @@ int main(int argc, char **argv) {
     W = 32;
     float *xpad = calloc(columns + 64, 4);
     memcpy(xpad, x, columns * 4);
-    enum { kernels = 9 };
+    sell16sigma q16 = sigma_layout(&m, 16);
+    enum { kernels = 10 };
     const char *names[kernels] = {"csr-rows", "sell-lanes", "sell-packed", "sell-gather", "csc-scatter",
-                                  "permute32", "perm-equal", "perm64", "cxsparse"};
+                                  "permute32", "perm-equal", "perm64", "sell16-gather", "cxsparse"};
     double best[kernels];
     const int reps = 200000 / (m.nnz / 64 + 1) + 10;
     printf("%d x %d, density %.3f: %d nonzeros, SELL-8-sigma pads to %u; best of 15 runs of %d calls\n", rows, columns,
@@ -382,7 +427,7 @@ int main(int argc, char **argv) {
     printf("permute32 runs %ld slots of 16 lanes, perm-equal %ld, perm64 %ld\n", p32.slots, pequal.slots, p64.slots);
     for (int v = 0; v < kernels; v++) {
         best[v] = 1e9;
-        if (v >= 5 && v <= 7 && !wide) continue;  // AVX-512 only
+        if (v >= 5 && v <= 8 && !wide) continue;  // AVX-512 only
         for (int run = 0; run < 15; run++) {
             const double t0 = now();
             for (int i = 0; i < reps; i++) {
@@ -395,6 +440,7 @@ int main(int argc, char **argv) {
                 case 5: perm_kernel(&p32, x, y); break;
                 case 6: perm_equal(&pequal, x, y); break;
                 case 7: perm64(&p64, xpad, y); break;
+                case 8: sell16_gather(&q16, rows, x, y); break;
                 default:
                     for (int c = 0; c < columns; c++) xd[c] = x[c];
                     memset(yd, 0, rows * 8);

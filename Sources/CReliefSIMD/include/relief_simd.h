@@ -136,6 +136,29 @@ void relief_sellsigma_gemv(const uint32_t *slice_start, const uint32_t *columns,
 void relief_sellsigma_gemv_u16(const uint32_t *slice_start, const uint16_t *columns, const float *values, const uint32_t *row_of_lane,
                                const float *x, const float *bias, float *y, int64_t rows, int64_t slice_begin, int64_t slice_end);
 
+/// The strip convolution's source for image b of a planar input ([C][B][h·w], stride 1; needs
+/// relief_simd_avx512()): for each tap column kx and channel c, hp padded rows of ow floats,
+/// out[((kx·channels + c)·hp + yp)·ow + q] = x[c][b][yp - ph][q + kx - pw], zero outside the image.
+void relief_shift_taps_avx512(const float *x, int64_t channels, int64_t batch, int64_t b, int64_t h, int64_t w,
+                              int64_t ph, int64_t pw, int64_t kw, int64_t hp, int64_t ow, float *out);
+/// Filters [row_begin, row_end) of the strip convolution of one image (needs relief_simd_avx512()):
+/// y[r·y_stride + p] = relu?(bias[r] + sum_k vals[k]·source[offset[k] + p] + residual[r·y_stride + p])
+/// for p < pixels, k over row r's nonzeros (row_start as CSR); bias and residual may be null.
+void relief_conv_strips_avx512(const uint32_t *row_start, const int64_t *offset, const float *vals, const float *source,
+                               int64_t pixels, const float *bias, const float *residual, int relu, float *y,
+                               int64_t y_stride, int64_t row_begin, int64_t row_end);
+
+/// SELL-16-sigma on AVX-512 (the `sellsigma16` kernel; needs relief_simd_avx512()): the layout of
+/// relief_sellsigma_gemv with 16-row slices (slot t holds 16 (column, value) pairs, lane i of slice
+/// s being row row_of_lane[16s + i]), x fetched by one vgatherdps per slot.
+void relief_sellsigma16_gemv_u16_avx512(const uint32_t *slice_start, const uint16_t *columns, const float *values,
+                                        const uint32_t *row_of_lane, const float *x, const float *bias, float *y, int64_t rows,
+                                        int64_t slice_begin, int64_t slice_end);
+/// The same with 32-bit columns.
+void relief_sellsigma16_gemv_avx512(const uint32_t *slice_start, const uint32_t *columns, const float *values,
+                                    const uint32_t *row_of_lane, const float *x, const float *bias, float *y, int64_t rows,
+                                    int64_t slice_begin, int64_t slice_end);
+
 /// Filters o in [0, filters) of a direct sparse convolution over `vectors` (at most 2048) vectors of
 /// 8 extended positions: vector v covers source positions [starts[v], starts[v] + 8). Filter o's
 /// nonzeros are split into `blocks` blocks (of input channels), block j holding nonzeros k in
