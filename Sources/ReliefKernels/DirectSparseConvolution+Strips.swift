@@ -10,9 +10,9 @@ import CReliefSIMD
 /// multiply-adds per nonzero, with no positions computed outside the output (the planar paths
 /// compute a padded row's every column) and no line-splitting shifted loads where the output width
 /// is a multiple of 16. The copy is kw times the input (im2col's is kh·kw times): ResNet-20's
-/// 16 x 32 x 32 stage at batch 1 writes 204 KiB instead of 576 KiB, and the products then ran in
-/// about the same time as im2col's (`bench/micro/shifted_conv.c`). AVX-512 only; the runtime times
-/// this path against the others (`KernelTable`'s "strips").
+/// 16 x 32 x 32 stage at batch 1 writes 204 KiB instead of 576 KiB; the copy is about half the
+/// path's time there (`bench/micro/shifted_conv.c`). AVX-512 only; the runtime times this path
+/// against the others ("strips" in `InferenceModel.convolutionKernels`).
 extension DirectSparseConvolution {
     /// Images copied at once, one per thread part.
     static let stripParts = 4
@@ -44,8 +44,7 @@ extension DirectSparseConvolution {
         guard batch > 0, pixels > 0 else { return }
         let image = stripImageFloats(height: h, width: w)
         let parts = storedWeights * batch * pixels < threadWork ? 1 : min(max(threads, 1), Self.stripParts)
-        let imageParts = batch >= parts ? parts : 1
-        let sources = scratch.bindMemory(to: Float.self, capacity: imageParts * image)
+        let sources = scratch.bindMemory(to: Float.self, capacity: min(batch, Self.stripParts) * image)
         let offsetScratch = (scratch + 4 * min(batch, Self.stripParts) * image).bindMemory(to: Int64.self, capacity: max(storedWeights, 1))
         let (channels, kw) = (inChannels, kernel.1)
         let offsets = offsetTables.offsets(.init(path: 2, strides: [hp, ow]), count: storedWeights, scratch: offsetScratch) { table in
@@ -62,8 +61,8 @@ extension DirectSparseConvolution {
             relief_shift_taps_avx512(x, Int64(channels), Int64(batch), Int64(b), Int64(h), Int64(w), Int64(ph), Int64(pw), Int64(kw),
                                      Int64(hp), Int64(ow), source)
         }
-        if imageParts > 1 {
-            let ranges = (0..<imageParts).map { p in (batch * p / imageParts)..<(batch * (p + 1) / imageParts) }
+        if batch >= parts {
+            let ranges = (0..<parts).map { p in (batch * p / parts)..<(batch * (p + 1) / parts) }
             Parallel.run(ranges) { range in
                 let source = sources + ranges.firstIndex(of: range)! * image
                 for b in range {
@@ -73,7 +72,8 @@ extension DirectSparseConvolution {
             }
             return
         }
-        let ranges = partitions.ranges(threads: parts, work: parts > 1 ? threadWork : 0)
+        // Fewer images than threads: the filters split, after the whole copy.
+        let ranges = partitions.ranges(threads: parts, work: threadWork)
         for b in 0..<batch {
             shift(b, into: sources)
             Parallel.run(ranges) { rows in convolve(b, sources, rows: rows) }
