@@ -29,8 +29,14 @@ extension DirectSparseConvolution {
         return kernel.1 * inChannels * (h + 2 * padding.0) * ow
     }
 
+    /// Floats of the copies in scratch (one per part), rounded up to whole cache lines: the weights'
+    /// 8-byte offsets follow them.
+    func stripSourceFloats(batch: Int, height h: Int, width w: Int) -> Int {
+        (min(max(batch, 1), Self.stripParts) * stripImageFloats(height: h, width: w) + 15) / 16 * 16
+    }
+
     func stripScratchBytes(batch: Int, height h: Int, width w: Int) -> Int {
-        4 * min(max(batch, 1), Self.stripParts) * stripImageFloats(height: h, width: w) + 8 * max(storedWeights, 1) + 64
+        4 * stripSourceFloats(batch: batch, height: h, width: w) + 8 * max(storedWeights, 1)
     }
 
     /// `run` on the strip path: planar input and output, bias, residual and ReLU applied as each
@@ -44,8 +50,9 @@ extension DirectSparseConvolution {
         guard batch > 0, pixels > 0 else { return }
         let image = stripImageFloats(height: h, width: w)
         let parts = storedWeights * batch * pixels < threadWork ? 1 : min(max(threads, 1), Self.stripParts)
-        let sources = scratch.bindMemory(to: Float.self, capacity: min(batch, Self.stripParts) * image)
-        let offsetScratch = (scratch + 4 * min(batch, Self.stripParts) * image).bindMemory(to: Int64.self, capacity: max(storedWeights, 1))
+        let sourceFloats = stripSourceFloats(batch: batch, height: h, width: w)
+        let sources = scratch.bindMemory(to: Float.self, capacity: sourceFloats)
+        let offsetScratch = (scratch + 4 * sourceFloats).bindMemory(to: Int64.self, capacity: max(storedWeights, 1))
         let (channels, kw) = (inChannels, kernel.1)
         let offsets = offsetTables.offsets(.init(path: 2, strides: [hp, ow]), count: storedWeights, scratch: offsetScratch) { table in
             for k in 0..<storedWeights {
