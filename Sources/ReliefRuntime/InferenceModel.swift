@@ -207,7 +207,7 @@ public final class InferenceModel: Sendable {
         var built: [Node] = []
         var index: [String: Int] = ["input": -1]
         func shapeOf(_ i: Int) -> [Int] { i < 0 ? a.input.shape : built[i].outputShape }
-        for l in a.layers {
+        for l in Self.shortcutsEarly(a.layers) {
             guard let op = RLFMetadata.Operator(rawValue: l.op) else {
                 throw .unsupportedLayer(layer: l.name, reason: "operator \(l.op) is not one of \(RLFMetadata.Operator.allCases.map(\.rawValue))")
             }
@@ -281,6 +281,21 @@ public final class InferenceModel: Sendable {
                                            pooledBy: pooledBy)
         paddedCandidates = padded.map(\.layout)
         paddedReaders = padded.map(\.reader)
+    }
+
+    /// The layers in an order that computes each option-A shortcut right after the layer it reads
+    /// (when that is a layer, not the model input) instead of where the file lists it, usually after
+    /// the block's second convolution: the block's addition can then be fused into that convolution,
+    /// its residual being ready (`fusibleAdditions`). Every layer still comes after its inputs.
+    static func shortcutsEarly(_ layers: [RLFMetadata.Layer]) -> [RLFMetadata.Layer] {
+        var order = layers
+        for shortcut in layers where shortcut.op == RLFMetadata.Operator.shortcut.rawValue && shortcut.inputs.count == 1 {
+            guard let from = order.firstIndex(where: { $0.name == shortcut.name }),
+                  let producer = order.firstIndex(where: { $0.name == shortcut.inputs[0] }), producer + 1 < from else { continue }
+            order.remove(at: from)
+            order.insert(shortcut, at: producer + 1)
+        }
+        return order
     }
 
     /// Additions a direct convolution right before them can compute: the convolution is one operand,

@@ -210,15 +210,19 @@ import Testing
     }
 
     /// A residual addition right after a direct convolution is folded into it when its other operand
-    /// is computed earlier (identity shortcuts), not when that operand comes after the convolution
-    /// (the downsampling shortcut) nor when the convolution is not direct.
+    /// is computed earlier: identity shortcuts, and the downsampling (option-A) shortcuts too, which
+    /// the plan computes right after the layer they read instead of after the block's second
+    /// convolution, where the file lists them; not when the convolution is not direct.
     @Test func additionIsFusedIntoTheDirectConvolutionBeforeIt() throws {
         let file = try Self.exported(try Self.prunedModel("resnet-20", density: 0.3, seed: 4))
         let direct = try InferenceModel(file, policy: .forced("direct"))
         let fused = direct.additionFusedInto.enumerated().compactMap { k, p in p.map { "\(direct.nodes[$0].name)>\(direct.nodes[k].name)" } }
-        // Nine blocks; the first of stages 2 and 3 add a shortcut computed after their second convolution.
-        #expect(fused.count == 7 && fused.allSatisfy { $0.hasSuffix(".add") && $0.contains("conv2>") }, "\(fused)")
-        #expect(!fused.contains("layer2.0.conv2>layer2.0.add") && !fused.contains("layer3.0.conv2>layer3.0.add"), "\(fused)")
+        // Nine blocks, every addition after its second convolution.
+        #expect(fused.count == 9 && fused.allSatisfy { $0.hasSuffix(".add") && $0.contains("conv2>") }, "\(fused)")
+        #expect(fused.contains("layer2.0.conv2>layer2.0.add") && fused.contains("layer3.0.conv2>layer3.0.add"), "\(fused)")
+        for (k, node) in direct.nodes.enumerated() where node.op == "shortcut" {
+            #expect(node.input == k - 1, "\(node.name) right after the layer it reads")
+        }
         let csr = try InferenceModel(file, policy: .forced("csr"))
         #expect(csr.additionFusedInto.allSatisfy { $0 == nil })
     }
