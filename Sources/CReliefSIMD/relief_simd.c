@@ -743,44 +743,43 @@ RELIEF_AVX512 static void relief_shift_prepare(int64_t w, int64_t pw, int64_t kw
         }
 }
 
-RELIEF_AVX512 static inline void relief_zero_run(float *p, int64_t n) {
-    for (int64_t i = 0; i < n; i += 16) {
-        const int64_t left = n - i;
-        _mm512_mask_storeu_ps(p + i, left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1), _mm512_setzero_ps());
-    }
+// The first n lanes of 16 (all for n >= 16, none for n <= 0).
+static inline __mmask16 relief_first_lanes(int64_t n) {
+    return n >= 16 ? (__mmask16)0xffff : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
 }
 
-// Padded rows [first, last) of every (kx, c) plane of the copy.
-RELIEF_AVX512 static void relief_shift_rows(const float *x, int64_t channels, int64_t batch, int64_t b, int64_t h, int64_t w,
-                                            int64_t ph, int64_t pw, int64_t kw, int64_t hp, int64_t ow, const relief_shift_masks *m,
-                                            int64_t first, int64_t last, float *out) {
-    // Rows [first, last) split into zeros above the image, image rows [a, e), zeros below.
-    const int64_t a = first > ph ? first : ph, e = last < ph + h ? last : ph + h;
+RELIEF_AVX512 static inline void relief_zero_run(float *p, int64_t n) {
+    for (int64_t i = 0; i < n; i += 16) _mm512_mask_storeu_ps(p + i, relief_first_lanes(n - i), _mm512_setzero_ps());
+}
+
+RELIEF_AVX512 void relief_shift_taps_avx512(const float *x, int64_t channels, int64_t batch, int64_t b, int64_t h, int64_t w,
+                                            int64_t ph, int64_t pw, int64_t kw, int64_t hp, int64_t ow, float *out) {
+    relief_shift_masks m;
+    relief_shift_prepare(w, pw, kw, ow, &m);
     for (int64_t kx = 0; kx < kw; kx++)
         for (int64_t c = 0; c < channels; c++) {
             const float *plane = x + (c * batch + b) * h * w;
             float *dst = out + (kx * channels + c) * hp * ow;
-            if (m->period && a < e) {
-                relief_zero_run(dst + first * ow, (a - first) * ow);
-                const __mmask16 *mask = m->mask + kx * m->period;
-                const float *src = plane + (a - ph) * w + kx - pw;
-                float *mid = dst + a * ow;
-                const int64_t n = (e - a) * w;
-                for (int64_t i = 0, p = 0; i < n; i += 16, p = p + 1 == m->period ? 0 : p + 1) {
-                    const int64_t left = n - i;
-                    const __mmask16 tail = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
+            if (m.period && h > 0) {
+                // Zero rows, the image's rows as one run, zero rows.
+                relief_zero_run(dst, ph * ow);
+                const __mmask16 *mask = m.mask + kx * m.period;
+                const float *src = plane + kx - pw;
+                float *mid = dst + ph * ow;
+                const int64_t n = h * w;
+                for (int64_t i = 0, p = 0; i < n; i += 16, p = p + 1 == m.period ? 0 : p + 1) {
+                    const __mmask16 tail = relief_first_lanes(n - i);
                     // Masked lanes are not read, so the address may point just outside the plane.
                     _mm512_mask_storeu_ps(mid + i, tail, _mm512_maskz_loadu_ps(mask[p] & tail, src + i));
                 }
-                relief_zero_run(dst + e * ow, (last - e) * ow);
+                relief_zero_run(mid + n, (hp - ph - h) * ow);
                 continue;
             }
-            for (int64_t yp = first; yp < last; yp++) {
+            for (int64_t yp = 0; yp < hp; yp++) {
                 float *row = dst + yp * ow;
                 const int64_t iy = yp - ph;
                 for (int64_t x0 = 0; x0 < ow; x0 += 16) {
-                    const int64_t left = ow - x0;
-                    const __mmask16 store = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
+                    const __mmask16 store = relief_first_lanes(ow - x0);
                     if (iy < 0 || iy >= h) {
                         _mm512_mask_storeu_ps(row + x0, store, _mm512_setzero_ps());
                         continue;
@@ -790,19 +789,12 @@ RELIEF_AVX512 static void relief_shift_rows(const float *x, int64_t channels, in
                     const int64_t lo = from < 0 ? -from : 0, hi = w - from;
                     __mmask16 read = store;
                     if (lo > 0) read &= (__mmask16)(0xffffu << (lo > 16 ? 16 : lo));
-                    if (hi < 16) read &= hi <= 0 ? (__mmask16)0 : (__mmask16)((1u << hi) - 1);
+                    if (hi < 16) read &= relief_first_lanes(hi);
                     // Masked lanes are not read, so the address may point before the row.
                     _mm512_mask_storeu_ps(row + x0, store, _mm512_maskz_loadu_ps(read, plane + iy * w + from));
                 }
             }
         }
-}
-
-RELIEF_AVX512 void relief_shift_taps_avx512(const float *x, int64_t channels, int64_t batch, int64_t b, int64_t h, int64_t w,
-                                            int64_t ph, int64_t pw, int64_t kw, int64_t hp, int64_t ow, float *out) {
-    relief_shift_masks m;
-    relief_shift_prepare(w, pw, kw, ow, &m);
-    relief_shift_rows(x, channels, batch, b, h, w, ph, pw, kw, hp, ow, &m, 0, hp, out);
 }
 
 // The strip of output pixels [p0, p0 + 64) of filters [row_begin, row_end): each filter's nonzeros
@@ -814,10 +806,7 @@ RELIEF_AVX512 static inline void relief_conv_strip(const uint32_t *row_start, co
                                                    int64_t row_end) {
     const int64_t left = pixels - p0;
     __mmask16 m[4];
-    for (int i = 0; i < 4; i++) {
-        const int64_t n = left - 16 * i;
-        m[i] = n >= 16 ? (__mmask16)0xffff : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
-    }
+    for (int i = 0; i < 4; i++) m[i] = relief_first_lanes(left - 16 * i);
     const float *src = source + p0;
     for (int64_t r = row_begin; r < row_end; r++) {
         const __m512 b0 = _mm512_set1_ps(bias ? bias[r] : 0.0f);

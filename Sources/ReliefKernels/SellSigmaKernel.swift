@@ -124,19 +124,14 @@ public final class SellSigmaKernel: WeightKernel, @unchecked Sendable {
     @inline(__always)
     func vector(_ range: Range<Int>, _ x: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>) {
         let (begin, end) = (Int64(range.lowerBound), Int64(range.upperBound))
-        if lanes == 16 && SIMDSupport.avx512 && !portable {
+        // The C loops for this slice height, where the CPU runs them (both pairs take the same arguments).
+        if !portable && (lanes == 16 ? SIMDSupport.avx512 : SIMDSupport.avx2FMA) {
+            let (narrowLoop, wideLoop) = lanes == 16 ? (relief_sellsigma16_gemv_u16_avx512, relief_sellsigma16_gemv_avx512)
+                : (relief_sellsigma_gemv_u16, relief_sellsigma_gemv)
             if let narrow = columnIndex16 {
-                relief_sellsigma16_gemv_u16_avx512(sliceStart, narrow, values, rowOfLane, x, bias, y, Int64(rows), begin, end)
+                narrowLoop(sliceStart, narrow, values, rowOfLane, x, bias, y, Int64(rows), begin, end)
             } else {
-                relief_sellsigma16_gemv_avx512(sliceStart, columnIndex32!, values, rowOfLane, x, bias, y, Int64(rows), begin, end)
-            }
-            return
-        }
-        if lanes == 8 && SIMDSupport.avx2FMA && !portable {
-            if let narrow = columnIndex16 {
-                relief_sellsigma_gemv_u16(sliceStart, narrow, values, rowOfLane, x, bias, y, Int64(rows), begin, end)
-            } else {
-                relief_sellsigma_gemv(sliceStart, columnIndex32!, values, rowOfLane, x, bias, y, Int64(rows), begin, end)
+                wideLoop(sliceStart, columnIndex32!, values, rowOfLane, x, bias, y, Int64(rows), begin, end)
             }
             return
         }
