@@ -797,41 +797,125 @@ RELIEF_AVX512 void relief_shift_taps_avx512(const float *x, int64_t channels, in
         }
 }
 
+// The strided strip copy (sy, sx in {1, 2}): plane (kx, c, py) holds rows i < hq of ow floats,
+// row i being padded row sy·i + py read from column kx - pw on every sx-th column, so tap (ky, kx)
+// reads its output window contiguously from row ky / sy of plane (kx, c, ky % sy). A row of 16
+// outputs at column stride 2 is two masked loads of the 32 columns it spans and one two-source
+// permutation keeping the even lanes (nothing outside the image is read).
+RELIEF_AVX512 void relief_shift_taps_strided_avx512(const float *x, int64_t channels, int64_t batch, int64_t b, int64_t h, int64_t w,
+                                                    int64_t ph, int64_t pw, int64_t kw, int64_t sy, int64_t sx, int64_t hq, int64_t ow,
+                                                    float *out) {
+    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    // The masks depend on the tap column and the vector only, not the row: computed once (a row of
+    // ResNet's downsampling is one vector; masks per vector made the copy 1.4x as long).
+    enum { max_vectors = 16, max_taps = 8 };
+    const int64_t vectors = (ow + 15) / 16;
+    __mmask16 lo[max_taps][max_vectors], hi[max_taps][max_vectors], store[max_vectors];
+    for (int64_t v = 0; v < vectors && v < max_vectors; v++) {
+        store[v] = relief_first_lanes(ow - 16 * v);
+        for (int64_t kx = 0; kx < kw && kx < max_taps; kx++) {
+            // Lane j of a load at column s reads s + j when that lies in [0, w).
+            const int64_t s0 = sx * 16 * v + kx - pw;
+            lo[kx][v] = relief_first_lanes(w - s0) & (__mmask16)~relief_first_lanes(-s0);
+            hi[kx][v] = relief_first_lanes(w - s0 - 16) & (__mmask16)~relief_first_lanes(-s0 - 16);
+        }
+    }
+    for (int64_t kx = 0; kx < kw; kx++)
+        for (int64_t c = 0; c < channels; c++) {
+            const float *plane = x + (c * batch + b) * h * w;
+            for (int64_t py = 0; py < sy; py++) {
+                float *dst = out + ((kx * channels + c) * sy + py) * hq * ow;
+                for (int64_t i = 0; i < hq; i++) {
+                    float *row = dst + i * ow;
+                    const int64_t iy = sy * i + py - ph;
+                    if (iy < 0 || iy >= h) {
+                        relief_zero_run(row, ow);
+                        continue;
+                    }
+                    const float *in = plane + iy * w + kx - pw;
+                    for (int64_t v = 0; v < vectors; v++) {
+                        const int64_t x0 = 16 * v, s0 = sx * x0;
+                        __mmask16 l, u, st;
+                        if (v < max_vectors && kx < max_taps) {
+                            l = lo[kx][v], u = hi[kx][v], st = store[v];
+                        } else {
+                            // Rows past 256 outputs or kernels past 8 columns: the masks as above, here.
+                            const int64_t c0 = s0 + kx - pw;
+                            l = relief_first_lanes(w - c0) & (__mmask16)~relief_first_lanes(-c0);
+                            u = relief_first_lanes(w - c0 - 16) & (__mmask16)~relief_first_lanes(-c0 - 16);
+                            st = relief_first_lanes(ow - x0);
+                        }
+                        // Masked lanes are not read, so the address may point just outside the row.
+                        const __m512 a = _mm512_maskz_loadu_ps(l, in + s0);
+                        const __m512 r = sx == 1 ? a : _mm512_permutex2var_ps(a, even, _mm512_maskz_loadu_ps(u, in + s0 + 16));
+                        _mm512_mask_storeu_ps(row + x0, st, r);
+                    }
+                }
+            }
+        }
+}
+
+// The four loads of a strip at q: whole, or masked past `pixels` (m, the strip's lane masks).
+#define RELIEF_STRIP_LOAD_FULL(q, i) _mm512_loadu_ps((q) + 16 * (i))
+#define RELIEF_STRIP_LOAD_MASKED(q, i) _mm512_maskz_loadu_ps(m[i], (q) + 16 * (i))
+// Nonzeros [k, end) into a0..a3: two at a time into two sets of chains (a and c), so consecutive
+// nonzeros' multiply-adds do not wait on each other.
+#define RELIEF_STRIP_LOOP(LOAD)                                                                                       \
+    do {                                                                                                              \
+        __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;                                                   \
+        for (; k + 2 <= end; k += 2) {                                                                                \
+            const __m512 v = _mm512_set1_ps(vals[k]), u = _mm512_set1_ps(vals[k + 1]);                                \
+            const float *q = src + offset[k], *t = src + offset[k + 1];                                               \
+            a0 = _mm512_fmadd_ps(v, LOAD(q, 0), a0);                                                                  \
+            a1 = _mm512_fmadd_ps(v, LOAD(q, 1), a1);                                                                  \
+            a2 = _mm512_fmadd_ps(v, LOAD(q, 2), a2);                                                                  \
+            a3 = _mm512_fmadd_ps(v, LOAD(q, 3), a3);                                                                  \
+            c0 = _mm512_fmadd_ps(u, LOAD(t, 0), c0);                                                                  \
+            c1 = _mm512_fmadd_ps(u, LOAD(t, 1), c1);                                                                  \
+            c2 = _mm512_fmadd_ps(u, LOAD(t, 2), c2);                                                                  \
+            c3 = _mm512_fmadd_ps(u, LOAD(t, 3), c3);                                                                  \
+        }                                                                                                             \
+        if (k < end) {                                                                                                \
+            const __m512 v = _mm512_set1_ps(vals[k]);                                                                 \
+            const float *q = src + offset[k];                                                                         \
+            a0 = _mm512_fmadd_ps(v, LOAD(q, 0), a0);                                                                  \
+            a1 = _mm512_fmadd_ps(v, LOAD(q, 1), a1);                                                                  \
+            a2 = _mm512_fmadd_ps(v, LOAD(q, 2), a2);                                                                  \
+            a3 = _mm512_fmadd_ps(v, LOAD(q, 3), a3);                                                                  \
+        }                                                                                                             \
+        a0 = _mm512_add_ps(a0, c0);                                                                                   \
+        a1 = _mm512_add_ps(a1, c1);                                                                                   \
+        a2 = _mm512_add_ps(a2, c2);                                                                                   \
+        a3 = _mm512_add_ps(a3, c3);                                                                                   \
+    } while (0)
+
 // The strip of output pixels [p0, p0 + 64) of filters [row_begin, row_end): each filter's nonzeros
-// add w times the 64 floats at source + offset[k] + p0 (four registers; past `pixels` masked), then
-// bias, residual and ReLU as the strip is written.
-RELIEF_AVX512 static inline void relief_conv_strip(const uint32_t *row_start, const int64_t *offset, const float *vals,
-                                                   const float *source, int64_t pixels, int64_t p0, const float *bias,
-                                                   const float *residual, int relu, float *y, int64_t y_stride, int64_t row_begin,
-                                                   int64_t row_end) {
+// [begin[r], end[r]) add w times the 64 floats at source + offset[k] + p0 (four registers; past
+// `pixels` masked) to the bias, or with `accumulate` to what y holds; then residual and ReLU as
+// the strip is written.
+RELIEF_AVX512 static inline void relief_conv_strip(const uint32_t *begin, const uint32_t *finish, const int64_t *offset,
+                                                   const float *vals, const float *source, int64_t pixels, int64_t p0,
+                                                   const float *bias, const float *residual, int relu, int accumulate, float *y,
+                                                   int64_t y_stride, int64_t row_begin, int64_t row_end) {
     const int64_t left = pixels - p0;
     __mmask16 m[4];
     for (int i = 0; i < 4; i++) m[i] = relief_first_lanes(left - 16 * i);
     const float *src = source + p0;
     for (int64_t r = row_begin; r < row_end; r++) {
-        const __m512 b0 = _mm512_set1_ps(bias ? bias[r] : 0.0f);
-        __m512 a0 = b0, a1 = b0, a2 = b0, a3 = b0;
-        const int64_t end = row_start[r + 1];
-        if (left >= 64) {
-            for (int64_t k = row_start[r]; k < end; k++) {
-                const __m512 v = _mm512_set1_ps(vals[k]);
-                const float *q = src + offset[k];
-                a0 = _mm512_fmadd_ps(v, _mm512_loadu_ps(q), a0);
-                a1 = _mm512_fmadd_ps(v, _mm512_loadu_ps(q + 16), a1);
-                a2 = _mm512_fmadd_ps(v, _mm512_loadu_ps(q + 32), a2);
-                a3 = _mm512_fmadd_ps(v, _mm512_loadu_ps(q + 48), a3);
-            }
-        } else {
-            for (int64_t k = row_start[r]; k < end; k++) {
-                const __m512 v = _mm512_set1_ps(vals[k]);
-                const float *q = src + offset[k];
-                a0 = _mm512_fmadd_ps(v, _mm512_maskz_loadu_ps(m[0], q), a0);
-                a1 = _mm512_fmadd_ps(v, _mm512_maskz_loadu_ps(m[1], q + 16), a1);
-                a2 = _mm512_fmadd_ps(v, _mm512_maskz_loadu_ps(m[2], q + 32), a2);
-                a3 = _mm512_fmadd_ps(v, _mm512_maskz_loadu_ps(m[3], q + 48), a3);
-            }
-        }
         float *out = y + r * y_stride + p0;
+        __m512 a0, a1, a2, a3;
+        if (accumulate) {
+            a0 = _mm512_maskz_loadu_ps(m[0], out);
+            a1 = _mm512_maskz_loadu_ps(m[1], out + 16);
+            a2 = _mm512_maskz_loadu_ps(m[2], out + 32);
+            a3 = _mm512_maskz_loadu_ps(m[3], out + 48);
+        } else {
+            a0 = a1 = a2 = a3 = _mm512_set1_ps(bias ? bias[r] : 0.0f);
+        }
+        int64_t k = begin[r];
+        const int64_t end = finish[r];
+        if (left >= 64) RELIEF_STRIP_LOOP(RELIEF_STRIP_LOAD_FULL);
+        else RELIEF_STRIP_LOOP(RELIEF_STRIP_LOAD_MASKED);
         __m512 acc[4] = {a0, a1, a2, a3};
         for (int i = 0; i < 4; i++) {
             if (residual) acc[i] = _mm512_add_ps(acc[i], _mm512_maskz_loadu_ps(m[i], residual + r * y_stride + p0 + 16 * i));
@@ -840,13 +924,17 @@ RELIEF_AVX512 static inline void relief_conv_strip(const uint32_t *row_start, co
         }
     }
 }
+#undef RELIEF_STRIP_LOOP
+#undef RELIEF_STRIP_LOAD_FULL
+#undef RELIEF_STRIP_LOAD_MASKED
 
 // Strips outside, filters inside: the source a strip reads stays in L1 for all filters.
-RELIEF_AVX512 void relief_conv_strips_avx512(const uint32_t *row_start, const int64_t *offset, const float *vals, const float *source,
-                                             int64_t pixels, const float *bias, const float *residual, int relu, float *y,
-                                             int64_t y_stride, int64_t row_begin, int64_t row_end) {
+RELIEF_AVX512 void relief_conv_strips_avx512(const uint32_t *begin, const uint32_t *end, const int64_t *offset, const float *vals,
+                                             const float *source, int64_t pixels, const float *bias, const float *residual, int relu,
+                                             int accumulate, float *y, int64_t y_stride, int64_t row_begin, int64_t row_end) {
     for (int64_t p0 = 0; p0 < pixels; p0 += 64)
-        relief_conv_strip(row_start, offset, vals, source, pixels, p0, bias, residual, relu, y, y_stride, row_begin, row_end);
+        relief_conv_strip(begin, end, offset, vals, source, pixels, p0, bias, residual, relu, accumulate, y, y_stride, row_begin,
+                          row_end);
 }
 
 // SELL-16-sigma: one vgatherdps fetches a slot's 16 values of x (bench/micro/spmv_batch1.c,
@@ -1214,11 +1302,16 @@ void relief_shift_taps_avx512(const float *x, int64_t channels, int64_t batch, i
                               int64_t ph, int64_t pw, int64_t kw, int64_t hp, int64_t ow, float *out) {
     (void)x; (void)channels; (void)batch; (void)b; (void)h; (void)w; (void)ph; (void)pw; (void)kw; (void)hp; (void)ow; (void)out;
 }
-void relief_conv_strips_avx512(const uint32_t *row_start, const int64_t *offset, const float *vals, const float *source,
-                               int64_t pixels, const float *bias, const float *residual, int relu, float *y,
-                               int64_t y_stride, int64_t row_begin, int64_t row_end) {
-    (void)row_start; (void)offset; (void)vals; (void)source; (void)pixels; (void)bias; (void)residual; (void)relu; (void)y;
-    (void)y_stride; (void)row_begin; (void)row_end;
+void relief_shift_taps_strided_avx512(const float *x, int64_t channels, int64_t batch, int64_t b, int64_t h, int64_t w,
+                                      int64_t ph, int64_t pw, int64_t kw, int64_t sy, int64_t sx, int64_t hq, int64_t ow, float *out) {
+    (void)x; (void)channels; (void)batch; (void)b; (void)h; (void)w; (void)ph; (void)pw; (void)kw; (void)sy; (void)sx; (void)hq;
+    (void)ow; (void)out;
+}
+void relief_conv_strips_avx512(const uint32_t *begin, const uint32_t *end, const int64_t *offset, const float *vals,
+                               const float *source, int64_t pixels, const float *bias, const float *residual, int relu,
+                               int accumulate, float *y, int64_t y_stride, int64_t row_begin, int64_t row_end) {
+    (void)begin; (void)end; (void)offset; (void)vals; (void)source; (void)pixels; (void)bias; (void)residual; (void)relu;
+    (void)accumulate; (void)y; (void)y_stride; (void)row_begin; (void)row_end;
 }
 void relief_sellsigma16_gemv_u16_avx512(const uint32_t *slice_start, const uint16_t *columns, const float *values,
                                         const uint32_t *row_of_lane, const float *x, const float *bias, float *y, int64_t rows,

@@ -1,7 +1,7 @@
 import CReliefSIMD
 
-/// The strip path (`strips`): a stride-1 convolution as CSR strips over a tap-shifted copy of each
-/// image.
+/// The strip path (`strips`): a convolution of stride 1 or 2 as CSR strips over a tap-shifted copy
+/// of each image.
 ///
 /// The copy holds, per tap column kx and input channel c, the image's padded rows read kx columns
 /// on, each as wide as the output (`relief_shift_taps_avx512`): tap (ky, kx) of channel c then reads
@@ -11,22 +11,30 @@ import CReliefSIMD
 /// compute a padded row's every column) and no line-splitting shifted loads where the output width
 /// is a multiple of 16. The copy is kw times the input (im2col's is kh·kw times): ResNet-20's
 /// 16 x 32 x 32 stage at batch 1 writes 204 KiB instead of 576 KiB; the copy is about half the
-/// path's time there (`bench/micro/shifted_conv.c`). AVX-512 only; the runtime times this path
-/// against the others ("strips" in `InferenceModel.convolutionKernels`).
+/// path's time there (`bench/micro/shifted_conv.c`). A stride of 2 copies every other column and
+/// each row phase as a plane of its own (`relief_shift_taps_strided_avx512`). AVX-512 only; the
+/// runtime times this path against the others ("strips" in `InferenceModel.convolutionKernels`).
 extension DirectSparseConvolution {
     /// Images copied at once, one per thread part.
     static let stripParts = 4
 
-    /// Where the strip path runs: stride 1 (a strided tap would need a copy per stride phase too),
-    /// 512-bit vectors.
+    /// Where the strip path runs: strides of 1 or 2 each way (a stride of 2 copies every other
+    /// column, and each row phase as a plane of its own), 512-bit vectors.
     public static func stripsApply(stride: (Int, Int), padding: (Int, Int), wide: Bool) -> Bool {
-        wide && stride == (1, 1) && padding.0 >= 0 && padding.1 >= 0
+        wide && (1...2).contains(stride.0) && (1...2).contains(stride.1) && padding.0 >= 0 && padding.1 >= 0
+    }
+
+    /// Rows of one plane of the copy: output rows plus the taps' reach below them in the plane's
+    /// row phase (the padded input's rows for stride 1).
+    func stripPlaneRows(height h: Int, width w: Int) -> Int {
+        let (oh, _) = outputSize(height: h, width: w)
+        return oh + (kernel.0 - 1) / stride.0
     }
 
     /// Floats of one image's tap-shifted copy.
     func stripImageFloats(height h: Int, width w: Int) -> Int {
         let (_, ow) = outputSize(height: h, width: w)
-        return kernel.1 * inChannels * (h + 2 * padding.0) * ow
+        return kernel.1 * inChannels * stride.0 * stripPlaneRows(height: h, width: w) * ow
     }
 
     /// Floats of the copies in scratch (one per part), rounded up to whole cache lines: the weights'
@@ -35,8 +43,31 @@ extension DirectSparseConvolution {
         (min(max(batch, 1), Self.stripParts) * stripImageFloats(height: h, width: w) + 15) / 16 * 16
     }
 
+    /// L1 bytes one channel block's copy may fill (of 48 KiB on the Xeon of 2026-12-07, the rest
+    /// left to the weights streaming past and the strip's output).
+    static let stripBlockBytes = 32 * 1024
+
+    /// Channel blocks the strip path copies and runs one after the other, each block's copy into the
+    /// same L1-hot scratch and its partial sums kept in the output: where one strip is the whole
+    /// output plane (at most 64 pixels) every filter reads the whole copy, and a copy past L1 was
+    /// read from L2 (ResNet-20's 64 x 8 x 8 stage, a 60 KiB copy: 9.3 us whole, 7.5 us in two
+    /// blocks, `bench/micro/shifted_conv.c`). Wider planes keep one block: strips outside, filters
+    /// inside, a strip's rows already stay in L1 (blocks of them measured 1.05-2x slower).
+    public func stripBlocks(height h: Int, width w: Int) -> Int {
+        let (oh, ow) = outputSize(height: h, width: w)
+        guard oh * ow <= 64, inChannels > 1 else { return 1 }
+        let bytes = 4 * stripImageFloats(height: h, width: w)
+        return min(inChannels, (bytes + Self.stripBlockBytes - 1) / Self.stripBlockBytes)
+    }
+
+    /// Block b's input channels (of `blocks`).
+    func stripBlockChannels(_ b: Int, of blocks: Int) -> Range<Int> {
+        (b * inChannels / blocks)..<((b + 1) * inChannels / blocks)
+    }
+
     func stripScratchBytes(batch: Int, height h: Int, width w: Int) -> Int {
         4 * stripSourceFloats(batch: batch, height: h, width: w) + 8 * max(storedWeights, 1)
+            + 4 * (stripBlocks(height: h, width: w) + 1) * outChannels
     }
 
     /// `run` on the strip path: planar input and output, bias, residual and ReLU applied as each
@@ -46,44 +77,84 @@ extension DirectSparseConvolution {
                    bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, threads: Int, scratch: UnsafeMutableRawPointer,
                    relu: Bool, residual: UnsafePointer<Float>?) {
         let (ph, pw) = padding
-        let hp = h + 2 * ph, pixels = oh * ow
+        let (sy, sx) = stride
+        let hq = stripPlaneRows(height: h, width: w), pixels = oh * ow
         guard batch > 0, pixels > 0 else { return }
         let image = stripImageFloats(height: h, width: w)
         let parts = storedWeights * batch * pixels < threadWork ? 1 : min(max(threads, 1), Self.stripParts)
         let sourceFloats = stripSourceFloats(batch: batch, height: h, width: w)
         let sources = scratch.bindMemory(to: Float.self, capacity: sourceFloats)
         let offsetScratch = (scratch + 4 * sourceFloats).bindMemory(to: Int64.self, capacity: max(storedWeights, 1))
-        let (channels, kw) = (inChannels, kernel.1)
-        let offsets = offsetTables.offsets(.init(path: 2, strides: [hp, ow]), count: storedWeights, scratch: offsetScratch) { table in
-            for k in 0..<storedWeights {
-                table[k] = Int64(((Int(tapX[k]) * channels + Int(channel[k])) * hp + Int(tapY[k])) * ow)
+        // Partial sums live in y between blocks, so a residual read from y itself takes one block.
+        let blocks = residual.map { UnsafeRawPointer($0) == UnsafeRawPointer(y) } == true ? 1 : stripBlocks(height: h, width: w)
+        let (channels, kw, rows) = (inChannels, kernel.1, outChannels)
+        // Offsets into the copy of the nonzero's own block (channel c is c - first of its block).
+        let offsets = offsetTables.offsets(.init(path: blocks > 1 ? 3 : 2, strides: [hq, ow]), count: storedWeights,
+                                           scratch: offsetScratch) { table in
+            for b in 0..<blocks {
+                let range = self.stripBlockChannels(b, of: blocks)
+                for r in 0..<rows {
+                    for k in Int(self.rowStart[r])..<Int(self.rowStart[r + 1]) where range.contains(Int(self.channel[k])) {
+                        let (c, ky) = (Int(self.channel[k]) - range.lowerBound, Int(self.tapY[k]))
+                        table[k] = Int64((((Int(self.tapX[k]) * range.count + c) * sy + ky % sy) * hq + ky / sy) * ow)
+                    }
+                }
             }
         }
-        let yStride = Int64(batch * pixels)
-        func convolve(_ b: Int, _ source: UnsafeMutablePointer<Float>, rows: Range<Int>) {
-            relief_conv_strips_avx512(rowStart, offsets, values, source, Int64(pixels), bias, residual.map { $0 + b * pixels },
-                                      relu ? 1 : 0, y + b * pixels, yStride, Int64(rows.lowerBound), Int64(rows.upperBound))
+        // bounds[b·rows + r]: row r's first nonzero in block b (nonzeros are ordered by channel);
+        // b = blocks is the row's end.
+        let boundScratch = (scratch + 4 * sourceFloats + 8 * max(storedWeights, 1)).bindMemory(to: UInt32.self, capacity: (blocks + 1) * rows)
+        let bounds = blocks == 1 ? UnsafePointer(rowStart) : stripBounds.offsets(.init(path: blocks, strides: [0, 0]), count: (blocks + 1) * rows,
+                                                                                   scratch: boundScratch) { table in
+            for r in 0..<rows {
+                var k = Int(self.rowStart[r])
+                for b in 0..<blocks {
+                    let first = self.stripBlockChannels(b, of: blocks).lowerBound
+                    while k < Int(self.rowStart[r + 1]) && Int(self.channel[k]) < first { k += 1 }
+                    table[b * rows + r] = UInt32(k)
+                }
+                table[blocks * rows + r] = self.rowStart[r + 1]
+            }
         }
-        func shift(_ b: Int, into source: UnsafeMutablePointer<Float>) {
-            relief_shift_taps_avx512(x, Int64(channels), Int64(batch), Int64(b), Int64(h), Int64(w), Int64(ph), Int64(pw), Int64(kw),
-                                     Int64(hp), Int64(ow), source)
+        let boundStride = blocks == 1 ? 1 : rows
+        let yStride = Int64(batch * pixels)
+        func convolve(_ b: Int, _ source: UnsafeMutablePointer<Float>, block: Int, rows: Range<Int>) {
+            let last = block + 1 == blocks
+            relief_conv_strips_avx512(bounds + block * boundStride, bounds + (block + 1) * boundStride, offsets, values, source,
+                                      Int64(pixels), block == 0 ? bias : nil, last ? residual.map { $0 + b * pixels } : nil,
+                                      last && relu ? 1 : 0, block > 0 ? 1 : 0, y + b * pixels, yStride,
+                                      Int64(rows.lowerBound), Int64(rows.upperBound))
+        }
+        func shift(_ b: Int, block: Int, into source: UnsafeMutablePointer<Float>) {
+            let range = stripBlockChannels(block, of: blocks), first = x + range.lowerBound * batch * h * w
+            if stride == (1, 1) {
+                relief_shift_taps_avx512(first, Int64(range.count), Int64(batch), Int64(b), Int64(h), Int64(w),
+                                         Int64(ph), Int64(pw), Int64(kw), Int64(hq), Int64(ow), source)
+            } else {
+                relief_shift_taps_strided_avx512(first, Int64(range.count), Int64(batch), Int64(b), Int64(h), Int64(w), Int64(ph), Int64(pw),
+                                                 Int64(kw), Int64(sy), Int64(sx), Int64(hq), Int64(ow), source)
+            }
         }
         if batch >= parts {
             let ranges = (0..<parts).map { p in (batch * p / parts)..<(batch * (p + 1) / parts) }
             Parallel.run(ranges) { range in
                 let source = sources + ranges.firstIndex(of: range)! * image
                 for b in range {
-                    shift(b, into: source)
-                    convolve(b, source, rows: 0..<self.outChannels)
+                    for block in 0..<blocks {
+                        shift(b, block: block, into: source)
+                        convolve(b, source, block: block, rows: 0..<rows)
+                    }
                 }
             }
             return
         }
-        // Fewer images than threads: the filters split, after the whole copy.
+        // Fewer images than threads: the filters split, after each block's whole copy.
         let ranges = partitions.ranges(threads: parts, work: threadWork)
         for b in 0..<batch {
-            shift(b, into: sources)
-            Parallel.run(ranges) { rows in convolve(b, sources, rows: rows) }
+            for block in 0..<blocks {
+                shift(b, block: block, into: sources)
+                Parallel.run(ranges) { rows in convolve(b, sources, block: block, rows: rows) }
+            }
         }
     }
 }

@@ -79,6 +79,8 @@ public final class DirectSparseConvolution: @unchecked Sendable {
     let offsetTables = OffsetTables<Int64>()
     /// The same for the batch-interleaved path.
     let interleavedOffsetTables = OffsetTables<Int32>()
+    /// The strip path's per-block row bounds, per block count (`DirectSparseConvolution+Strips.swift`).
+    let stripBounds = OffsetTables<UInt32>()
     /// The vector tiles' covers of the outputs, per (batch, output height and width, plane and row
     /// stride, last readable position or -1, vectors per chunk).
     let covers = LayoutCache<SIMD8<Int>, KeptCover>()

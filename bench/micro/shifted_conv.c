@@ -159,7 +159,7 @@ int main(int argc, char **argv) {
                     case 5: relief_shift_taps_avx512(in, C, 1, 0, H, W, 1, 1, 3, hp, W, xb); break;
                     default:
                         relief_shift_taps_avx512(in, C, 1, 0, H, W, 1, 1, 3, hp, W, xb);
-                        relief_conv_strips_avx512(start, off, val, xb, n, 0, 0, 0, yd, n, 0, C);
+                        relief_conv_strips_avx512(start, start + 1, off, val, xb, n, 0, 0, 0, 0, yd, n, 0, C);
                     }
                     __asm__ volatile("" ::"r"(ya), "r"(yb), "r"(yc) : "memory");
                 }

@@ -141,12 +141,19 @@ void relief_sellsigma_gemv_u16(const uint32_t *slice_start, const uint16_t *colu
 /// out[((kx·channels + c)·hp + yp)·ow + q] = x[c][b][yp - ph][q + kx - pw], zero outside the image.
 void relief_shift_taps_avx512(const float *x, int64_t channels, int64_t batch, int64_t b, int64_t h, int64_t w,
                               int64_t ph, int64_t pw, int64_t kw, int64_t hp, int64_t ow, float *out);
+/// The same for strides sy, sx in {1, 2}: plane (kx, c, py) for py < sy holds hq rows of ow floats,
+/// out[(((kx·channels + c)·sy + py)·hq + i)·ow + q] = x[c][b][sy·i + py - ph][sx·q + kx - pw], zero
+/// outside the image; tap (ky, kx) reads row ky / sy of plane (kx, c, ky % sy).
+void relief_shift_taps_strided_avx512(const float *x, int64_t channels, int64_t batch, int64_t b, int64_t h, int64_t w,
+                                      int64_t ph, int64_t pw, int64_t kw, int64_t sy, int64_t sx, int64_t hq, int64_t ow, float *out);
 /// Filters [row_begin, row_end) of the strip convolution of one image (needs relief_simd_avx512()):
-/// y[r·y_stride + p] = relu?(bias[r] + sum_k vals[k]·source[offset[k] + p] + residual[r·y_stride + p])
-/// for p < pixels, k over row r's nonzeros (row_start as CSR); bias and residual may be null.
-void relief_conv_strips_avx512(const uint32_t *row_start, const int64_t *offset, const float *vals, const float *source,
-                               int64_t pixels, const float *bias, const float *residual, int relu, float *y,
-                               int64_t y_stride, int64_t row_begin, int64_t row_end);
+/// y[r·y_stride + p] = relu?(init + sum_k vals[k]·source[offset[k] + p] + residual[r·y_stride + p])
+/// for p < pixels, k in [begin[r], end[r]) (a CSR's row_start and row_start + 1, or one channel
+/// block's bounds); init is y's own value with `accumulate`, else bias[r]; bias and residual may be
+/// null.
+void relief_conv_strips_avx512(const uint32_t *begin, const uint32_t *end, const int64_t *offset, const float *vals,
+                               const float *source, int64_t pixels, const float *bias, const float *residual, int relu,
+                               int accumulate, float *y, int64_t y_stride, int64_t row_begin, int64_t row_end);
 
 /// SELL-16-sigma on AVX-512 (the `sellsigma16` kernel; needs relief_simd_avx512()): the layout of
 /// relief_sellsigma_gemv with 16-row slices (slot t holds 16 (column, value) pairs, lane i of slice
