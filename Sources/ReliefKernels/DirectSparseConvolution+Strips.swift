@@ -125,14 +125,25 @@ extension DirectSparseConvolution {
                                       last && relu ? 1 : 0, block > 0 ? 1 : 0, y + b * pixels, yStride,
                                       Int64(rows.lowerBound), Int64(rows.upperBound))
         }
-        func shift(_ b: Int, block: Int, into source: UnsafeMutablePointer<Float>) {
-            let range = stripBlockChannels(block, of: blocks), first = x + range.lowerBound * batch * h * w
-            if stride == (1, 1) {
-                relief_shift_taps_avx512(first, Int64(range.count), Int64(batch), Int64(b), Int64(h), Int64(w),
-                                         Int64(ph), Int64(pw), Int64(kw), Int64(hq), Int64(ow), source)
-            } else {
-                relief_shift_taps_strided_avx512(first, Int64(range.count), Int64(batch), Int64(b), Int64(h), Int64(w), Int64(ph), Int64(pw),
-                                                 Int64(kw), Int64(sy), Int64(sx), Int64(hq), Int64(ow), source)
+        /// Image b's copy of `block`, or of part `part` of its channels (of `parts`), tap column by
+        /// tap column into the block's layout (a one-column copy whose shift is that column's).
+        func shift(_ b: Int, block: Int, into source: UnsafeMutablePointer<Float>, part: Int = 0, of parts: Int = 1) {
+            let range = stripBlockChannels(block, of: blocks)
+            let sub = (range.lowerBound + range.count * part / parts)..<(range.lowerBound + range.count * (part + 1) / parts)
+            guard !sub.isEmpty else { return }
+            let first = x + sub.lowerBound * batch * h * w
+            func copy(columns: Int, shift: Int, into out: UnsafeMutablePointer<Float>) {
+                if stride == (1, 1) {
+                    relief_shift_taps_avx512(first, Int64(sub.count), Int64(batch), Int64(b), Int64(h), Int64(w),
+                                             Int64(ph), Int64(shift), Int64(columns), Int64(hq), Int64(ow), out)
+                } else {
+                    relief_shift_taps_strided_avx512(first, Int64(sub.count), Int64(batch), Int64(b), Int64(h), Int64(w), Int64(ph),
+                                                     Int64(shift), Int64(columns), Int64(sy), Int64(sx), Int64(hq), Int64(ow), out)
+                }
+            }
+            guard parts > 1 else { return copy(columns: kw, shift: pw, into: source) }
+            for kx in 0..<kw {
+                copy(columns: 1, shift: pw - kx, into: source + (kx * range.count + sub.lowerBound - range.lowerBound) * sy * hq * ow)
             }
         }
         if batch >= parts {
@@ -148,11 +159,11 @@ extension DirectSparseConvolution {
             }
             return
         }
-        // Fewer images than threads: the filters split, after each block's whole copy.
+        // Fewer images than threads: each block's copy split by channels, then its filters.
         let ranges = partitions.ranges(threads: parts, work: threadWork)
         for b in 0..<batch {
             for block in 0..<blocks {
-                shift(b, block: block, into: sources)
+                Parallel.run(parts: parts) { p in shift(b, block: block, into: sources, part: p, of: parts) }
                 Parallel.run(ranges) { rows in convolve(b, sources, block: block, rows: rows) }
             }
         }
