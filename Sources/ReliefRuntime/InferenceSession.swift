@@ -15,6 +15,22 @@ public final class InferenceSession {
     private let input: UnsafeMutablePointer<Float>
     private let columns: UnsafeMutablePointer<Float>
     private let scratch: UnsafeMutableRawPointer
+    /// Per weighted node, what a run reads of its layer, held in a class: switching over the node's
+    /// operation copied the whole `WeightedLayer` (eight reference-counted fields) on every run.
+    private final class WeightedStep {
+        let kernel: any WeightKernel
+        let direct: DirectSparseConvolution?
+        let bias: [Float]?
+        let geometry: InferenceModel.Geometry?
+
+        init(_ w: InferenceModel.WeightedLayer, geometry: InferenceModel.Geometry?) {
+            kernel = w.kernel
+            direct = w.direct
+            bias = w.bias
+            self.geometry = geometry
+        }
+    }
+    private let weightedSteps: [WeightedStep?]
     /// Seconds spent in each node by the last `run` with `profile` set.
     public private(set) var nodeSeconds: [Double]
     /// The layout of each node's output in the last `run` (see `InferenceModel.assignLayouts`).
@@ -45,6 +61,13 @@ public final class InferenceSession {
         self.model = model
         self.maxBatch = maxBatch
         self.threads = max(1, threads)
+        weightedSteps = model.nodes.map { node in
+            switch node.operation {
+            case let .linear(w): return WeightedStep(w, geometry: nil)
+            case let .convolution(w, g): return WeightedStep(w, geometry: g)
+            default: return nil
+            }
+        }
         var im2col = 1, scratchBytes = 1
         for node in model.nodes {
             switch node.operation {
@@ -208,21 +231,22 @@ public final class InferenceSession {
         // The direct convolution and the addition apply a fused ReLU as they write; others after.
         var reluApplied = false
         defer { if relu && !reluApplied { Elementwise.relu(y, y, count: count) } }
-        switch node.operation {
-        case let .linear(w):
-            // A flattened [F] input is [F][B][1]: already the columns x batch matrix.
-            w.bias.withUnsafeBufferPointerOrNil { bias in
-                w.kernel.multiply(x, n: batch, bias: bias, into: y, scratch: scratch, threads: threads)
+        if let step = weightedSteps[k] {
+            guard let g = step.geometry else {
+                // Linear. A flattened [F] input is [F][B][1]: already the columns x batch matrix.
+                step.bias.withUnsafeBufferPointerOrNil { bias in
+                    step.kernel.multiply(x, n: batch, bias: bias, into: y, scratch: scratch, threads: threads)
+                }
+                return
             }
-        case let .convolution(w, g):
             let (h, wd) = (s[1], s[2]), (oh, ow) = (node.outputShape[1], node.outputShape[2])
             let n = batch * oh * ow
-            if let direct = w.direct {
+            if let direct = step.direct {
                 // With its pooling fused, the convolution writes the pooling's output instead of its own.
                 let pool = model.pooledBy[k].flatMap { fusedPools[$0] ? $0 : nil }
                 // A padded output's zeros are still in place from the last run at this batch.
                 let output = layouts[pool ?? k], bordersZero = output.isPadded && paddedBatch[k] == batch
-                w.bias.withUnsafeBufferPointerOrNil { bias in
+                step.bias.withUnsafeBufferPointerOrNil { bias in
                     direct.run(x, batch: batch, height: h, width: wd, outHeight: oh, outWidth: ow, bias: bias, into: pool.map { buffers[$0] } ?? y,
                                threads: threads, scratch: scratch, relu: relu, residual: residual.map { UnsafePointer(source($0)) },
                                input: node.input < 0 ? .planar : layouts[node.input], output: output, pooled: pool != nil,
@@ -239,9 +263,14 @@ public final class InferenceSession {
                 Im2Col.fill(columns, from: x, channels: inC, batch: batch, height: h, width: wd, geometry: g, outHeight: oh, outWidth: ow)
                 cols = UnsafePointer(columns)
             }
-            w.bias.withUnsafeBufferPointerOrNil { bias in
-                w.kernel.multiply(cols, n: n, bias: bias, into: y, scratch: scratch, threads: threads)
+            step.bias.withUnsafeBufferPointerOrNil { bias in
+                step.kernel.multiply(cols, n: n, bias: bias, into: y, scratch: scratch, threads: threads)
             }
+            return
+        }
+        switch node.operation {
+        case .linear, .convolution:
+            preconditionFailure("weighted nodes run from weightedSteps")
         case .relu:
             Elementwise.relu(x, y, count: count)
         case .flatten:
