@@ -748,6 +748,11 @@ static inline __mmask16 relief_first_lanes(int64_t n) {
     return n >= 16 ? (__mmask16)0xffff : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
 }
 
+// The lanes j of a 16-float load at column s that read a column inside a w-wide row (0 <= s + j < w).
+static inline __mmask16 relief_row_lanes(int64_t w, int64_t s) {
+    return relief_first_lanes(w - s) & (__mmask16)~relief_first_lanes(-s);
+}
+
 RELIEF_AVX512 static inline void relief_zero_run(float *p, int64_t n) {
     for (int64_t i = 0; i < n; i += 16) _mm512_mask_storeu_ps(p + i, relief_first_lanes(n - i), _mm512_setzero_ps());
 }
@@ -786,12 +791,8 @@ RELIEF_AVX512 void relief_shift_taps_avx512(const float *x, int64_t channels, in
                     }
                     // Lane i reads input column x0 + i + kx - pw when that lies in [0, w).
                     const int64_t from = x0 + kx - pw;
-                    const int64_t lo = from < 0 ? -from : 0, hi = w - from;
-                    __mmask16 read = store;
-                    if (lo > 0) read &= (__mmask16)(0xffffu << (lo > 16 ? 16 : lo));
-                    if (hi < 16) read &= relief_first_lanes(hi);
                     // Masked lanes are not read, so the address may point before the row.
-                    _mm512_mask_storeu_ps(row + x0, store, _mm512_maskz_loadu_ps(read, plane + iy * w + from));
+                    _mm512_mask_storeu_ps(row + x0, store, _mm512_maskz_loadu_ps(store & relief_row_lanes(w, from), plane + iy * w + from));
                 }
             }
         }
@@ -816,8 +817,8 @@ RELIEF_AVX512 void relief_shift_taps_strided_avx512(const float *x, int64_t chan
         for (int64_t kx = 0; kx < kw && kx < max_taps; kx++) {
             // Lane j of a load at column s reads s + j when that lies in [0, w).
             const int64_t s0 = sx * 16 * v + kx - pw;
-            lo[kx][v] = relief_first_lanes(w - s0) & (__mmask16)~relief_first_lanes(-s0);
-            hi[kx][v] = relief_first_lanes(w - s0 - 16) & (__mmask16)~relief_first_lanes(-s0 - 16);
+            lo[kx][v] = relief_row_lanes(w, s0);
+            hi[kx][v] = relief_row_lanes(w, s0 + 16);
         }
     }
     for (int64_t kx = 0; kx < kw; kx++)
@@ -841,8 +842,8 @@ RELIEF_AVX512 void relief_shift_taps_strided_avx512(const float *x, int64_t chan
                         } else {
                             // Rows past 256 outputs or kernels past 8 columns: the masks as above, here.
                             const int64_t c0 = s0 + kx - pw;
-                            l = relief_first_lanes(w - c0) & (__mmask16)~relief_first_lanes(-c0);
-                            u = relief_first_lanes(w - c0 - 16) & (__mmask16)~relief_first_lanes(-c0 - 16);
+                            l = relief_row_lanes(w, c0);
+                            u = relief_row_lanes(w, c0 + 16);
                             st = relief_first_lanes(ow - x0);
                         }
                         // Masked lanes are not read, so the address may point just outside the row.

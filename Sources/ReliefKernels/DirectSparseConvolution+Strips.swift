@@ -88,19 +88,6 @@ extension DirectSparseConvolution {
         // Partial sums live in y between blocks, so a residual read from y itself takes one block.
         let blocks = residual.map { UnsafeRawPointer($0) == UnsafeRawPointer(y) } == true ? 1 : stripBlocks(height: h, width: w)
         let (channels, kw, rows) = (inChannels, kernel.1, outChannels)
-        // Offsets into the copy of the nonzero's own block (channel c is c - first of its block).
-        let offsets = offsetTables.offsets(.init(path: blocks > 1 ? 3 : 2, strides: [hq, ow]), count: storedWeights,
-                                           scratch: offsetScratch) { table in
-            for b in 0..<blocks {
-                let range = self.stripBlockChannels(b, of: blocks)
-                for r in 0..<rows {
-                    for k in Int(self.rowStart[r])..<Int(self.rowStart[r + 1]) where range.contains(Int(self.channel[k])) {
-                        let (c, ky) = (Int(self.channel[k]) - range.lowerBound, Int(self.tapY[k]))
-                        table[k] = Int64((((Int(self.tapX[k]) * range.count + c) * sy + ky % sy) * hq + ky / sy) * ow)
-                    }
-                }
-            }
-        }
         // bounds[b·rows + r]: row r's first nonzero in block b (nonzeros are ordered by channel);
         // b = blocks is the row's end.
         let boundScratch = (scratch + 4 * sourceFloats + 8 * max(storedWeights, 1)).bindMemory(to: UInt32.self, capacity: (blocks + 1) * rows)
@@ -117,6 +104,19 @@ extension DirectSparseConvolution {
             }
         }
         let boundStride = blocks == 1 ? 1 : rows
+        // Offsets into the copy of the nonzero's own block (channel c is c - first of its block).
+        let offsets = offsetTables.offsets(.init(path: blocks > 1 ? 3 : 2, strides: [hq, ow]), count: storedWeights,
+                                           scratch: offsetScratch) { table in
+            for b in 0..<blocks {
+                let range = self.stripBlockChannels(b, of: blocks)
+                for r in 0..<rows {
+                    for k in Int(bounds[b * boundStride + r])..<Int(bounds[(b + 1) * boundStride + r]) {
+                        let (c, ky) = (Int(self.channel[k]) - range.lowerBound, Int(self.tapY[k]))
+                        table[k] = Int64((((Int(self.tapX[k]) * range.count + c) * sy + ky % sy) * hq + ky / sy) * ow)
+                    }
+                }
+            }
+        }
         let yStride = Int64(batch * pixels)
         func convolve(_ b: Int, _ source: UnsafeMutablePointer<Float>, block: Int, rows: Range<Int>) {
             let last = block + 1 == blocks
@@ -147,10 +147,9 @@ extension DirectSparseConvolution {
             }
         }
         if batch >= parts {
-            let ranges = (0..<parts).map { p in (batch * p / parts)..<(batch * (p + 1) / parts) }
-            Parallel.run(ranges) { range in
-                let source = sources + ranges.firstIndex(of: range)! * image
-                for b in range {
+            Parallel.run(parts: parts) { p in
+                let source = sources + p * image
+                for b in (batch * p / parts)..<(batch * (p + 1) / parts) {
                     for block in 0..<blocks {
                         shift(b, block: block, into: source)
                         convolve(b, source, block: block, rows: 0..<rows)
