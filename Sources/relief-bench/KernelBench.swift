@@ -16,9 +16,12 @@ struct KernelBench: ParsableCommand {
         discussion: """
         Shapes: LeNet-300-100's fc1 (300x784) and fc2 (100x300), with the batch as the product's columns, and a \
         VGG-style 3x3 convolution with 256 input and output channels on an 8x8 map after im2col (256x2304, \
-        columns = batch x 64 pixels). Weights are seeded random at each density. Each cell is the median of \
-        repeated calls (at least --seconds per kernel); the table prints time per call, executed and \
-        dense-equivalent FLOPs, and speed-up against dense OpenBLAS at the same shape, batch and threads.
+        columns = batch x 64 pixels). Weights are seeded random at each density. Each cell is the median time per \
+        call over samples (at least 5 and --seconds per kernel) taken in rounds, every kernel of the cell \
+        once per round, so all of them run through the same stretches of a shared machine's speed; a \
+        sample times a group of calls lasting at least 100 µs, so reading the clock does not count in \
+        sub-microsecond cells. The table prints time per call, executed and dense-equivalent FLOPs, and \
+        speed-up against dense OpenBLAS at the same shape, batch and threads.
         """)
 
     @Option(parsing: .upToNextOption, help: "Densities in percent.") var densities: [Double] = [100, 50, 20, 10, 5, 2, 1]
@@ -37,7 +40,8 @@ struct KernelBench: ParsableCommand {
         var im2colMicroseconds: Double
         /// im2col + kernel, by kernel name; "direct" has no im2col.
         var totalMicroseconds: [String: Double]
-        var directSpeedupOverDense: Double
+        /// Absent when dense OpenBLAS was not among the kernels run.
+        var directSpeedupOverDense: Double?
     }
 
     struct Row: Codable {
@@ -52,7 +56,8 @@ struct KernelBench: ParsableCommand {
         var microseconds: Double
         var executedMFLOPs: Double
         var denseMFLOPs: Double
-        var speedupOverDense: Double
+        /// Absent when dense OpenBLAS was not among the kernels run (`--kernels`).
+        var speedupOverDense: Double?
     }
 
     func run() throws {
@@ -78,48 +83,59 @@ struct KernelBench: ParsableCommand {
                         let x = AlignedFloats((0..<(shape.columns * n)).map { _ in g.normal() })
                         let y = AlignedFloats(count: shape.rows * n)
                         for t in threads {
-                            var times: [String: Double] = [:]
-                            for kernel in built {
-                                times[kernel.name] = Self.time(kernel, x: x, n: n, y: y, threads: t, seconds: seconds)
+                            // Every kernel of the cell is timed in the same rounds (see `interleavedTimes`).
+                            // Scratch buffers live until every round has run.
+                            var buffers: [UnsafeMutableRawPointer] = []
+                            defer { buffers.forEach { $0.deallocate() } }
+                            func buffer(_ bytes: Int) -> UnsafeMutableRawPointer {
+                                buffers.append(.allocate(byteCount: max(bytes, 1), alignment: 64))
+                                return buffers.last!
+                            }
+                            let scratch = buffer(built.map { $0.scratchBytes(n: n) }.max() ?? 1)
+                            var bodies: [(String, () -> Void)] = built.map { kernel in
+                                (kernel.name, { kernel.multiply(x.pointer, n: n, bias: nil, into: y.pointer, scratch: scratch, threads: t) })
                             }
                             if shapeName == "conv" {
                                 // 256 channels of 8x8 (padding 1) through a 3x3 convolution: im2col, then each kernel; or direct.
                                 let g = InferenceModel.Geometry(kernel: (3, 3), stride: (1, 1), padding: (1, 1))
                                 let image = AlignedFloats((0..<(256 * batch * 64)).map { _ in g0(&gen) })
                                 let cols = AlignedFloats(count: 2304 * n + Im2Col.extraFloats(channels: 256, batch: batch, height: 8, width: 8, geometry: g))
-                                let im2col = Self.time(seconds: seconds) {
+                                bodies.append(("im2col", {
                                     Im2Col.fill(cols.pointer, from: image.pointer, channels: 256, batch: batch, height: 8, width: 8,
                                                 geometry: g, outHeight: 8, outWidth: 8)
-                                }
+                                }))
                                 let direct = DirectSparseConvolution(m, inChannels: 256, kernel: (3, 3), stride: (1, 1), padding: (1, 1))
-                                let directScratch = UnsafeMutableRawPointer.allocate(byteCount: max(1, direct.scratchBytes(batch: batch, height: 8, width: 8)), alignment: 64)
-                                defer { directScratch.deallocate() }
-                                let directTime = Self.time(seconds: seconds) {
+                                let directScratch = buffer(direct.scratchBytes(batch: batch, height: 8, width: 8))
+                                bodies.append(("direct", {
                                     direct.run(image.pointer, batch: batch, height: 8, width: 8, outHeight: 8, outWidth: 8,
                                                bias: nil, into: y.pointer, threads: t, scratch: directScratch)
-                                }
-                                var totals = times.mapValues { 1e6 * ($0 + im2col) }
-                                totals["direct"] = 1e6 * directTime
+                                }))
                                 // The strip path, where this CPU runs it.
                                 let strips = DirectSparseConvolution(m, inChannels: 256, kernel: (3, 3), stride: (1, 1), padding: (1, 1), strips: true)
                                 if strips.strips {
-                                    let stripScratch = UnsafeMutableRawPointer.allocate(byteCount: max(1, strips.scratchBytes(batch: batch, height: 8, width: 8)), alignment: 64)
-                                    defer { stripScratch.deallocate() }
-                                    totals["strips"] = 1e6 * Self.time(seconds: seconds) {
+                                    let stripScratch = buffer(strips.scratchBytes(batch: batch, height: 8, width: 8))
+                                    bodies.append(("strips", {
                                         strips.run(image.pointer, batch: batch, height: 8, width: 8, outHeight: 8, outWidth: 8,
                                                    bias: nil, into: y.pointer, threads: t, scratch: stripScratch)
-                                    }
+                                    }))
                                 }
-                                convolutionRows.append(ConvolutionRow(batch: batch, threads: t, density: density, im2colMicroseconds: 1e6 * im2col,
-                                                                      totalMicroseconds: totals, directSpeedupOverDense: (totals["dense"] ?? .nan) / (1e6 * directTime)))
                             }
-                            let dense = times["dense"] ?? .nan
+                            let times = Self.interleavedTimes(bodies, seconds: seconds)
+                            if shapeName == "conv" {
+                                let im2col = times["im2col"]!, directTime = times["direct"]!
+                                var totals = Dictionary(uniqueKeysWithValues: built.map { ($0.name, 1e6 * (times[$0.name]! + im2col)) })
+                                totals["direct"] = 1e6 * directTime
+                                if let stripTime = times["strips"] { totals["strips"] = 1e6 * stripTime }
+                                convolutionRows.append(ConvolutionRow(batch: batch, threads: t, density: density, im2colMicroseconds: 1e6 * im2col,
+                                                                      totalMicroseconds: totals, directSpeedupOverDense: totals["dense"].map { $0 / (1e6 * directTime) }))
+                            }
+                            let dense = times["dense"]
                             for kernel in built {
                                 rows.append(Row(shape: shapeName, rows: shape.rows, columns: shape.columns, n: n, batch: batch, threads: t,
                                                 density: density, kernel: kernel.name, microseconds: 1e6 * times[kernel.name]!,
                                                 executedMFLOPs: 2 * Double(kernel.multiplyAdds(n: n)) / 1e6,
                                                 denseMFLOPs: 2 * Double(shape.rows * shape.columns * n) / 1e6,
-                                                speedupOverDense: dense / times[kernel.name]!))
+                                                speedupOverDense: dense.map { $0 / times[kernel.name]! }))
                             }
                             bar.advance()
                         }
@@ -144,7 +160,7 @@ struct KernelBench: ParsableCommand {
             while k < rows.count {
                 let group = rows[k..<(k + table.count)]
                 let r = group.first!
-                let cells = group.map { Self.microseconds($0.microseconds) + String(format: " (%.2f×)", $0.speedupOverDense) }
+                let cells = group.map { Self.microseconds($0.microseconds) + ($0.speedupOverDense.map { String(format: " (%.2f×)", $0) } ?? "") }
                 let executed = group.first { $0.kernel == "csr" }?.executedMFLOPs ?? r.executedMFLOPs
                 print("| \(r.shape) \(r.rows)x\(r.columns) | \(r.batch) | \(r.threads) | \(r.density)% | " + cells.joined(separator: " | ")
                       + String(format: " | %.3f | %.3f |", r.denseMFLOPs, executed))
@@ -175,7 +191,7 @@ struct KernelBench: ParsableCommand {
                 for r in convolutionRows {
                     print("| \(r.batch) | \(r.threads) | \(r.density)% | " + Self.microseconds(r.im2colMicroseconds) + " | "
                           + names.map { Self.microseconds(r.totalMicroseconds[$0] ?? .nan) }.joined(separator: " | ")
-                          + String(format: " | %.2f× |", r.directSpeedupOverDense))
+                          + (r.directSpeedupOverDense.map { String(format: " | %.2f× |", $0) } ?? " | — |"))
                 }
             }
         }
@@ -219,27 +235,43 @@ struct KernelBench: ParsableCommand {
     /// decimal would round 0.34 and 0.25 to the same figure.
     static func microseconds(_ t: Double) -> String { String(format: t < 10 ? "%.2f" : "%.1f", t) }
 
-    /// Median seconds of `body` over at least `seconds` of calls (and at least 5, after a warm-up).
-    static func time(seconds: Double, _ body: () -> Void) -> Double {
-        body()
-        var samples: [Double] = []
-        var total = 0.0
-        while samples.count < 5 || total < seconds {
-            let start = DispatchTime.now().uptimeNanoseconds
-            body()
-            let t = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            samples.append(t)
-            total += t
-        }
-        return samples.sorted()[samples.count / 2]
-    }
+    /// Shortest stretch one sample times: a group of calls at least this long keeps the two clock
+    /// reads around it (20-40 ns on these VMs, 17% of a 0.19 µs cell's samples under `perf`) out
+    /// of the per-call time of sub-microsecond kernels.
+    static let minimumSample = 100e-6
 
-    /// Median seconds per call over at least `seconds` of calls (and at least 5 calls, after a warm-up).
-    static func time(_ kernel: any WeightKernel, x: AlignedFloats, n: Int, y: AlignedFloats, threads: Int, seconds: Double) -> Double {
-        let scratch = UnsafeMutableRawPointer.allocate(byteCount: max(kernel.scratchBytes(n: n), 1), alignment: 64)
-        defer { scratch.deallocate() }
-        return time(seconds: seconds) {
-            kernel.multiply(x.pointer, n: n, bias: nil, into: y.pointer, scratch: scratch, threads: threads)
+    /// Median seconds per call of each body, sampled in rounds: every round takes one sample of each
+    /// body in turn, until each has at least 5 samples and `seconds` of calls. These shared machines
+    /// change speed for stretches of seconds (one cell's times moved 2x between runs on 2026-12-07),
+    /// so the kernels compared in a cell are measured through the same stretches rather than one
+    /// after another; a sample times a group of calls lasting at least `minimumSample`.
+    static func interleavedTimes(_ bodies: [(String, () -> Void)], seconds: Double) -> [String: Double] {
+        func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+        let groups = bodies.map { _, body -> Int in
+            // The warm-up call sizes the group; three more calls only where it was short (a slow
+            // kernel's warm-up, seconds at batch 64, is enough to know it needs no grouping).
+            var start = now()
+            body()
+            var once = Double(now() - start) / 1e9
+            guard once < minimumSample else { return 1 }
+            for _ in 0..<3 {
+                start = now()
+                body()
+                once = min(once, Double(now() - start) / 1e9)
+            }
+            return max(1, min(Int(minimumSample / max(once, 1e-9)), 100_000))
         }
+        var samples = [[Double]](repeating: [], count: bodies.count)
+        var totals = [Double](repeating: 0, count: bodies.count)
+        while samples.contains(where: { $0.count < 5 }) || totals.contains(where: { $0 < seconds }) {
+            for (i, (_, body)) in bodies.enumerated() where samples[i].count < 5 || totals[i] < seconds {
+                let start = now()
+                for _ in 0..<groups[i] { body() }
+                let t = Double(now() - start) / 1e9
+                samples[i].append(t / Double(groups[i]))
+                totals[i] += t
+            }
+        }
+        return Dictionary(uniqueKeysWithValues: zip(bodies, samples).map { ($0.0.0, $0.1.sorted()[$0.1.count / 2]) })
     }
 }

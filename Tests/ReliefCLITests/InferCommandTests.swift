@@ -166,6 +166,24 @@ import Testing
         #expect(bench.status == 0 && bench.stdout.contains("| sparse | 8 |") && bench.stdout.contains("Per layer, batch 8"), "\(bench.stderr)")
     }
 
+    /// `relief-bench kernels --json` without dense OpenBLAS among the kernels: the rows carry no
+    /// speed-up over dense (JSON has no NaN; this run used to fail with an encoding error).
+    @Test func kernelBenchmarkWithoutDenseLeavesTheSpeedupOut() throws {
+        let r = try CommandLineTests.run("relief-bench", ["kernels", "--json", "--shapes", "fc2", "--densities", "5", "--batches", "1",
+                                                          "--threads", "1", "--seconds", "0.001", "--kernels", "csr", "cxsparse"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        let rows = object?["kernels"] as? [[String: Any]] ?? []
+        #expect(rows.map { $0["kernel"] as? String } == ["csr", "cxsparse"])
+        for row in rows {
+            #expect(row["speedupOverDense"] == nil)
+            #expect((row["microseconds"] as? Double ?? 0) > 0)
+        }
+        let table = try CommandLineTests.run("relief-bench", ["kernels", "--shapes", "conv", "--densities", "5", "--batches", "1",
+                                                              "--threads", "1", "--seconds", "0.001", "--kernels", "csr"])
+        #expect(table.status == 0 && table.stdout.contains("| — |"), "\(table.stderr)")
+    }
+
     /// `relief-bench kernels --json`: per cell, the fastest kernel other than dense and the
     /// SuiteSparse backends, and each backend's time over its, taken from the same run's rows.
     @Test func kernelBenchmarkComparesTheFastestKernelWithSuiteSparse() throws {
