@@ -28,6 +28,29 @@ import Testing
         }
     }
 
+    /// A bitmask matrix turned into CSR straight from its set bits equals the dense route's CSR,
+    /// for shapes whose rows end inside a mask byte, empty and full rows, every density, and -0.0
+    /// (kept) beside a present +0.0 (dropped, as the dense route drops it).
+    @Test(arguments: 0..<12)
+    func bitmaskToCSRMatchesTheDenseRoute(seed: UInt64) {
+        var g = SeededGenerator(seed: seed)
+        for density in Self.densities {
+            let rows = Int(g.next() % 9), columns = Int(g.next() % 21)
+            var dense = (0..<(rows * columns)).map { _ in Double(g.next() % 1000) / 1000 < density ? Float(g.normal()) : 0 }
+            if dense.count > 2 { dense[0] = -0.0; dense[dense.count - 1] = 1 }
+            let bitmask = BitmaskMatrix(rows: rows, columns: columns, dense: dense)
+            let direct = CSRMatrix(bitmask), viaDense = CSRMatrix(rows: rows, columns: columns, dense: bitmask.dense())
+            #expect(direct.rowPointers == viaDense.rowPointers && direct.columnIndices == viaDense.columnIndices
+                    && direct.values.map(\.bitPattern) == viaDense.values.map(\.bitPattern),
+                    "seed \(seed), \(rows)x\(columns) at density \(density)")
+        }
+        // A stored +0.0 is present in the mask but is no nonzero.
+        let stored = BitmaskMatrix(rows: 2, columns: 3, mask: [0b0010_0101], values: [0, 2, -0.0])
+        let m = CSRMatrix(stored)
+        #expect(m.rowPointers == [0, 1, 2] && m.columnIndices == [2, 2] && m.values.map(\.bitPattern) == [Float(2).bitPattern, Float(-0.0).bitPattern],
+                "seed \(seed)")
+    }
+
     /// The edge cases named in the format's requirements, one by one.
     @Test func edgeCases() throws {
         let cases: [RLFTensor] = [
