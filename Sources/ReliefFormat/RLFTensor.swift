@@ -54,6 +54,7 @@ public struct CSRMatrix: Sendable {
     /// expanding it to dense (a dense round trip was a sixth of `relief-infer`'s whole process on
     /// LeNet-300-100). The mask's set bits must number `m.values.count`, as the reader checks.
     public init(_ m: BitmaskMatrix) {
+        precondition(8 * m.mask.count >= m.rows * m.columns, "bitmask shorter than its matrix")
         var pointers = [Int](repeating: 0, count: m.rows + 1)
         var kept = 0
         var values: [Float] = []
@@ -63,25 +64,38 @@ public struct CSRMatrix: Sendable {
                 m.mask.withUnsafeBufferPointer { mask in
                     m.values.withUnsafeBufferPointer { present in
                         var next = 0
+                        // Up to 64 mask bits from element k on, the lowest being k's.
+                        func word(at k: Int) -> UInt64 {
+                            let b = k >> 3
+                            var raw: UInt64 = 0
+                            if b + 8 <= mask.count {
+                                raw = UnsafeRawPointer(mask.baseAddress! + b).loadUnaligned(as: UInt64.self)
+                            } else {
+                                for i in 0..<(mask.count - b) { raw |= UInt64(mask[b + i]) << UInt64(8 * i) }
+                            }
+                            return raw >> UInt64(k & 7)
+                        }
                         for r in 0..<m.rows {
                             let first = r * m.columns, end = first + m.columns
                             var k = first
                             while k < end {
-                                let bits = mask[k >> 3] >> UInt8(k & 7)
-                                // No set bit left in this byte: on to the next one.
-                                guard bits != 0 else { k = (k | 7) + 1; continue }
-                                k += bits.trailingZeroBitCount
-                                // A bit past the row's end is the next row's.
-                                guard k < end else { break }
-                                precondition(next < present.count, "bitmask has more set bits than values")
-                                let v = present[next]
-                                next += 1
-                                if v.bitPattern != 0 {
-                                    indexBuffer[kept] = Int32(k - first)
-                                    valueBuffer[kept] = v
-                                    kept += 1
+                                // The bits of [k, k + span): at most 64, never past the row's end.
+                                let span = min(64 - (k & 7), end - k)
+                                var bits = word(at: k)
+                                if span < 64 { bits &= (1 << UInt64(span)) - 1 }
+                                while bits != 0 {
+                                    let at = k + bits.trailingZeroBitCount
+                                    bits &= bits - 1
+                                    precondition(next < present.count, "bitmask has more set bits than values")
+                                    let v = present[next]
+                                    next += 1
+                                    if v.bitPattern != 0 {
+                                        indexBuffer[kept] = Int32(at - first)
+                                        valueBuffer[kept] = v
+                                        kept += 1
+                                    }
                                 }
-                                k += 1
+                                k += span
                             }
                             pointers[r + 1] = kept
                         }
