@@ -110,6 +110,42 @@ public struct CSRMatrix: Sendable {
 
     public var nnz: Int { values.count }
 
+    /// The matrix of the rows `kept` (increasing, each in `0..<rows`), in that order.
+    public func keepingRows(_ kept: [Int]) -> CSRMatrix {
+        var pointers = [0]
+        pointers.reserveCapacity(kept.count + 1)
+        var indices: [Int32] = [], keptValues: [Float] = []
+        for r in kept {
+            precondition(r >= 0 && r < rows, "row \(r) outside 0..<\(rows)")
+            indices += columnIndices[rowPointers[r]..<rowPointers[r + 1]]
+            keptValues += values[rowPointers[r]..<rowPointers[r + 1]]
+            pointers.append(indices.count)
+        }
+        return CSRMatrix(rows: kept.count, columns: columns, rowPointers: pointers, columnIndices: indices, values: keptValues)
+    }
+
+    /// The matrix of the columns `kept` (strictly increasing, each in `0..<columns`), renumbered
+    /// `0..<kept.count`; values in the other columns are dropped.
+    public func keepingColumns(_ kept: [Int]) -> CSRMatrix {
+        // New number of each old column, -1 where it goes; increasing `kept` keeps rows sorted.
+        var renumbered = [Int32](repeating: -1, count: columns)
+        for (new, old) in kept.enumerated() {
+            precondition(old >= 0 && old < columns && (new == 0 || old > kept[new - 1]), "columns to keep must increase within 0..<\(columns)")
+            renumbered[old] = Int32(new)
+        }
+        var pointers = [0]
+        pointers.reserveCapacity(rows + 1)
+        var indices: [Int32] = [], keptValues: [Float] = []
+        for r in 0..<rows {
+            for k in rowPointers[r]..<rowPointers[r + 1] where renumbered[Int(columnIndices[k])] >= 0 {
+                indices.append(renumbered[Int(columnIndices[k])])
+                keptValues.append(values[k])
+            }
+            pointers.append(indices.count)
+        }
+        return CSRMatrix(rows: rows, columns: kept.count, rowPointers: pointers, columnIndices: indices, values: keptValues)
+    }
+
     /// The row-major dense matrix.
     public func dense() -> [Float] {
         var out = [Float](repeating: 0, count: rows * columns)

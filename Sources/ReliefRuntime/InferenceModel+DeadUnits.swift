@@ -37,15 +37,12 @@ extension InferenceModel {
             }
             guard keep.count < w.shape[0], !keep.isEmpty else { continue }
             removed[l.name] = w.shape[0] - keep.count
-            let dense = w.denseValues(), nextDense = n.denseValues()
-            let width = w.shape[1], nextRows = n.shape[0], nextWidth = n.shape[1]
-            let trimmed = keep.flatMap { u in dense[(u * width)..<((u + 1) * width)] }
-            let nextTrimmed = (0..<nextRows).flatMap { o in keep.map { nextDense[o * nextWidth + $0] } }
+            // Trimmed in CSR, the form the plan converts every weight to anyway: no dense round trip.
             func replace(_ name: String, _ t: RLFTensor) {
                 if let k = model.tensors.firstIndex(where: { $0.name == name }) { model.tensors[k] = t }
             }
-            replace(wName, RLFTensor(name: wName, shape: [keep.count, width], values: trimmed))
-            replace(nName, RLFTensor(name: nName, shape: [nextRows, keep.count], values: nextTrimmed))
+            replace(wName, RLFTensor(name: wName, shape: [keep.count, w.shape[1]], storage: .csr(a.keepingRows(keep))))
+            replace(nName, RLFTensor(name: nName, shape: [n.shape[0], keep.count], storage: .csr(b.keepingColumns(keep))))
             if let bName = l.bias, let bias { replace(bName, RLFTensor(name: bName, shape: [keep.count], values: keep.map { bias[$0] })) }
             model.metadata.architecture.layers[i].outputShape = [keep.count]
             if let relu, let r = layers.firstIndex(where: { $0.name == relu.name }) {

@@ -52,6 +52,43 @@ import Testing
                 "seed \(seed)")
     }
 
+    /// Keeping some rows or some columns of a CSR matrix equals selecting them from its dense form,
+    /// with none, one and all kept, empty rows and -0.0 values among them.
+    @Test(arguments: 0..<12)
+    func keptRowsAndColumnsMatchTheDenseSelection(seed: UInt64) {
+        var g = SeededGenerator(seed: seed)
+        for density in Self.densities {
+            let rows = Int(g.next() % 12), columns = Int(g.next() % 40)
+            var dense = (0..<(rows * columns)).map { _ in Double(g.next() % 1000) / 1000 < density ? Float(g.normal()) : 0 }
+            if dense.count > 1 { dense[1] = -0.0 }
+            let m = CSRMatrix(rows: rows, columns: columns, dense: dense)
+            for choice in 0..<4 {
+                func pick(_ n: Int) -> [Int] {
+                    switch choice {
+                    case 0: []
+                    case 1: n == 0 ? [] : [Int(g.next() % UInt64(n))]
+                    case 2: Array(0..<n)
+                    default: (0..<n).filter { _ in g.next() % 2 == 0 }
+                    }
+                }
+                let keptRows = pick(rows), keptColumns = pick(columns)
+                let byRows = m.keepingRows(keptRows)
+                let denseRows = keptRows.flatMap { r in dense[(r * columns)..<((r + 1) * columns)] }
+                let expectedRows = CSRMatrix(rows: keptRows.count, columns: columns, dense: denseRows)
+                #expect(byRows.rows == keptRows.count && byRows.rowPointers == expectedRows.rowPointers
+                        && byRows.columnIndices == expectedRows.columnIndices && byRows.values.map(\.bitPattern) == expectedRows.values.map(\.bitPattern),
+                        "seed \(seed), \(rows)x\(columns), rows \(keptRows)")
+                let byColumns = m.keepingColumns(keptColumns)
+                let denseColumns = (0..<rows).flatMap { r in keptColumns.map { dense[r * columns + $0] } }
+                let expectedColumns = CSRMatrix(rows: rows, columns: keptColumns.count, dense: denseColumns)
+                #expect(byColumns.columns == keptColumns.count && byColumns.rowPointers == expectedColumns.rowPointers
+                        && byColumns.columnIndices == expectedColumns.columnIndices
+                        && byColumns.values.map(\.bitPattern) == expectedColumns.values.map(\.bitPattern),
+                        "seed \(seed), \(rows)x\(columns), columns \(keptColumns)")
+            }
+        }
+    }
+
     /// The edge cases named in the format's requirements, one by one.
     @Test func edgeCases() throws {
         let cases: [RLFTensor] = [
