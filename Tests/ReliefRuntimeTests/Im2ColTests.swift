@@ -5,7 +5,8 @@ import Testing
 /// `Im2Col.fill` (C: a zeros-copy-zeros run per output row, copies from a zero-padded plane for
 /// small maps, or at stride 2 unchecked reads of a padded copy, 8 outputs a step) against the
 /// element-by-element definition: small maps (VGG's 4x4 and 2x2), padding wider than some taps
-/// reach, strides, and kernels that reach past the image on every side.
+/// reach, strides, and kernels that reach past the image on every side; on one thread and split
+/// between threads by channels.
 @Suite struct Im2ColTests {
     @Test func fillMatchesTheDefinition() {
         // (channels, batch, h, w, kernel, stride, padding)
@@ -40,6 +41,16 @@ import Testing
             // Bit-for-bit: both only copy (NaN never equals itself, so a position skipped by either fails).
             let first = zip(fast.prefix(count), plain).enumerated().first { $0.element.0 != $0.element.1 }?.offset
             #expect(first == nil, "case \(i): \(c)x\(b)x\(h)x\(w), kernel \(k), stride \(s), padding \(p) (seed \(i + 1)): first difference at \(first ?? -1)")
+            // Split between 2 and 3 threads from the first float (more threads than channels included).
+            for threads in [2, 3] {
+                var split = [Float](repeating: .nan, count: fast.count)
+                split.withUnsafeMutableBufferPointer { f in
+                    Im2Col.fill(f.baseAddress!, from: x, channels: c, batch: b, height: h, width: w, geometry: geometry, outHeight: oh, outWidth: ow,
+                                threads: threads, splitFloats: 0)
+                }
+                let differs = zip(split.prefix(count), plain).enumerated().first { $0.element.0 != $0.element.1 }?.offset
+                #expect(differs == nil, "case \(i) on \(threads) threads (seed \(i + 1)): first difference at \(differs ?? -1)")
+            }
         }
     }
 }
