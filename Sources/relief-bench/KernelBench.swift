@@ -101,8 +101,9 @@ struct KernelBench: ParsableCommand {
                                 let image = AlignedFloats((0..<(256 * batch * 64)).map { _ in g0(&gen) })
                                 let cols = AlignedFloats(count: 2304 * n + Im2Col.extraFloats(channels: 256, batch: batch, height: 8, width: 8, geometry: g))
                                 bodies.append(("im2col", {
+                                    // Split between the threads as an inference splits it.
                                     Im2Col.fill(cols.pointer, from: image.pointer, channels: 256, batch: batch, height: 8, width: 8,
-                                                geometry: g, outHeight: 8, outWidth: 8)
+                                                geometry: g, outHeight: 8, outWidth: 8, threads: t)
                                 }))
                                 let direct = DirectSparseConvolution(m, inChannels: 256, kernel: (3, 3), stride: (1, 1), padding: (1, 1))
                                 let directScratch = buffer(direct.scratchBytes(batch: batch, height: 8, width: 8))
