@@ -36,6 +36,12 @@ public struct InferenceReport: Codable, Sendable {
         /// Inputs per second at the median latency.
         public var throughput: Double
         public var residentWeightBytes: Int
+        /// Examples per pass through the network (`InferenceSession.chunk`); nil in reports from
+        /// before batches ran in chunks.
+        public var chunk: Int?
+        /// Median milliseconds of a whole batch at each chunk `InferenceSession.fastestChunk` tried
+        /// (chunk as text); nil where nothing was tried (a batch of one, older reports).
+        public var chunkMilliseconds: [String: Double]?
     }
 
     public var model: String
@@ -54,7 +60,8 @@ public struct InferenceReport: Codable, Sendable {
     public var denseKernels: String?
 
     /// Measures `model` at each batch size: the sparse plan (fastest kernel per layer) and the dense
-    /// plan, each for at least `seconds` (and 20 runs), on `threads` threads.
+    /// plan, each for at least `seconds` (and 20 runs), on `threads` threads. Each plan runs a batch
+    /// in the chunk `InferenceSession.fastestChunk` finds fastest for it.
     public static func measure(_ model: RLFModel, fileBytes: Int, batches: [Int] = [1, 64], threads: Int = 1,
                                seconds: Double = 0.5, table: [KernelEntry] = KernelTable.builtIn,
                                sparsePolicy: ((Int) -> InferenceModel.KernelPolicy)? = nil) throws -> InferenceReport {
@@ -62,10 +69,19 @@ public struct InferenceReport: Codable, Sendable {
         var runs: [Run] = []
         var resident = 0, dense = 0
         for batch in batches {
-            let sparse = try InferenceModel(model, policy: sparsePolicy?(batch) ?? .fastest(batch: batch), table: table)
-            let denseModel = try InferenceModel(model, policy: .forced("dense"), table: table)
-            let (sparseRun, sparseNodes) = try time(sparse, plan: "sparse", batch: batch, threads: threads, seconds: seconds)
-            let (denseRun, denseNodes) = try time(denseModel, plan: "dense", batch: batch, threads: threads, seconds: seconds)
+            let sparseChoice = try InferenceSession.fastestChunk(model, batch: batch, threads: threads, table: table,
+                                                                 seconds: min(seconds, 0.5)) { sparsePolicy?($0) ?? .fastest(batch: $0) }
+            let denseChoice = try InferenceSession.fastestChunk(model, batch: batch, threads: threads, table: table,
+                                                                seconds: min(seconds, 0.5)) { _ in .forced("dense") }
+            let sparse = sparseChoice.model
+            var (sparseRun, sparseNodes) = try time(sparse, plan: "sparse", batch: batch, threads: threads, seconds: seconds, chunk: sparseChoice.chunk)
+            var (denseRun, denseNodes) = try time(denseChoice.model, plan: "dense", batch: batch, threads: threads, seconds: seconds,
+                                                  chunk: denseChoice.chunk)
+            func tried(_ c: InferenceSession.ChunkChoice) -> [String: Double]? {
+                c.medians.isEmpty ? nil : Dictionary(uniqueKeysWithValues: c.medians.map { (String($0.key), 1000 * $0.value) })
+            }
+            sparseRun.chunkMilliseconds = tried(sparseChoice)
+            denseRun.chunkMilliseconds = tried(denseChoice)
             runs += [sparseRun, denseRun]
             resident = sparseRun.residentWeightBytes
             dense = denseRun.residentWeightBytes
@@ -103,8 +119,8 @@ public struct InferenceReport: Codable, Sendable {
     }
 
     /// Latency of whole inferences and the median time of each node.
-    static func time(_ model: InferenceModel, plan: String, batch: Int, threads: Int, seconds: Double) throws -> (Run, [Double]) {
-        let session = try InferenceSession(model: model, maxBatch: batch, threads: threads)
+    static func time(_ model: InferenceModel, plan: String, batch: Int, threads: Int, seconds: Double, chunk: Int) throws -> (Run, [Double]) {
+        let session = try InferenceSession(model: model, maxBatch: batch, threads: threads, chunk: chunk)
         var x = [Float](repeating: 0, count: batch * model.inputCount)
         for i in x.indices { x[i] = Float((i &* 2_654_435_761) % 1000) / 1000 }
         var y = [Float](repeating: 0, count: batch * model.outputCount)
@@ -140,7 +156,8 @@ public struct InferenceReport: Codable, Sendable {
         let median = percentile(plain, 0.5)
         let resident = model.weightedLayers.reduce(0) { $0 + $1.layer.residentBytes + 4 * ($1.layer.bias?.count ?? 0) }
         let run = Run(plan: plan, batch: batch, threads: threads, medianMilliseconds: 1000 * median,
-                      p99Milliseconds: 1000 * percentile(plain, 0.99), throughput: Double(batch) / median, residentWeightBytes: resident)
+                      p99Milliseconds: 1000 * percentile(plain, 0.99), throughput: Double(batch) / median, residentWeightBytes: resident,
+                      chunk: session.chunk)
         return (run, perNode.map { percentile($0, 0.5) })
     }
 
@@ -164,11 +181,20 @@ public struct InferenceReport: Codable, Sendable {
         out += "File \(bytes(fileBytes)); weights resident \(bytes(residentWeightBytes)) sparse vs \(bytes(denseWeightBytes)) dense "
         out += String(format: "(%.1fx smaller); peak resident memory of the process %@.\n\n", Double(denseWeightBytes) / Double(max(1, residentWeightBytes)), bytes(peakResidentBytes))
         if let denseKernels { out += "The dense plan runs on \(denseKernels) kernels.\n\n" }
-        out += "| plan | batch | median ms | p99 ms | inputs/s | speed-up vs dense |\n|---|---:|---:|---:|---:|---:|\n"
+        out += "| plan | batch | examples per pass | median ms | p99 ms | inputs/s | speed-up vs dense |\n|---|---:|---:|---:|---:|---:|---:|\n"
         for r in runs {
             let dense = runs.first { $0.plan == "dense" && $0.batch == r.batch }
-            out += String(format: "| %@ | %d | %.4f | %.4f | %.0f | %.2fx |\n", r.plan, r.batch, r.medianMilliseconds, r.p99Milliseconds,
-                          r.throughput, (dense?.medianMilliseconds ?? r.medianMilliseconds) / r.medianMilliseconds)
+            out += String(format: "| %@ | %d | %@ | %.4f | %.4f | %.0f | %.2fx |\n", r.plan, r.batch, r.chunk.map(String.init) ?? "-",
+                          r.medianMilliseconds, r.p99Milliseconds, r.throughput,
+                          (dense?.medianMilliseconds ?? r.medianMilliseconds) / r.medianMilliseconds)
+        }
+        let tried = runs.filter { $0.chunkMilliseconds != nil }
+        if !tried.isEmpty {
+            out += "\nExamples per pass tried (median ms of the whole batch while choosing):\n\n"
+            for r in tried {
+                let cells = r.chunkMilliseconds!.sorted { Int($0.key)! > Int($1.key)! }.map { String(format: "%@: %.4f", $0.key, $0.value) }
+                out += "- \(r.plan), batch \(r.batch): " + cells.joined(separator: ", ") + "\n"
+            }
         }
         for batch in layers.keys.sorted(by: { Int($0)! < Int($1)! }) {
             out += "\nPer layer, batch \(batch):\n\n"

@@ -10,6 +10,15 @@ public final class InferenceSession {
     public let maxBatch: Int
     /// Threads each product may use.
     public let threads: Int
+    /// Examples that go through the network together: a larger batch runs `chunk` examples at a
+    /// time, each chunk through every layer before the next. Activations of a few examples stay in
+    /// the core's caches where a whole batch's would not (ResNet-20 at batch 64 holds 4 MiB per
+    /// layer), but a product over fewer columns uses its registers and weights less well, so the
+    /// best size depends on the model: `InferenceSession.fastestChunk` measures it.
+    public let chunk: Int
+    /// The largest batch one pass through the network takes: `min(maxBatch, chunk)`, what the
+    /// buffers hold.
+    private let passBatch: Int
     /// Output of node k, `[C][B][pixels]`.
     private var buffers: [UnsafeMutablePointer<Float>]
     private let input: UnsafeMutablePointer<Float>
@@ -33,6 +42,8 @@ public final class InferenceSession {
     private let weightedSteps: [WeightedStep?]
     /// Seconds spent in each node by the last `run` with `profile` set.
     public private(set) var nodeSeconds: [Double]
+    /// `nodeSeconds` summed over the chunks of one run.
+    private var chunkSeconds: [Double]
     /// The layout of each node's output in the last `run` (see `InferenceModel.assignLayouts`).
     public private(set) var layouts: [ActivationLayout]
     /// Per node whose output was last written in a `.padded` layout, that batch (else 0): its
@@ -56,11 +67,17 @@ public final class InferenceSession {
     /// Multiply-adds of one example through the weighted layers.
     private let multiplyAddsPerExample: Int
 
-    public init(model: InferenceModel, maxBatch: Int = 1, threads: Int = 1) throws(InferenceError) {
+    /// `chunk` (default: `maxBatch`, one pass per batch) bounds the examples a pass through the
+    /// network takes; with several threads, each thread's part of a batch runs in such chunks.
+    public init(model: InferenceModel, maxBatch: Int = 1, threads: Int = 1, chunk: Int? = nil) throws(InferenceError) {
         guard maxBatch >= 1 else { throw .badBatch(expected: "at least 1", found: maxBatch) }
+        if let chunk, chunk < 1 { throw .badBatch(expected: "a chunk of at least 1", found: chunk) }
         self.model = model
         self.maxBatch = maxBatch
         self.threads = max(1, threads)
+        self.chunk = min(chunk ?? maxBatch, maxBatch)
+        passBatch = self.chunk
+        let maxBatch = passBatch
         weightedSteps = model.nodes.map { node in
             switch node.operation {
             case let .linear(w): return WeightedStep(w, geometry: nil)
@@ -114,6 +131,7 @@ public final class InferenceSession {
         columns = aligned(im2col)
         scratch = .allocate(byteCount: scratchBytes, alignment: 64)
         nodeSeconds = [Double](repeating: 0, count: model.nodes.count)
+        chunkSeconds = nodeSeconds
         layouts = [ActivationLayout](repeating: .planar, count: model.nodes.count)
         paddedBatch = [Int](repeating: 0, count: model.nodes.count)
         fusedPools = [Bool](repeating: false, count: model.nodes.count)
@@ -127,9 +145,11 @@ public final class InferenceSession {
         multiplyAddsPerExample = model.weightedLayers.reduce(0) { sum, entry in
             sum + entry.layer.nonzeros * entry.node.outputShape.dropFirst().reduce(1, *)
         }
-        let share = (maxBatch + self.threads - 1) / self.threads
+        let share = (self.maxBatch + self.threads - 1) / self.threads, partChunk = min(passBatch, share)
         parts = self.threads > 1 && share >= Self.splitBatch
-            ? try (0..<self.threads).map { _ throws(InferenceError) in try InferenceSession(model: model, maxBatch: share, threads: 1) } : []
+            ? try (0..<self.threads).map { _ throws(InferenceError) in
+                try InferenceSession(model: model, maxBatch: share, threads: 1, chunk: partChunk)
+            } : []
     }
 
     deinit {
@@ -142,13 +162,14 @@ public final class InferenceSession {
     /// Bytes of activation buffers this session holds (its per-thread parts' included).
     public var bufferBytes: Int {
         let activations = model.nodes.indices.reduce(0) { sum, k in
-            model.reluFusedInto[k] == nil && model.additionFusedInto[k] == nil ? sum + model.nodes[k].outputShape.reduce(1, *) * maxBatch : sum
+            model.reluFusedInto[k] == nil && model.additionFusedInto[k] == nil ? sum + model.nodes[k].outputShape.reduce(1, *) * passBatch : sum
         }
-        return 4 * (activations + model.inputCount * maxBatch) + parts.reduce(0) { $0 + $1.bufferBytes }
+        return 4 * (activations + model.inputCount * passBatch) + parts.reduce(0) { $0 + $1.bufferBytes }
     }
 
     /// Runs `batch` normalised inputs (`[B, input shape]`, example after example) and writes
-    /// `[B, outputs]` to `output`. Allocation-free.
+    /// `[B, outputs]` to `output`. Allocation-free. With `profile`, `nodeSeconds` holds each node's
+    /// time over the whole batch (summed over its chunks).
     public func run(_ x: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, profile: Bool = false) throws(InferenceError) {
         guard batch >= 1, batch <= maxBatch else { throw .badBatch(expected: "1 to \(maxBatch)", found: batch) }
         // Per-node times are only meaningful for one network run, so profiling never splits.
@@ -163,6 +184,23 @@ public final class InferenceSession {
             }
             return
         }
+        guard batch > passBatch else {
+            pass(x, batch: batch, into: output, profile: profile)
+            return
+        }
+        if profile { for k in chunkSeconds.indices { chunkSeconds[k] = 0 } }
+        var first = 0
+        while first < batch {
+            let count = min(passBatch, batch - first)
+            pass(x + first * model.inputCount, batch: count, into: output + first * model.outputCount, profile: profile)
+            if profile { for k in chunkSeconds.indices { chunkSeconds[k] += nodeSeconds[k] } }
+            first += count
+        }
+        if profile { for k in chunkSeconds.indices { nodeSeconds[k] = chunkSeconds[k] } }
+    }
+
+    /// One pass of at most `passBatch` examples through the network.
+    private func pass(_ x: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, profile: Bool) {
         // [B][C][P] → [C][B][P]
         let c0 = model.inputShape[0], p0 = model.inputCount / c0
         if !flattensInput {

@@ -10,10 +10,15 @@ public struct KernelChoiceCache: Codable, Sendable, Equatable {
     public var signature: String
     /// Batch size (as text) → layer name → kernel name.
     public var choices: [String: [String: String]]
+    /// Batch size (as text) → examples per pass through the network measured fastest for it
+    /// (`InferenceSession.fastestChunk`), whose kernels are `choices` at that chunk; nil in caches
+    /// from before batches ran in chunks.
+    public var chunks: [String: Int]?
 
-    public init(signature: String, choices: [String: [String: String]] = [:]) {
+    public init(signature: String, choices: [String: [String: String]] = [:], chunks: [String: Int]? = nil) {
         self.signature = signature
         self.choices = choices
+        self.chunks = chunks
     }
 
     /// The cache file of the model at `modelPath`.

@@ -13,7 +13,8 @@ struct ModelBench: ParsableCommand {
         abstract: "Latency, throughput and memory of an .rlf model: sparse plan against dense, per layer and whole.",
         discussion: """
         For each batch size, the sparse plan (the fastest kernel per layer, timed at load, then convolutions on im2col tried direct on the whole network) and the same model run \
-        with dense OpenBLAS kernels are each run for --seconds; the report gives per layer shape, nonzeros, density, \
+        with dense OpenBLAS kernels are each run for --seconds, each in the chunk of examples per pass through the network (the whole batch, 16, 4 or 1) \
+        that measured fastest for it; the report gives per layer shape, nonzeros, density, \
         kernel, dense and executed FLOPs, time, GFLOP/s and weight bytes, and for the whole model median and 99th \
         percentile latency, throughput, file size, resident weight bytes and peak resident memory.
         """)

@@ -27,7 +27,9 @@ struct ReliefInfer: ParsableCommand {
         Each layer runs on the fastest kernel for its shape, density and the batch size, timed on this machine \
         when the model is loaded (then each convolution put on im2col is tried direct on the whole network) \
         and cached beside it in MODEL.kernels.json (--no-cache: neither read nor write it); --kernel \
-        forces one kernel for every layer. --report measures the model (sparse plan against dense, \
+        forces one kernel for every layer. A batch runs through the network in chunks of examples (the whole \
+        batch, 16, 4 or 1), the chunk measured fastest and cached likewise unless --chunk sets it \
+        (with --kernel: the whole batch). --report measures the model (sparse plan against dense, \
         batch 1 and 64) and prints a per-layer report. --labels takes an IDX label file and prints the accuracy.
 
         Exit codes: 0 success; 2 a bad, missing or corrupt model or input file; 64 a usage error.
@@ -39,6 +41,7 @@ struct ReliefInfer: ParsableCommand {
     @Option(name: .customLong("top-k"), help: "Probabilities printed per input.") var topK = 3
     @Option(help: "A kernel for every layer (\(KernelTable.builtIn.map(\.name).joined(separator: ", ")); direct or strips: convolutions without im2col, strips on a tap-shifted copy where the stride is 1 and the CPU has AVX-512), or auto.") var kernel = "auto"
     @Option(name: .customLong("batch-size"), help: "Inputs run together.") var batchSize = 64
+    @Option(help: "Examples per pass through the network (default: measured; the whole batch with --kernel).") var chunk: Int?
     @Option(help: "Threads per product.") var threads = 1
     @Option(help: "IDX labels of the inputs: print the accuracy.") var labels: String?
     @Option(help: "At most this many inputs (0: all).") var limit = 0
@@ -66,6 +69,8 @@ struct ReliefInfer: ParsableCommand {
         var inputs: Int
         var source: String
         var kernels: [String: String]
+        /// Examples per pass through the network.
+        var chunk: Int
         var predictions: [Prediction]
         var accuracy: Double?
     }
@@ -73,6 +78,7 @@ struct ReliefInfer: ParsableCommand {
     func validate() throws {
         guard topK >= 1 else { throw ValidationError("--top-k must be at least 1") }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+        if let chunk, chunk < 1 { throw ValidationError("--chunk must be at least 1") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         guard limit >= 0 else { throw ValidationError("--limit must be 0 or more") }
         guard InferenceInput.RawType(rawValue: dtype) != nil else { throw ValidationError("--dtype must be u8 or f32") }
@@ -104,12 +110,24 @@ struct ReliefInfer: ParsableCommand {
             let cachePath = KernelChoiceCache.path(for: model)
             var cache = KernelChoiceCache(signature: KernelChoiceCache.signature(of: file.model))
             if !noCache { cache = KernelChoiceCache.load(path: cachePath, signature: cache.signature) }
-            let policy: InferenceModel.KernelPolicy = kernel == "auto"
-                ? .fastest(batch: batch, cached: cache.choices[String(batch)] ?? [:]) : .forced(kernel)
-            let runtime = try InferenceModel(file.model, policy: policy, table: table)
-            if kernel == "auto" && !noCache && cache.choices[String(batch)] != runtime.kernelChoices {
-                cache.choices[String(batch)] = runtime.kernelChoices
-                do { try cache.save(path: cachePath) } catch { printError("note: could not cache kernel choices in \(cachePath): \(error)") }
+            // Chunk: given, cached, measured now with each candidate's kernels (then cached), or the whole batch.
+            func policy(_ c: Int) -> InferenceModel.KernelPolicy {
+                kernel == "auto" ? .fastest(batch: c, cached: cache.choices[String(c)] ?? [:]) : .forced(kernel)
+            }
+            let runtime: InferenceModel, passes: Int
+            if let fixed = chunk.map({ min($0, batch) }) ?? (kernel == "auto" ? cache.chunks?[String(batch)] : batch) {
+                (runtime, passes) = (try InferenceModel(file.model, policy: policy(fixed), table: table), fixed)
+            } else {
+                let choice = try InferenceSession.fastestChunk(file.model, batch: batch, threads: threads, table: table, policy: policy)
+                (runtime, passes) = (choice.model, choice.chunk)
+            }
+            if kernel == "auto" && !noCache {
+                var updated = cache
+                updated.choices[String(passes)] = runtime.kernelChoices
+                if chunk == nil { updated.chunks = (updated.chunks ?? [:]).merging([String(batch): passes]) { $1 } }
+                if updated != cache {
+                    do { try updated.save(path: cachePath) } catch { printError("note: could not cache kernel choices in \(cachePath): \(error)") }
+                }
             }
 
             var truth: [UInt8]? = nil
@@ -121,7 +139,7 @@ struct ReliefInfer: ParsableCommand {
                 truth = l.bytes
             }
 
-            let session = try InferenceSession(model: runtime, maxBatch: batch, threads: threads)
+            let session = try InferenceSession(model: runtime, maxBatch: batch, threads: threads, chunk: passes)
             let outputs = runtime.outputCount, size = runtime.inputCount
             var logits = [Float](repeating: 0, count: batch * outputs)
             var predictions: [Prediction] = []
@@ -158,7 +176,7 @@ struct ReliefInfer: ParsableCommand {
             }
             let accuracy = truth == nil ? nil : Double(correct) / Double(max(count, 1))
             if json {
-                try printJSON(Output(model: runtime.name, inputs: count, source: decoded.source.rawValue, kernels: runtime.kernelChoices,
+                try printJSON(Output(model: runtime.name, inputs: count, source: decoded.source.rawValue, kernels: runtime.kernelChoices, chunk: passes,
                                      predictions: predictions, accuracy: accuracy))
             } else {
                 var lines: [String] = []

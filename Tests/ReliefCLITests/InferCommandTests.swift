@@ -108,6 +108,33 @@ import Testing
         #expect(second.stdout == first.stdout)
     }
 
+    /// A batch of 6 runs in the chunk measured fastest (6, 4 or 1 examples per pass), cached with the
+    /// kernels chosen for that chunk and read back; --chunk sets it; the predictions never change.
+    @Test func chunksAreMeasuredCachedAndCanBeSet() throws {
+        let raw = try write(images(6, seed: 9).flatMap { $0 }, "six.bin")
+        let cache = modelPath + ".kernels.json"
+        try? FileManager.default.removeItem(atPath: cache)
+        func predictions(_ extra: [String]) throws -> (chunk: Int, predicted: [Int]) {
+            let r = try CommandLineTests.run("relief-infer", [modelPath, raw, "--json", "--batch-size", "6"] + extra)
+            #expect(r.status == 0, "\(extra): \(r.stderr)")
+            let object = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+            let predicted = (object?["predictions"] as? [[String: Any]])?.compactMap { $0["predicted"] as? Int } ?? []
+            return (object?["chunk"] as? Int ?? -1, predicted)
+        }
+        let measured = try predictions([])
+        #expect([6, 4, 1].contains(measured.chunk) && measured.predicted.count == 6, "\(measured)")
+        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: cache))) as? [String: Any]
+        #expect((object?["chunks"] as? [String: Int])?["6"] == measured.chunk)
+        #expect((object?["choices"] as? [String: [String: String]])?[String(measured.chunk)]?["fc"] != nil)
+        #expect(try predictions([]) == measured)
+        for chunk in ["1", "4", "6"] {
+            let set = try predictions(["--chunk", chunk])
+            #expect(set.chunk == Int(chunk) && set.predicted == measured.predicted, "--chunk \(chunk): \(set)")
+        }
+        let zero = try CommandLineTests.run("relief-infer", [modelPath, raw, "--chunk", "0"])
+        #expect(zero.status == 64 && zero.stderr.contains("--chunk must be at least 1"), "\(zero.stderr)")
+    }
+
     @Test func badModelsAndInputsAreClearErrors() throws {
         let good = try write(images(1, seed: 4).flatMap { $0 }, "good.bin")
         let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: modelPath)))

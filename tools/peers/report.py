@@ -48,7 +48,9 @@ for name, rlf in models:
                 relief_rounds.setdefault((run["plan"], run["batch"], run["threads"]), []).append(run)
     relief = {key: {"medianMilliseconds": statistics.median(x["medianMilliseconds"] for x in runs),
                     "p99Milliseconds": statistics.median(x["p99Milliseconds"] for x in runs),
-                    "roundMedians": [x["medianMilliseconds"] for x in runs]} for key, runs in relief_rounds.items()}
+                    "roundMedians": [x["medianMilliseconds"] for x in runs],
+                    # Examples per pass through the network, as each round chose them.
+                    "chunks": [x.get("chunk") for x in runs]} for key, runs in relief_rounds.items()}
     reports = json.load(open(round_files[0]))
     rlf_bytes = os.path.getsize(rlf)
     onnx_bytes = os.path.getsize(os.path.join(work, name + ".onnx"))
@@ -68,7 +70,7 @@ for name, rlf in models:
         if plan != "sparse":
             continue
         cell = {"batch": batch, "threads": threads, "relief": run["medianMilliseconds"], "reliefP99": run["p99Milliseconds"],
-                "reliefRounds": run["roundMedians"],
+                "reliefRounds": run["roundMedians"], "reliefChunks": run["chunks"],
                 "reliefDense": relief.get(("dense", batch, threads), {}).get("medianMilliseconds"), "peers": {}}
         by_peer = {}
         for p in peers:
@@ -95,6 +97,8 @@ md = [f"# Relief beside ONNX Runtime, DeepSparse, PyTorch and SciPy\n",
       f"within each round, so a slow spell of this shared machine falls on all of them alike; a cell's time is the median "
       f"over the rounds of each round's median of at least 20 runs and at least {settings['secondsPerRound']:g} s after 3 "
       "warm-up runs (slow peers: at least 5 runs, 10 s); speed-up = peer median / Relief median, from the same run. "
+      "Relief runs a batch through the network in the chunk of examples per pass (the whole batch, 16, 4 or 1) that it "
+      "measured fastest for the model when loading it; the column gives each round's choice. "
       "DeepSparse runs in its own virtual environment (evaluation licence; never a dependency of Relief).\n"]
 for m in data["models"]:
     md.append(f"## {m['name']}\n")
@@ -104,8 +108,9 @@ for m in data["models"]:
                  f"{m['fullOnnxBytes']:,} bytes (**{m['fullSizeRatio']:.1f}× smaller**)" if "fullOnnxBytes" in m else "")
               + f"; weights resident in Relief {m['residentWeightBytes']:,} bytes vs "
               f"{m['denseWeightBytes']:,} dense; peak resident memory of the Relief process {m['peakResidentBytes'] / 2**20:.1f} MiB.\n")
-    md.append("| batch | threads | Relief ms (p99) | Relief dense ms | " + " | ".join(f"{p} ms (Relief speed-up)" for p in peer_names) + " |")
-    md.append("|---:|---:|---:|---:|" + "---:|" * len(peer_names))
+    md.append("| batch | threads | Relief ms (p99) | Relief examples per pass | Relief dense ms | "
+              + " | ".join(f"{p} ms (Relief speed-up)" for p in peer_names) + " |")
+    md.append("|---:|---:|---:|---:|---:|" + "---:|" * len(peer_names))
     for c in m["cells"]:
         cells = []
         for p in peer_names:
@@ -117,7 +122,8 @@ for m in data["models"]:
             else:
                 cells.append(f"{r['median']:.3f} ({r['reliefSpeedup']:.2f}×)")
         dense = f"{c['reliefDense']:.3f}" if c["reliefDense"] else "—"
-        md.append(f"| {c['batch']} | {c['threads']} | {c['relief']:.3f} ({c['reliefP99']:.3f}) | {dense} | " + " | ".join(cells) + " |")
+        chunks = "/".join(dict.fromkeys(str(k) if k is not None else "—" for k in c["reliefChunks"]))
+        md.append(f"| {c['batch']} | {c['threads']} | {c['relief']:.3f} ({c['reliefP99']:.3f}) | {chunks} | {dense} | " + " | ".join(cells) + " |")
     md.append("")
     md.append("The FLOPs caveat, layer by layer (Relief, 1 thread; `relief-bench model`):\n")
     md.append(open(os.path.join(work, m["name"] + ".relief.md")).read().split("\n", 2)[2].strip())
