@@ -77,6 +77,7 @@ public final class InferenceSession {
         self.threads = max(1, threads)
         self.chunk = min(chunk ?? maxBatch, maxBatch)
         passBatch = self.chunk
+        // Every buffer below holds one pass, not the whole batch.
         let maxBatch = passBatch
         weightedSteps = model.nodes.map { node in
             switch node.operation {
