@@ -1,8 +1,17 @@
-// Thread names for the worker pool: pthread_setname_np is a GNU extension that Swift's Glibc
-// module does not import.
+// Thread names for the worker pool, and malloc_trim for the report's memory figure: GNU
+// extensions that Swift's Glibc module does not import.
 #define _GNU_SOURCE
 #include <pthread.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include "relief_simd.h"
+
+void relief_trim_heap(void) {
+#if defined(__GLIBC__)
+    malloc_trim(0);
+#endif
+}
 
 void relief_set_thread_name(const char *name) { pthread_setname_np(pthread_self(), name); }
 

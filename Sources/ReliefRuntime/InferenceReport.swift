@@ -1,3 +1,4 @@
+import CReliefSIMD
 import Foundation
 import ReliefFormat
 import ReliefKernels
@@ -54,7 +55,8 @@ public struct InferenceReport: Codable, Sendable {
     public var denseWeightBytes: Int
     /// Bytes the sparse plan keeps for weights and biases.
     public var residentWeightBytes: Int
-    /// Peak resident memory of this process so far (VmHWM), bytes; 0 where /proc is missing.
+    /// Peak resident memory of this process while the chosen plans ran (VmHWM, reset after the
+    /// kernel and chunk choices, see `resetPeakResident`), bytes; 0 where /proc is missing.
     public var peakResidentBytes: Int
     /// The OpenBLAS kernels the dense plan ran on (`DenseBLAS.coreName`); nil in reports from before it was kept.
     public var denseKernels: String?
@@ -67,13 +69,15 @@ public struct InferenceReport: Codable, Sendable {
                                sparsePolicy: ((Int) -> InferenceModel.KernelPolicy)? = nil) throws -> InferenceReport {
         var layers: [String: [Layer]] = [:]
         var runs: [Run] = []
-        var resident = 0, dense = 0
+        var resident = 0, dense = 0, peak = 0
         for batch in batches {
             let sparseChoice = try InferenceSession.fastestChunk(model, batch: batch, threads: threads, table: table,
                                                                  seconds: min(seconds, 0.5)) { sparsePolicy?($0) ?? .fastest(batch: $0) }
             let denseChoice = try InferenceSession.fastestChunk(model, batch: batch, threads: threads, table: table,
                                                                 seconds: min(seconds, 0.5)) { _ in .forced("dense") }
             let sparse = sparseChoice.model
+            // The choosers held every candidate plan at once; what running the chosen ones needs is the figure.
+            resetPeakResident()
             var (sparseRun, sparseNodes) = try time(sparse, plan: "sparse", batch: batch, threads: threads, seconds: seconds, chunk: sparseChoice.chunk)
             var (denseRun, denseNodes) = try time(denseChoice.model, plan: "dense", batch: batch, threads: threads, seconds: seconds,
                                                   chunk: denseChoice.chunk)
@@ -83,6 +87,7 @@ public struct InferenceReport: Codable, Sendable {
             sparseRun.chunkMilliseconds = tried(sparseChoice)
             denseRun.chunkMilliseconds = tried(denseChoice)
             runs += [sparseRun, denseRun]
+            peak = max(peak, peakResidentBytes())
             resident = sparseRun.residentWeightBytes
             dense = denseRun.residentWeightBytes
             var rows: [Layer] = []
@@ -114,7 +119,7 @@ public struct InferenceReport: Codable, Sendable {
             layers[String(batch)] = rows
         }
         return InferenceReport(model: model.metadata.architecture.name, fileBytes: fileBytes, threads: threads, layers: layers,
-                               runs: runs, denseWeightBytes: dense, residentWeightBytes: resident, peakResidentBytes: peakResidentBytes(),
+                               runs: runs, denseWeightBytes: dense, residentWeightBytes: resident, peakResidentBytes: peak,
                                denseKernels: "OpenBLAS " + DenseBLAS.coreName)
     }
 
@@ -167,6 +172,16 @@ public struct InferenceReport: Codable, Sendable {
         return s[min(s.count - 1, Int((Double(s.count - 1) * q).rounded()))]
     }
 
+    /// Returns freed heap memory to the system and restarts the peak resident set size from the
+    /// current one (Linux: writing 5 to /proc/self/clear_refs); where that fails, the peak keeps
+    /// counting from the process's start.
+    public static func resetPeakResident() {
+        relief_trim_heap()
+        guard let f = fopen("/proc/self/clear_refs", "w") else { return }
+        fputs("5", f)
+        fclose(f)
+    }
+
     /// Peak resident set size of this process (Linux `VmHWM`), in bytes.
     public static func peakResidentBytes() -> Int {
         guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
@@ -179,7 +194,7 @@ public struct InferenceReport: Codable, Sendable {
         func bytes(_ b: Int) -> String { b >= 1 << 20 ? String(format: "%.2f MiB", Double(b) / 1048576) : String(format: "%.1f KiB", Double(b) / 1024) }
         var out = "# \(model): sparse plan against dense, \(threads) thread\(threads == 1 ? "" : "s")\n\n"
         out += "File \(bytes(fileBytes)); weights resident \(bytes(residentWeightBytes)) sparse vs \(bytes(denseWeightBytes)) dense "
-        out += String(format: "(%.1fx smaller); peak resident memory of the process %@.\n\n", Double(denseWeightBytes) / Double(max(1, residentWeightBytes)), bytes(peakResidentBytes))
+        out += String(format: "(%.1fx smaller); peak resident memory of the process while the chosen plans ran %@.\n\n", Double(denseWeightBytes) / Double(max(1, residentWeightBytes)), bytes(peakResidentBytes))
         if let denseKernels { out += "The dense plan runs on \(denseKernels) kernels.\n\n" }
         out += "| plan | batch | examples per pass | median ms | p99 ms | inputs/s | speed-up vs dense |\n|---|---:|---:|---:|---:|---:|---:|\n"
         for r in runs {

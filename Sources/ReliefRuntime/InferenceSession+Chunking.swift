@@ -33,31 +33,41 @@ extension InferenceSession {
                                     seconds: Double = 0.25, policy: (Int) -> InferenceModel.KernelPolicy) throws(InferenceError) -> ChunkChoice {
         guard batch >= 1 else { throw .badBatch(expected: "at least 1", found: batch) }
         let candidates = chunkCandidates(batch: batch)
-        var models: [InferenceModel] = []
-        var sessions: [InferenceSession] = []
-        for chunk in candidates {
-            let model = try InferenceModel(file, policy: policy(chunk), table: table)
-            models.append(model)
-            sessions.append(try InferenceSession(model: model, maxBatch: batch, threads: threads, chunk: chunk))
+        // One model per distinct policy (a forced kernel is the same plan at every chunk).
+        var built: [(policy: InferenceModel.KernelPolicy, model: InferenceModel)] = []
+        let models = try candidates.map { (chunk) throws(InferenceError) -> InferenceModel in
+            let p = policy(chunk)
+            if let same = built.first(where: { $0.policy == p }) { return same.model }
+            let model = try InferenceModel(file, policy: p, table: table)
+            built.append((p, model))
+            return model
         }
         guard candidates.count > 1 else { return ChunkChoice(model: models[0], chunk: batch, medians: [:]) }
         let inputs = models[0].inputCount, outputs = models[0].outputCount
         var x = [Float](repeating: 0, count: batch * inputs)
         for i in x.indices { x[i] = Float((i &* 2_654_435_761) % 1000) / 1000 }
         var y = [Float](repeating: 0, count: batch * outputs)
+        func run(_ session: InferenceSession) throws(InferenceError) -> Double {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            try x.withUnsafeBufferPointer { (xp) throws(InferenceError) in
+                try y.withUnsafeMutableBufferPointer { (yp) throws(InferenceError) in
+                    try session.run(xp.baseAddress!, batch: batch, into: yp.baseAddress!)
+                }
+            }
+            return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        }
+        let sessions = try candidates.indices.map { (i) throws(InferenceError) in
+            try InferenceSession(model: models[i], maxBatch: batch, threads: threads, chunk: candidates[i])
+        }
         var times = [[Double]](repeating: [], count: candidates.count)
         let start = DispatchTime.now().uptimeNanoseconds
-        // At least 5 rounds (the first only warms caches), then rounds until `seconds` have passed.
+        // At least 5 rounds, then rounds until `seconds` have passed. In each round each candidate
+        // runs once untimed (so its buffers, not the previous candidate's, are in cache) and once timed.
         var round = 0
-        while round < 6 || Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 < seconds {
+        while round < 5 || Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 < seconds {
             for (i, session) in sessions.enumerated() {
-                let t0 = DispatchTime.now().uptimeNanoseconds
-                try x.withUnsafeBufferPointer { (xp) throws(InferenceError) in
-                    try y.withUnsafeMutableBufferPointer { (yp) throws(InferenceError) in
-                        try session.run(xp.baseAddress!, batch: batch, into: yp.baseAddress!)
-                    }
-                }
-                if round > 0 { times[i].append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9) }
+                _ = try run(session)
+                times[i].append(try run(session))
             }
             round += 1
             if round >= 1000 { break }

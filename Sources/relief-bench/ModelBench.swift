@@ -16,7 +16,8 @@ struct ModelBench: ParsableCommand {
         with dense OpenBLAS kernels are each run for --seconds, each in the chunk of examples per pass through the network (the whole batch, 16, 4 or 1) \
         that measured fastest for it; the report gives per layer shape, nonzeros, density, \
         kernel, dense and executed FLOPs, time, GFLOP/s and weight bytes, and for the whole model median and 99th \
-        percentile latency, throughput, file size, resident weight bytes and peak resident memory.
+        percentile latency, throughput, file size, resident weight bytes and the peak resident memory of the process while the chosen plans ran \
+        (the choosing, which holds every candidate at once, left out).
         """)
 
     @Argument(help: "The .rlf model.") var model: String

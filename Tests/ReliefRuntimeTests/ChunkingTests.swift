@@ -1,3 +1,4 @@
+import Foundation
 import ReliefFormat
 import ReliefRandom
 import ReliefRuntime
@@ -71,5 +72,21 @@ import Testing
         let session = try InferenceSession(model: choice.model, maxBatch: batch, chunk: choice.chunk)
         let error = RuntimeModelTests.maxError(try session.run(x, batch: batch), expected)
         #expect(error < 1e-4, "chunk \(choice.chunk), seed \(seed): max relative error \(error)")
+    }
+}
+
+/// The report's peak memory restarts after the choosing: memory touched and freed before
+/// `resetPeakResident` no longer counts.
+@Suite struct PeakResidentTests {
+    @Test func resetForgetsMemoryFreedBefore() throws {
+        try #require(FileManager.default.fileExists(atPath: "/proc/self/clear_refs"), "needs Linux's /proc/self/clear_refs")
+        let bytes = 256 << 20
+        let block = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 4096)
+        block.initializeMemory(as: UInt8.self, repeating: 1, count: bytes)
+        let during = InferenceReport.peakResidentBytes()
+        block.deallocate()
+        InferenceReport.resetPeakResident()
+        let after = InferenceReport.peakResidentBytes()
+        #expect(during >= bytes && after < during - bytes / 2, "peak \(during) bytes with the block, \(after) after it was freed and the peak reset")
     }
 }

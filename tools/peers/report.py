@@ -107,7 +107,7 @@ for m in data["models"]:
               + (f"; dense ONNX of the full architecture, as PyTorch exports the pruned model with its zeros, "
                  f"{m['fullOnnxBytes']:,} bytes (**{m['fullSizeRatio']:.1f}× smaller**)" if "fullOnnxBytes" in m else "")
               + f"; weights resident in Relief {m['residentWeightBytes']:,} bytes vs "
-              f"{m['denseWeightBytes']:,} dense; peak resident memory of the Relief process {m['peakResidentBytes'] / 2**20:.1f} MiB.\n")
+              f"{m['denseWeightBytes']:,} dense; peak resident memory of the Relief process while its chosen plans ran {m['peakResidentBytes'] / 2**20:.1f} MiB.\n")
     md.append("| batch | threads | Relief ms (p99) | Relief examples per pass | Relief dense ms | "
               + " | ".join(f"{p} ms (Relief speed-up)" for p in peer_names) + " |")
     md.append("|---:|---:|---:|---:|---:|" + "---:|" * len(peer_names))

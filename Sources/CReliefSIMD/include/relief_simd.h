@@ -16,6 +16,9 @@ int relief_simd_avx512(void);
 // AVX-512 F, CD, BW, DQ and VL: what OpenBLAS's SkylakeX kernels use.
 int relief_simd_avx512_skylake(void);
 
+/// Returns the heap's free memory to the system where the C library can (glibc's malloc_trim).
+void relief_trim_heap(void);
+
 /// Names the calling thread (at most 15 bytes are kept), as `ps -L` and debuggers show it.
 void relief_set_thread_name(const char *name);
 /// The calling thread's name into `out` (`size` bytes); 0 on success.
