@@ -88,8 +88,7 @@ extension InferenceModel {
         init(_ model: InferenceModel, batch: Int) throws(InferenceError) {
             self.batch = batch
             current = try InferenceSession(model: model, maxBatch: batch, threads: 1)
-            x = [Float](repeating: 0, count: batch * model.inputCount)
-            for i in x.indices { x[i] = Float((i &* 2_654_435_761) % 1000) / 1000 }
+            x = model.timingInputs(batch: batch)
             y = [Float](repeating: 0, count: batch * model.outputCount)
         }
 

@@ -126,8 +126,7 @@ public struct InferenceReport: Codable, Sendable {
     /// Latency of whole inferences and the median time of each node.
     static func time(_ model: InferenceModel, plan: String, batch: Int, threads: Int, seconds: Double, chunk: Int) throws -> (Run, [Double]) {
         let session = try InferenceSession(model: model, maxBatch: batch, threads: threads, chunk: chunk)
-        var x = [Float](repeating: 0, count: batch * model.inputCount)
-        for i in x.indices { x[i] = Float((i &* 2_654_435_761) % 1000) / 1000 }
+        let x = model.timingInputs(batch: batch)
         var y = [Float](repeating: 0, count: batch * model.outputCount)
         var latencies: [Double] = []
         var perNode: [[Double]] = Array(repeating: [], count: model.nodes.count)

@@ -2,6 +2,14 @@ import Foundation
 import ReliefFormat
 import ReliefKernels
 
+extension InferenceModel {
+    /// `batch` inputs of values spread over [0, 1), the same on every call: what the plan tuning,
+    /// the chunk choice and the report time the model on.
+    func timingInputs(batch: Int) -> [Float] {
+        (0..<(batch * inputCount)).map { Float(($0 &* 2_654_435_761) % 1000) / 1000 }
+    }
+}
+
 extension InferenceSession {
     /// A plan and the chunk it runs a batch in, chosen by `fastestChunk`.
     public struct ChunkChoice: Sendable {
@@ -43,10 +51,8 @@ extension InferenceSession {
             return model
         }
         guard candidates.count > 1 else { return ChunkChoice(model: models[0], chunk: batch, medians: [:]) }
-        let inputs = models[0].inputCount, outputs = models[0].outputCount
-        var x = [Float](repeating: 0, count: batch * inputs)
-        for i in x.indices { x[i] = Float((i &* 2_654_435_761) % 1000) / 1000 }
-        var y = [Float](repeating: 0, count: batch * outputs)
+        let x = models[0].timingInputs(batch: batch)
+        var y = [Float](repeating: 0, count: batch * models[0].outputCount)
         func run(_ session: InferenceSession) throws(InferenceError) -> Double {
             let t0 = DispatchTime.now().uptimeNanoseconds
             try x.withUnsafeBufferPointer { (xp) throws(InferenceError) in

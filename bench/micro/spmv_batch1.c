@@ -280,6 +280,22 @@ __attribute__((target("avx512f"))) static inline void perm_store(const permuted 
     }
 }
 
+// The group and block loops of every permute32 variant: x's 32-column block in two registers,
+// SLICE(q, acc) runs slice q's c[q] slots of the block into its accumulator.
+#define PERM32_GROUPS(SLICE)                                                                             \
+    for (int g = 0; g < p->groups; g++) {                                                                \
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                                       \
+        for (int b = 0; b < p->blocks; b++) {                                                            \
+            const __m512 xl = perm_x(p, x, 32 * b), xh = perm_x(p, x, 32 * b + 16);                       \
+            const uint8_t *c = p->count + ((size_t)g * p->blocks + b) * 4;                               \
+            SLICE(0, a0)                                                                                 \
+            SLICE(1, a1)                                                                                 \
+            SLICE(2, a2)                                                                                 \
+            SLICE(3, a3)                                                                                 \
+        }                                                                                                \
+        perm_store(p, g, a0, a1, a2, a3, y);                                                             \
+    }
+
 #define PERM_SLICE(q, acc)                                                                               \
     for (int t = 0; t < c[q]; t++, v += 16, o += 16) {                                                   \
         const __m512i i = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)o));                      \
@@ -289,18 +305,7 @@ __attribute__((target("avx512f"))) static inline void perm_store(const permuted 
 __attribute__((target("avx512f,avx512bw,avx512vl"))) static void perm_kernel(const permuted *p, const float *x, float *y) {
     const float *v = p->value;
     const uint8_t *o = p->offset;
-    for (int g = 0; g < p->groups; g++) {
-        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-        for (int b = 0; b < p->blocks; b++) {
-            const __m512 xl = perm_x(p, x, 32 * b), xh = perm_x(p, x, 32 * b + 16);
-            const uint8_t *c = p->count + ((size_t)g * p->blocks + b) * 4;
-            PERM_SLICE(0, a0)
-            PERM_SLICE(1, a1)
-            PERM_SLICE(2, a2)
-            PERM_SLICE(3, a3)
-        }
-        perm_store(p, g, a0, a1, a2, a3, y);
-    }
+    PERM32_GROUPS(PERM_SLICE)
 }
 
 __attribute__((target("avx512f,avx512bw,avx512vl"))) static void perm_equal(const permuted *p, const float *x, float *y) {
@@ -378,18 +383,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) static void perm_dword(cons
                                                                              const float *x, float *y) {
     const float *v = p->value;
     const uint32_t *o = w->word;
-    for (int g = 0; g < p->groups; g++) {
-        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-        for (int b = 0; b < p->blocks; b++) {
-            const __m512 xl = perm_x(p, x, 32 * b), xh = perm_x(p, x, 32 * b + 16);
-            const uint8_t *c = p->count + ((size_t)g * p->blocks + b) * 4;
-            PERM_DWORD_SLICE(0, a0)
-            PERM_DWORD_SLICE(1, a1)
-            PERM_DWORD_SLICE(2, a2)
-            PERM_DWORD_SLICE(3, a3)
-        }
-        perm_store(p, g, a0, a1, a2, a3, y);
-    }
+    PERM32_GROUPS(PERM_DWORD_SLICE)
 }
 
 #define PERM_CHUNK_SLICE(q, acc)                                                                         \
@@ -400,18 +394,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) static void perm_chunk(cons
                                                                              const float *x, float *y) {
     const float *v = p->value;
     long s = 0;
-    for (int g = 0; g < p->groups; g++) {
-        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-        for (int b = 0; b < p->blocks; b++) {
-            const __m512 xl = perm_x(p, x, 32 * b), xh = perm_x(p, x, 32 * b + 16);
-            const uint8_t *c = p->count + ((size_t)g * p->blocks + b) * 4;
-            PERM_CHUNK_SLICE(0, a0)
-            PERM_CHUNK_SLICE(1, a1)
-            PERM_CHUNK_SLICE(2, a2)
-            PERM_CHUNK_SLICE(3, a3)
-        }
-        perm_store(p, g, a0, a1, a2, a3, y);
-    }
+    PERM32_GROUPS(PERM_CHUNK_SLICE)
 }
 
 // permute32 with the padding left out of memory: a slot stores only its nonzero lanes' values and
@@ -456,18 +439,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi2"))) static void per
     const float *v = e->value;
     const uint8_t *o = e->offset;
     long s = 0;
-    for (int g = 0; g < p->groups; g++) {
-        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-        for (int b = 0; b < p->blocks; b++) {
-            const __m512 xl = perm_x(p, x, 32 * b), xh = perm_x(p, x, 32 * b + 16);
-            const uint8_t *c = p->count + ((size_t)g * p->blocks + b) * 4;
-            PERM_EXPAND_SLICE(0, a0)
-            PERM_EXPAND_SLICE(1, a1)
-            PERM_EXPAND_SLICE(2, a2)
-            PERM_EXPAND_SLICE(3, a3)
-        }
-        perm_store(p, g, a0, a1, a2, a3, y);
-    }
+    PERM32_GROUPS(PERM_EXPAND_SLICE)
 }
 
 static void csc_scatter(const matrix *m, const float *x, float *y) {
