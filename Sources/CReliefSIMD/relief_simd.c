@@ -938,6 +938,90 @@ RELIEF_AVX512 void relief_conv_strips_avx512(const uint32_t *begin, const uint32
                           row_end);
 }
 
+// The aligned-tap strip: a 3x3 stride-1 "same" convolution read from a row-padded copy (each
+// channel's image with one zero row above and below, (h + 2)·w floats a channel, w dividing 64 so a
+// strip is whole rows). Every load is the 64 pixels of a strip at a tap row; a tap column kx != 1
+// moves them one lane in registers (valignd with the neighbouring vector), zeroing the lanes whose
+// column falls outside the row. The copy is a third of the tap-shifted one and no loads split a
+// line where w >= 16 (bench/micro/aligned_taps.c).
+#define RELIEF_TAP_RIGHT(keep, a, prev) \
+    _mm512_castsi512_ps(_mm512_maskz_alignr_epi32(keep, _mm512_castps_si512(a), _mm512_castps_si512(prev), 15))
+#define RELIEF_TAP_LEFT(keep, next, a) \
+    _mm512_castsi512_ps(_mm512_maskz_alignr_epi32(keep, _mm512_castps_si512(next), _mm512_castps_si512(a), 1))
+
+RELIEF_AVX512 void relief_conv_taps_avx512(const uint32_t *bounds, const int64_t *offset, const float *vals, const float *source,
+                                           int64_t pixels, int64_t w, const float *bias, const float *residual, int relu,
+                                           int accumulate, float *y, int64_t y_stride, int64_t row_begin, int64_t row_end) {
+    // Lanes whose column has a left (kx = 0) or right (kx = 2) neighbour in the row; the same for
+    // every strip, since w divides 64.
+    __mmask16 left[4], right[4];
+    for (int i = 0; i < 4; i++) {
+        unsigned l = 0, r = 0;
+        for (int j = 0; j < 16; j++) {
+            const int64_t col = (16 * i + j) % w;
+            if (col != 0) l |= 1u << j;
+            if (col != w - 1) r |= 1u << j;
+        }
+        left[i] = (__mmask16)l;
+        right[i] = (__mmask16)r;
+    }
+    const __m512 zero = _mm512_setzero_ps();
+    for (int64_t p0 = 0; p0 < pixels; p0 += 64) {
+        __mmask16 m[4];
+        for (int i = 0; i < 4; i++) m[i] = relief_first_lanes(pixels - p0 - 16 * i);
+        const float *src = source + p0;
+        for (int64_t r = row_begin; r < row_end; r++) {
+            float *out = y + r * y_stride + p0;
+            __m512 a0, a1, a2, a3;
+            if (accumulate) {
+                a0 = _mm512_maskz_loadu_ps(m[0], out);
+                a1 = _mm512_maskz_loadu_ps(m[1], out + 16);
+                a2 = _mm512_maskz_loadu_ps(m[2], out + 32);
+                a3 = _mm512_maskz_loadu_ps(m[3], out + 48);
+            } else {
+                a0 = a1 = a2 = a3 = _mm512_set1_ps(bias ? bias[r] : 0.0f);
+            }
+            const int64_t g0 = bounds[3 * r], g1 = bounds[3 * r + 1], g2 = bounds[3 * r + 2], g3 = bounds[3 * r + 3];
+            for (int64_t k = g0; k < g1; k++) {
+                const __m512 v = _mm512_set1_ps(vals[k]);
+                const float *q = src + offset[k];
+                const __m512 x0 = _mm512_loadu_ps(q), x1 = _mm512_loadu_ps(q + 16), x2 = _mm512_loadu_ps(q + 32),
+                             x3 = _mm512_loadu_ps(q + 48);
+                a0 = _mm512_fmadd_ps(v, RELIEF_TAP_RIGHT(left[0], x0, zero), a0);
+                a1 = _mm512_fmadd_ps(v, RELIEF_TAP_RIGHT(left[1], x1, x0), a1);
+                a2 = _mm512_fmadd_ps(v, RELIEF_TAP_RIGHT(left[2], x2, x1), a2);
+                a3 = _mm512_fmadd_ps(v, RELIEF_TAP_RIGHT(left[3], x3, x2), a3);
+            }
+            for (int64_t k = g1; k < g2; k++) {
+                const __m512 v = _mm512_set1_ps(vals[k]);
+                const float *q = src + offset[k];
+                a0 = _mm512_fmadd_ps(v, _mm512_loadu_ps(q), a0);
+                a1 = _mm512_fmadd_ps(v, _mm512_loadu_ps(q + 16), a1);
+                a2 = _mm512_fmadd_ps(v, _mm512_loadu_ps(q + 32), a2);
+                a3 = _mm512_fmadd_ps(v, _mm512_loadu_ps(q + 48), a3);
+            }
+            for (int64_t k = g2; k < g3; k++) {
+                const __m512 v = _mm512_set1_ps(vals[k]);
+                const float *q = src + offset[k];
+                const __m512 x0 = _mm512_loadu_ps(q), x1 = _mm512_loadu_ps(q + 16), x2 = _mm512_loadu_ps(q + 32),
+                             x3 = _mm512_loadu_ps(q + 48);
+                a0 = _mm512_fmadd_ps(v, RELIEF_TAP_LEFT(right[0], x1, x0), a0);
+                a1 = _mm512_fmadd_ps(v, RELIEF_TAP_LEFT(right[1], x2, x1), a1);
+                a2 = _mm512_fmadd_ps(v, RELIEF_TAP_LEFT(right[2], x3, x2), a2);
+                a3 = _mm512_fmadd_ps(v, RELIEF_TAP_LEFT(right[3], zero, x3), a3);
+            }
+            __m512 acc[4] = {a0, a1, a2, a3};
+            for (int i = 0; i < 4; i++) {
+                if (residual) acc[i] = _mm512_add_ps(acc[i], _mm512_maskz_loadu_ps(m[i], residual + r * y_stride + p0 + 16 * i));
+                if (relu) acc[i] = _mm512_max_ps(acc[i], _mm512_setzero_ps());
+                _mm512_mask_storeu_ps(out + 16 * i, m[i], acc[i]);
+            }
+        }
+    }
+}
+#undef RELIEF_TAP_RIGHT
+#undef RELIEF_TAP_LEFT
+
 // SELL-16-sigma: one vgatherdps fetches a slot's 16 values of x (bench/micro/spmv_batch1.c,
 // sell16-gather: about 1.4x the packed lane loads' speed at 1-2% density on the Xeon of 2026-12-07,
 // while on Zen 4 gathers are slow; the choice at load times both). The loop is relief_sellsigma_gemv's.
@@ -1312,6 +1396,12 @@ void relief_conv_strips_avx512(const uint32_t *begin, const uint32_t *end, const
                                const float *source, int64_t pixels, const float *bias, const float *residual, int relu,
                                int accumulate, float *y, int64_t y_stride, int64_t row_begin, int64_t row_end) {
     (void)begin; (void)end; (void)offset; (void)vals; (void)source; (void)pixels; (void)bias; (void)residual; (void)relu;
+    (void)accumulate; (void)y; (void)y_stride; (void)row_begin; (void)row_end;
+}
+void relief_conv_taps_avx512(const uint32_t *bounds, const int64_t *offset, const float *vals, const float *source, int64_t pixels,
+                             int64_t w, const float *bias, const float *residual, int relu, int accumulate, float *y, int64_t y_stride,
+                             int64_t row_begin, int64_t row_end) {
+    (void)bounds; (void)offset; (void)vals; (void)source; (void)pixels; (void)w; (void)bias; (void)residual; (void)relu;
     (void)accumulate; (void)y; (void)y_stride; (void)row_begin; (void)row_end;
 }
 void relief_sellsigma16_gemv_u16_avx512(const uint32_t *slice_start, const uint16_t *columns, const float *values,

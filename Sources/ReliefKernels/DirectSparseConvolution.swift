@@ -81,6 +81,9 @@ public final class DirectSparseConvolution: @unchecked Sendable {
     let interleavedOffsetTables = OffsetTables<Int32>()
     /// The strip path's per-block row bounds, per block count (`DirectSparseConvolution+Strips.swift`).
     let stripBounds = OffsetTables<UInt32>()
+    /// The aligned-tap strips' nonzeros regrouped by channel block, filter and tap column, per
+    /// (blocks, input height, input width) (`DirectSparseConvolution+Strips.swift`).
+    let tapTables = LayoutCache<SIMD4<Int>, TapTables>()
     /// The vector tiles' covers of the outputs, per (batch, output height and width, plane and row
     /// stride, last readable position or -1, vectors per chunk).
     let covers = LayoutCache<SIMD8<Int>, KeptCover>()

@@ -59,11 +59,15 @@ import Testing
             (12, 40, (3, 3), 9, 9, (2, 2), (1, 1), 16), (20, 160, (1, 1), 8, 8, (2, 2), (0, 0), 8),
             (6, 20, (3, 3), 7, 10, (2, 3), (1, 0), 11),
             // The strip path's channel blocks, where a copy past L1 feeds planes of at most 64 pixels:
-            // three blocks of 24 channels on 8x8; two of 150 on a 3x3 plane (masked strips); and
+            // three blocks of 80 channels on 8x8 (row-padded copies of 320 bytes a channel); two of 150 on a 3x3 plane (masked strips); and
             // ResNet's stride-2 downsampling on strips (every other column copied, row phases as planes,
             // 16 outputs a row), one of them blocked.
-            (10, 72, (3, 3), 8, 8, (1, 1), (1, 1), 2), (5, 300, (3, 3), 3, 3, (1, 1), (1, 1), 2),
+            (10, 240, (3, 3), 8, 8, (1, 1), (1, 1), 2), (5, 300, (3, 3), 3, 3, (1, 1), (1, 1), 2),
             (8, 6, (3, 3), 32, 32, (2, 2), (1, 1), 1), (9, 96, (3, 3), 16, 16, (2, 2), (1, 1), 2),
+            // The strip path's aligned taps (3x3, stride 1, padding 1, widths dividing 64) on ResNet-20's
+            // 32-wide stage and on 64-wide rows; the 1- to 16-wide cases above take them too, the
+            // 20-wide one the tap-shifted copy.
+            (7, 5, (3, 3), 32, 32, (1, 1), (1, 1), 3), (3, 2, (3, 3), 3, 64, (1, 1), (1, 1), 2),
         ]
         for (i, t) in cases.enumerated() {
             let seed = UInt64(i) &+ UInt64(density * 1000)
@@ -83,7 +87,9 @@ import Testing
                                                    threadWork: 1, strips: strips)
                 #expect(conv.wide == (avx512 && !portable && SIMDSupport.avx512), "case \(i)")
                 #expect(conv.strips == (strips && SIMDSupport.avx512 && t.s.0 <= 2 && t.s.1 <= 2), "case \(i)")
-                if conv.strips && [72, 96, 300].contains(t.c) { #expect(conv.stripBlocks(height: t.h, width: t.w) > 1, "case \(i)") }
+                if conv.strips && [240, 96, 300].contains(t.c) { #expect(conv.stripBlocks(height: t.h, width: t.w) > 1, "case \(i)") }
+                let taps = conv.strips && t.k == (3, 3) && t.s == (1, 1) && t.p == (1, 1) && 64 % t.w == 0
+                #expect(conv.alignedTaps(height: t.h, width: t.w) == taps, "case \(i)")
                 #expect(conv.name == (conv.strips ? "strips" : "direct"))
                 if conv.strips { #expect(!conv.rowTiles && !conv.interleavable && !conv.readsPadded(batch: t.b, height: t.h, width: t.w)) }
                 // Full filters take the row tiles wherever they apply, very sparse ones the vector tiles.

@@ -158,6 +158,14 @@ void relief_conv_strips_avx512(const uint32_t *begin, const uint32_t *end, const
                                const float *source, int64_t pixels, const float *bias, const float *residual, int relu,
                                int accumulate, float *y, int64_t y_stride, int64_t row_begin, int64_t row_end);
 
+/// The strip convolution of a 3x3, stride-1 convolution with padding 1 read from a row-padded copy
+/// (needs relief_simd_avx512()): `source` holds each input channel's image with a zero row above
+/// and below ((h + 2)·w floats a channel, w dividing 64, at least 64 readable floats past the last);
+/// filter r's nonzeros come in three runs by tap column, kx = g in [bounds[3r + g], bounds[3r + g + 1]),
+/// each at offset[k] = channel·(h + 2)·w + ky·w. Results as relief_conv_strips_avx512's.
+void relief_conv_taps_avx512(const uint32_t *bounds, const int64_t *offset, const float *vals, const float *source, int64_t pixels,
+                             int64_t w, const float *bias, const float *residual, int relu, int accumulate, float *y, int64_t y_stride,
+                             int64_t row_begin, int64_t row_end);
 /// SELL-16-sigma on AVX-512 (the `sellsigma16` kernel; needs relief_simd_avx512()): the layout of
 /// relief_sellsigma_gemv with 16-row slices (slot t holds 16 (column, value) pairs, lane i of slice
 /// s being row row_of_lane[16s + i]), x fetched by one vgatherdps per slot.
