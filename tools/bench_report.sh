@@ -9,7 +9,10 @@
 # Each runtime is measured in ROUNDS rounds (default 3), the runtimes taking turns within a round, and a
 # cell's time is the median over rounds: a slow spell of this shared machine then falls on all of them
 # alike instead of on whichever ran during it.
-# Environment: SECONDS_PER_CELL (default 1, split between the rounds), ROUNDS, QUICK=1 (fewer cells, for a smoke test).
+# Environment: SECONDS_PER_CELL (default 1, split between the rounds), ROUNDS, QUICK=1 (fewer cells, for a smoke test);
+# MODELS="name ..." measures only those models (names as in the report, e.g. resnet-20-synth-10pct),
+# SWEEP=0 leaves out the kernel sweep, OUT=dir writes the report there (default bench/report): a partial
+# run for one change, e.g.  MODELS=resnet-20-synth-10pct SWEEP=0 OUT=runs/report-resnet tools/bench_report.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
@@ -17,7 +20,7 @@ python3 -m pip install -q onnx onnxruntime scipy 2>/dev/null || python3 -m pip i
 bash tools/peers/setup_deepsparse.sh
 swift build -c release
 bin=$(swift build -c release --show-bin-path)
-out=bench/report
+out=${OUT:-bench/report}
 work=runs/bench-report
 mkdir -p "$out" "$work"
 seconds=${SECONDS_PER_CELL:-1}
@@ -39,6 +42,14 @@ add resnet-20-synth-10pct "$work/resnet-20-10pct.rlf"
 if [ "${QUICK:-0}" != 1 ]; then
   "$bin/relief-bench" synth --model vgg-11 --density 0.05 -o "$work/vgg-11-5pct.rlf" >/dev/null
   add vgg-11-synth-5pct "$work/vgg-11-5pct.rlf"
+fi
+if [ -n "${MODELS:-}" ]; then
+  kept=()
+  for entry in "${models[@]}"; do
+    for name in $MODELS; do [ "${entry%%=*}" = "$name" ] && kept+=("$entry"); done
+  done
+  [ ${#kept[@]} -gt 0 ] || { echo "MODELS names none of: ${models[*]%%=*}" >&2; exit 2; }
+  models=("${kept[@]}")
 fi
 batches="1 64"; threads="1 2"
 [ "${QUICK:-0}" = 1 ] && { batches="1"; threads="1"; }
@@ -78,7 +89,9 @@ for entry in "${models[@]}"; do
   done
 done
 echo "== kernel sweep"
-if [ "${QUICK:-0}" = 1 ]; then
+if [ "${SWEEP:-1}" = 0 ]; then
+  echo "Not run (\`SWEEP=0\`)." > "$work/kernels.md"
+elif [ "${QUICK:-0}" = 1 ]; then
   "$bin/relief-bench" kernels --densities 100 5 --batches 1 --threads 1 --shapes fc1 > "$work/kernels.md"
 else
   "$bin/relief-bench" kernels --densities 100 50 20 10 5 2 1 0.5 --batches 1 8 64 --threads 1 2 > "$work/kernels.md"

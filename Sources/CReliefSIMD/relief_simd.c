@@ -857,6 +857,32 @@ RELIEF_AVX512 void relief_shift_taps_strided_avx512(const float *x, int64_t chan
 }
 
 // The four loads of a strip at q: whole, or masked past `pixels` (m, the strip's lane masks).
+// A strip's four accumulators: y's own values with `accumulate`, else the filter's bias.
+RELIEF_AVX512 static inline __attribute__((always_inline)) void relief_strip_start(const float *out, const __mmask16 m[4], int accumulate,
+                                                                                  float bias, __m512 *a0, __m512 *a1, __m512 *a2,
+                                                                                  __m512 *a3) {
+    if (accumulate) {
+        *a0 = _mm512_maskz_loadu_ps(m[0], out);
+        *a1 = _mm512_maskz_loadu_ps(m[1], out + 16);
+        *a2 = _mm512_maskz_loadu_ps(m[2], out + 32);
+        *a3 = _mm512_maskz_loadu_ps(m[3], out + 48);
+    } else {
+        *a0 = *a1 = *a2 = *a3 = _mm512_set1_ps(bias);
+    }
+}
+
+// A strip written: plus the residual's strip (`add`, may be null), ReLU, the lanes of m stored.
+RELIEF_AVX512 static inline __attribute__((always_inline)) void relief_strip_finish(float *out, const __mmask16 m[4], __m512 a0,
+                                                                                   __m512 a1, __m512 a2, __m512 a3, const float *add,
+                                                                                   int relu) {
+    __m512 acc[4] = {a0, a1, a2, a3};
+    for (int i = 0; i < 4; i++) {
+        if (add) acc[i] = _mm512_add_ps(acc[i], _mm512_maskz_loadu_ps(m[i], add + 16 * i));
+        if (relu) acc[i] = _mm512_max_ps(acc[i], _mm512_setzero_ps());
+        _mm512_mask_storeu_ps(out + 16 * i, m[i], acc[i]);
+    }
+}
+
 #define RELIEF_STRIP_LOAD_FULL(q, i) _mm512_loadu_ps((q) + 16 * (i))
 #define RELIEF_STRIP_LOAD_MASKED(q, i) _mm512_maskz_loadu_ps(m[i], (q) + 16 * (i))
 // Nonzeros [k, end) into a0..a3: two at a time into two sets of chains (a and c), so consecutive
@@ -905,24 +931,12 @@ RELIEF_AVX512 static inline void relief_conv_strip(const uint32_t *begin, const 
     for (int64_t r = row_begin; r < row_end; r++) {
         float *out = y + r * y_stride + p0;
         __m512 a0, a1, a2, a3;
-        if (accumulate) {
-            a0 = _mm512_maskz_loadu_ps(m[0], out);
-            a1 = _mm512_maskz_loadu_ps(m[1], out + 16);
-            a2 = _mm512_maskz_loadu_ps(m[2], out + 32);
-            a3 = _mm512_maskz_loadu_ps(m[3], out + 48);
-        } else {
-            a0 = a1 = a2 = a3 = _mm512_set1_ps(bias ? bias[r] : 0.0f);
-        }
+        relief_strip_start(out, m, accumulate, bias ? bias[r] : 0.0f, &a0, &a1, &a2, &a3);
         int64_t k = begin[r];
         const int64_t end = finish[r];
         if (left >= 64) RELIEF_STRIP_LOOP(RELIEF_STRIP_LOAD_FULL);
         else RELIEF_STRIP_LOOP(RELIEF_STRIP_LOAD_MASKED);
-        __m512 acc[4] = {a0, a1, a2, a3};
-        for (int i = 0; i < 4; i++) {
-            if (residual) acc[i] = _mm512_add_ps(acc[i], _mm512_maskz_loadu_ps(m[i], residual + r * y_stride + p0 + 16 * i));
-            if (relu) acc[i] = _mm512_max_ps(acc[i], _mm512_setzero_ps());
-            _mm512_mask_storeu_ps(out + 16 * i, m[i], acc[i]);
-        }
+        relief_strip_finish(out, m, a0, a1, a2, a3, residual ? residual + r * y_stride + p0 : 0, relu);
     }
 }
 #undef RELIEF_STRIP_LOOP
@@ -948,6 +962,19 @@ RELIEF_AVX512 void relief_conv_strips_avx512(const uint32_t *begin, const uint32
     _mm512_castsi512_ps(_mm512_maskz_alignr_epi32(keep, _mm512_castps_si512(a), _mm512_castps_si512(prev), 15))
 #define RELIEF_TAP_LEFT(keep, next, a) \
     _mm512_castsi512_ps(_mm512_maskz_alignr_epi32(keep, _mm512_castps_si512(next), _mm512_castps_si512(a), 1))
+// Nonzeros [from, to) of one tap column: the strip's four vectors at each one's tap row (x0..x3),
+// moved as that column needs (S0..S3), times its weight into a0..a3.
+#define RELIEF_TAP_RUN(from, to, S0, S1, S2, S3)                                                                   \
+    for (int64_t k = from; k < to; k++) {                                                                         \
+        const __m512 v = _mm512_set1_ps(vals[k]);                                                                 \
+        const float *q = src + offset[k];                                                                         \
+        const __m512 x0 = _mm512_loadu_ps(q), x1 = _mm512_loadu_ps(q + 16), x2 = _mm512_loadu_ps(q + 32),         \
+                     x3 = _mm512_loadu_ps(q + 48);                                                                \
+        a0 = _mm512_fmadd_ps(v, S0, a0);                                                                          \
+        a1 = _mm512_fmadd_ps(v, S1, a1);                                                                          \
+        a2 = _mm512_fmadd_ps(v, S2, a2);                                                                          \
+        a3 = _mm512_fmadd_ps(v, S3, a3);                                                                          \
+    }
 
 RELIEF_AVX512 void relief_conv_taps_avx512(const uint32_t *bounds, const int64_t *offset, const float *vals, const float *source,
                                            int64_t pixels, int64_t w, const float *bias, const float *residual, int relu,
@@ -973,54 +1000,20 @@ RELIEF_AVX512 void relief_conv_taps_avx512(const uint32_t *bounds, const int64_t
         for (int64_t r = row_begin; r < row_end; r++) {
             float *out = y + r * y_stride + p0;
             __m512 a0, a1, a2, a3;
-            if (accumulate) {
-                a0 = _mm512_maskz_loadu_ps(m[0], out);
-                a1 = _mm512_maskz_loadu_ps(m[1], out + 16);
-                a2 = _mm512_maskz_loadu_ps(m[2], out + 32);
-                a3 = _mm512_maskz_loadu_ps(m[3], out + 48);
-            } else {
-                a0 = a1 = a2 = a3 = _mm512_set1_ps(bias ? bias[r] : 0.0f);
-            }
+            relief_strip_start(out, m, accumulate, bias ? bias[r] : 0.0f, &a0, &a1, &a2, &a3);
             const int64_t g0 = bounds[3 * r], g1 = bounds[3 * r + 1], g2 = bounds[3 * r + 2], g3 = bounds[3 * r + 3];
-            for (int64_t k = g0; k < g1; k++) {
-                const __m512 v = _mm512_set1_ps(vals[k]);
-                const float *q = src + offset[k];
-                const __m512 x0 = _mm512_loadu_ps(q), x1 = _mm512_loadu_ps(q + 16), x2 = _mm512_loadu_ps(q + 32),
-                             x3 = _mm512_loadu_ps(q + 48);
-                a0 = _mm512_fmadd_ps(v, RELIEF_TAP_RIGHT(left[0], x0, zero), a0);
-                a1 = _mm512_fmadd_ps(v, RELIEF_TAP_RIGHT(left[1], x1, x0), a1);
-                a2 = _mm512_fmadd_ps(v, RELIEF_TAP_RIGHT(left[2], x2, x1), a2);
-                a3 = _mm512_fmadd_ps(v, RELIEF_TAP_RIGHT(left[3], x3, x2), a3);
-            }
-            for (int64_t k = g1; k < g2; k++) {
-                const __m512 v = _mm512_set1_ps(vals[k]);
-                const float *q = src + offset[k];
-                a0 = _mm512_fmadd_ps(v, _mm512_loadu_ps(q), a0);
-                a1 = _mm512_fmadd_ps(v, _mm512_loadu_ps(q + 16), a1);
-                a2 = _mm512_fmadd_ps(v, _mm512_loadu_ps(q + 32), a2);
-                a3 = _mm512_fmadd_ps(v, _mm512_loadu_ps(q + 48), a3);
-            }
-            for (int64_t k = g2; k < g3; k++) {
-                const __m512 v = _mm512_set1_ps(vals[k]);
-                const float *q = src + offset[k];
-                const __m512 x0 = _mm512_loadu_ps(q), x1 = _mm512_loadu_ps(q + 16), x2 = _mm512_loadu_ps(q + 32),
-                             x3 = _mm512_loadu_ps(q + 48);
-                a0 = _mm512_fmadd_ps(v, RELIEF_TAP_LEFT(right[0], x1, x0), a0);
-                a1 = _mm512_fmadd_ps(v, RELIEF_TAP_LEFT(right[1], x2, x1), a1);
-                a2 = _mm512_fmadd_ps(v, RELIEF_TAP_LEFT(right[2], x3, x2), a2);
-                a3 = _mm512_fmadd_ps(v, RELIEF_TAP_LEFT(right[3], zero, x3), a3);
-            }
-            __m512 acc[4] = {a0, a1, a2, a3};
-            for (int i = 0; i < 4; i++) {
-                if (residual) acc[i] = _mm512_add_ps(acc[i], _mm512_maskz_loadu_ps(m[i], residual + r * y_stride + p0 + 16 * i));
-                if (relu) acc[i] = _mm512_max_ps(acc[i], _mm512_setzero_ps());
-                _mm512_mask_storeu_ps(out + 16 * i, m[i], acc[i]);
-            }
+            RELIEF_TAP_RUN(g0, g1, RELIEF_TAP_RIGHT(left[0], x0, zero), RELIEF_TAP_RIGHT(left[1], x1, x0),
+                           RELIEF_TAP_RIGHT(left[2], x2, x1), RELIEF_TAP_RIGHT(left[3], x3, x2));
+            RELIEF_TAP_RUN(g1, g2, x0, x1, x2, x3);
+            RELIEF_TAP_RUN(g2, g3, RELIEF_TAP_LEFT(right[0], x1, x0), RELIEF_TAP_LEFT(right[1], x2, x1),
+                           RELIEF_TAP_LEFT(right[2], x3, x2), RELIEF_TAP_LEFT(right[3], zero, x3));
+            relief_strip_finish(out, m, a0, a1, a2, a3, residual ? residual + r * y_stride + p0 : 0, relu);
         }
     }
 }
 #undef RELIEF_TAP_RIGHT
 #undef RELIEF_TAP_LEFT
+#undef RELIEF_TAP_RUN
 
 // SELL-16-sigma: one vgatherdps fetches a slot's 16 values of x (bench/micro/spmv_batch1.c,
 // sell16-gather: about 1.4x the packed lane loads' speed at 1-2% density on the Xeon of 2026-12-07,

@@ -38,7 +38,7 @@ extension DirectSparseConvolution {
         let (_, ow) = outputSize(height: h, width: w)
         let shifted = kernel.1 * inChannels * stride.0 * stripPlaneRows(height: h, width: w) * ow
         // Whole cache lines, so each part's copy starts aligned.
-        return alignedTaps(height: h, width: w) ? (max(shifted, inChannels * (h + 2) * w + Self.tapSlack) + 15) / 16 * 16 : shifted
+        return alignedTaps(height: h, width: w) ? (max(shifted, inChannels * tapPlaneFloats(height: h, width: w) + Self.tapSlack) + 15) / 16 * 16 : shifted
     }
 
     /// Whether the strip path reads a row-padded copy with its tap columns shifted in registers
@@ -52,6 +52,10 @@ extension DirectSparseConvolution {
 
     /// Floats past a row-padded copy the aligned-tap loads may read (lanes never stored).
     static let tapSlack = 128
+
+    /// Floats of one channel's plane in the aligned taps' copy: the image with a zero row above and
+    /// below.
+    func tapPlaneFloats(height h: Int, width w: Int) -> Int { (h + 2) * w }
 
     /// Floats of the copies in scratch (one per part), rounded up to whole cache lines: the weights'
     /// 8-byte offsets follow them.
@@ -72,7 +76,7 @@ extension DirectSparseConvolution {
     public func stripBlocks(height h: Int, width w: Int) -> Int {
         let (oh, ow) = outputSize(height: h, width: w)
         guard oh * ow <= 64, inChannels > 1 else { return 1 }
-        let bytes = 4 * (alignedTaps(height: h, width: w) ? inChannels * (h + 2) * w : stripImageFloats(height: h, width: w))
+        let bytes = 4 * (alignedTaps(height: h, width: w) ? inChannels * tapPlaneFloats(height: h, width: w) : stripImageFloats(height: h, width: w))
         return min(inChannels, (bytes + Self.stripBlockBytes - 1) / Self.stripBlockBytes)
     }
 
@@ -167,8 +171,8 @@ extension DirectSparseConvolution {
                 }
             }
             if taps != nil {
-                // The row-padded copy: one unshifted column, channel c of the block at (c - first)·(h + 2)·w.
-                return copy(columns: 1, shift: 0, into: source + (sub.lowerBound - range.lowerBound) * hq * ow)
+                // The row-padded copy: one unshifted column, channel c of the block (c - first) planes in.
+                return copy(columns: 1, shift: 0, into: source + (sub.lowerBound - range.lowerBound) * tapPlaneFloats(height: h, width: w))
             }
             guard parts > 1 else { return copy(columns: kw, shift: pw, into: source) }
             for kx in 0..<kw {
@@ -212,7 +216,7 @@ final class TapTables: @unchecked Sendable {
         bounds = .allocate(capacity: 3 * blocks * rows + 1)
         offsets = .allocate(capacity: count)
         values = .allocate(capacity: count)
-        let plane = (h + 2) * w
+        let plane = conv.tapPlaneFloats(height: h, width: w)
         var n = 0
         for b in 0..<blocks {
             let range = conv.stripBlockChannels(b, of: blocks)

@@ -15,52 +15,30 @@
 #include "relief_simd.h"
 #include <immintrin.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-static float *floats(size_t n) {
-    float *p = aligned_alloc(64, (n * 4 + 63) / 64 * 64);
-    memset(p, 0, (n * 4 + 63) / 64 * 64);
-    return p;
-}
-
-// Lane j of `a` shifted right by one (lane 0 from `prev`'s lane 15), lanes outside `keep` zero.
-#define SHIFT_RIGHT(keep, a, prev) \
-    _mm512_castsi512_ps(_mm512_maskz_alignr_epi32(keep, _mm512_castps_si512(a), _mm512_castps_si512(prev), 15))
-// Lane j of `a` shifted left by one (lane 15 from `next`'s lane 0).
-#define SHIFT_LEFT(keep, next, a) \
-    _mm512_castsi512_ps(_mm512_maskz_alignr_epi32(keep, _mm512_castps_si512(next), _mm512_castps_si512(a), 1))
+#include "conv_micro.h"
 
 // Filters' nonzeros grouped by tap column: group g of filter r is [group[3r + g], group[3r + g + 1]).
 // off[k] = channel · H·W + (ky - 1) · W; ky[k] its tap row. W divides 64, so a 64-pixel strip is
-// whole rows; strips touching the first or last row mask their loads per tap row.
+// whole rows; every load is masked to the lanes whose source row lies in the image (all of them
+// away from the first and last rows), and tap column g shifts the loaded vectors as the runtime's
+// relief_conv_taps_avx512 does.
 __attribute__((target("avx512f"))) static void conv_aligned(const uint32_t *group, const int64_t *off, const uint8_t *kys,
                                                             const float *vals, const float *x, int H, int W, float *y,
                                                             int filters) {
     const int n = H * W;
-    __mmask16 left[4], right[4];
-    for (int i = 0; i < 4; i++) {
-        unsigned l = 0, r = 0;
-        for (int j = 0; j < 16; j++) {
-            const int col = (16 * i + j) % W;
-            if (col != 0) l |= 1u << j;
-            if (col != W - 1) r |= 1u << j;
+    __mmask16 keep[3][4];  // per tap column: lanes whose source column lies in the row
+    for (int i = 0; i < 4; i++)
+        for (int g = 0; g < 3; g++) {
+            unsigned m = 0;
+            for (int j = 0; j < 16; j++) {
+                const int col = (16 * i + j) % W + g - 1;
+                if (col >= 0 && col < W) m |= 1u << j;
+            }
+            keep[g][i] = (__mmask16)m;
         }
-        left[i] = (__mmask16)l;
-        right[i] = (__mmask16)r;
-    }
-    const __m512 zero = _mm512_setzero_ps();
+    const __m512i zero = _mm512_setzero_si512();
     for (int p0 = 0; p0 < n; p0 += 64) {
-        // Row masks per tap row and vector: lanes whose source row lies in the image.
-        __mmask16 rm[3][4];
-        int interior = 1;
+        __mmask16 rows[3][4];  // per tap row: lanes whose source row lies in the image
         for (int ky = 0; ky < 3; ky++)
             for (int i = 0; i < 4; i++) {
                 unsigned m = 0;
@@ -68,72 +46,22 @@ __attribute__((target("avx512f"))) static void conv_aligned(const uint32_t *grou
                     const int row = (p0 + 16 * i + j) / W + ky - 1;
                     if (row >= 0 && row < H) m |= 1u << j;
                 }
-                rm[ky][i] = (__mmask16)m;
-                if (m != 0xffff) interior = 0;
+                rows[ky][i] = (__mmask16)m;
             }
-        const float *src = x + p0;
         for (int r = 0; r < filters; r++) {
-            __m512 a0 = zero, a1 = zero, a2 = zero, a3 = zero;
-            const uint32_t g0 = group[3 * r], g1 = group[3 * r + 1], g2 = group[3 * r + 2], g3 = group[3 * r + 3];
-            if (interior) {
-                for (uint32_t k = g0; k < g1; k++) {
+            __m512 a[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+            for (int g = 0; g < 3; g++)
+                for (uint32_t k = group[3 * r + g]; k < group[3 * r + g + 1]; k++) {
                     const __m512 w = _mm512_set1_ps(vals[k]);
-                    const float *p = src + off[k];
-                    const __m512 v0 = _mm512_loadu_ps(p), v1 = _mm512_loadu_ps(p + 16), v2 = _mm512_loadu_ps(p + 32),
-                                 v3 = _mm512_loadu_ps(p + 48);
-                    a0 = _mm512_fmadd_ps(w, SHIFT_RIGHT(left[0], v0, zero), a0);
-                    a1 = _mm512_fmadd_ps(w, SHIFT_RIGHT(left[1], v1, v0), a1);
-                    a2 = _mm512_fmadd_ps(w, SHIFT_RIGHT(left[2], v2, v1), a2);
-                    a3 = _mm512_fmadd_ps(w, SHIFT_RIGHT(left[3], v3, v2), a3);
-                }
-                for (uint32_t k = g1; k < g2; k++) {
-                    const __m512 w = _mm512_set1_ps(vals[k]);
-                    const float *p = src + off[k];
-                    a0 = _mm512_fmadd_ps(w, _mm512_loadu_ps(p), a0);
-                    a1 = _mm512_fmadd_ps(w, _mm512_loadu_ps(p + 16), a1);
-                    a2 = _mm512_fmadd_ps(w, _mm512_loadu_ps(p + 32), a2);
-                    a3 = _mm512_fmadd_ps(w, _mm512_loadu_ps(p + 48), a3);
-                }
-                for (uint32_t k = g2; k < g3; k++) {
-                    const __m512 w = _mm512_set1_ps(vals[k]);
-                    const float *p = src + off[k];
-                    const __m512 v0 = _mm512_loadu_ps(p), v1 = _mm512_loadu_ps(p + 16), v2 = _mm512_loadu_ps(p + 32),
-                                 v3 = _mm512_loadu_ps(p + 48);
-                    a0 = _mm512_fmadd_ps(w, SHIFT_LEFT(right[0], v1, v0), a0);
-                    a1 = _mm512_fmadd_ps(w, SHIFT_LEFT(right[1], v2, v1), a1);
-                    a2 = _mm512_fmadd_ps(w, SHIFT_LEFT(right[2], v3, v2), a2);
-                    a3 = _mm512_fmadd_ps(w, SHIFT_LEFT(right[3], zero, v3), a3);
-                }
-            } else {
-                for (uint32_t k = g0; k < g3; k++) {
-                    const __m512 w = _mm512_set1_ps(vals[k]);
-                    const float *p = src + off[k];
-                    const __mmask16 *m = rm[kys[k]];
-                    const __m512 v0 = _mm512_maskz_loadu_ps(m[0], p), v1 = _mm512_maskz_loadu_ps(m[1], p + 16),
-                                 v2 = _mm512_maskz_loadu_ps(m[2], p + 32), v3 = _mm512_maskz_loadu_ps(m[3], p + 48);
-                    if (k < g1) {
-                        a0 = _mm512_fmadd_ps(w, SHIFT_RIGHT(left[0], v0, zero), a0);
-                        a1 = _mm512_fmadd_ps(w, SHIFT_RIGHT(left[1], v1, v0), a1);
-                        a2 = _mm512_fmadd_ps(w, SHIFT_RIGHT(left[2], v2, v1), a2);
-                        a3 = _mm512_fmadd_ps(w, SHIFT_RIGHT(left[3], v3, v2), a3);
-                    } else if (k < g2) {
-                        a0 = _mm512_fmadd_ps(w, v0, a0);
-                        a1 = _mm512_fmadd_ps(w, v1, a1);
-                        a2 = _mm512_fmadd_ps(w, v2, a2);
-                        a3 = _mm512_fmadd_ps(w, v3, a3);
-                    } else {
-                        a0 = _mm512_fmadd_ps(w, SHIFT_LEFT(right[0], v1, v0), a0);
-                        a1 = _mm512_fmadd_ps(w, SHIFT_LEFT(right[1], v2, v1), a1);
-                        a2 = _mm512_fmadd_ps(w, SHIFT_LEFT(right[2], v3, v2), a2);
-                        a3 = _mm512_fmadd_ps(w, SHIFT_LEFT(right[3], zero, v3), a3);
+                    __m512i v[6] = {zero, zero, zero, zero, zero, zero};  // v[i + 1]: vector i, zeros around
+                    for (int i = 0; i < 4; i++) v[i + 1] = _mm512_maskz_loadu_epi32(rows[kys[k]][i], x + p0 + off[k] + 16 * i);
+                    for (int i = 0; i < 4; i++) {
+                        const __m512i t = g == 0 ? _mm512_maskz_alignr_epi32(keep[0][i], v[i + 1], v[i], 15)
+                                          : g == 2 ? _mm512_maskz_alignr_epi32(keep[2][i], v[i + 2], v[i + 1], 1) : v[i + 1];
+                        a[i] = _mm512_fmadd_ps(w, _mm512_castsi512_ps(t), a[i]);
                     }
                 }
-            }
-            float *out = y + (size_t)r * n + p0;
-            _mm512_storeu_ps(out, a0);
-            _mm512_storeu_ps(out + 16, a1);
-            _mm512_storeu_ps(out + 32, a2);
-            _mm512_storeu_ps(out + 48, a3);
+            for (int i = 0; i < 4; i++) _mm512_storeu_ps(y + (size_t)r * n + p0 + 16 * i, a[i]);
         }
     }
 }

@@ -15,21 +15,7 @@
 #include "relief_simd.h"
 #include <immintrin.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-static float *floats(size_t n) {
-    float *p = aligned_alloc(64, (n * 4 + 63) / 64 * 64);
-    memset(p, 0, (n * 4 + 63) / 64 * 64);
-    return p;
-}
+#include "conv_micro.h"
 
 static void im2col(const float *in, int C, int H, int W, float *x) {
     const int n = H * W;
