@@ -44,8 +44,15 @@ public enum ActivationLayout: Sendable, Equatable {
     }
 
     /// Zeros after the last channel of a padded layout: a vector holding a last real value reads up
-    /// to 7 floats past it.
-    public static let paddedSlack = 8
+    /// to 7 floats past it, and the strip path's aligned taps, reading the layout in place, up to 63
+    /// (into lanes never stored).
+    public static let paddedSlack = 64
+
+    /// The border of a padded layout (rows, columns); (0, 0) for the others.
+    public var padding: (Int, Int) {
+        if case let .padded(py, px) = self { return (py, px) }
+        return (0, 0)
+    }
 
     /// Floats of one channel of the padded layout (its channel stride).
     public static func paddedChannelFloats(batch: Int, height: Int, width: Int, padY: Int, padX: Int) -> Int {

@@ -86,16 +86,20 @@ extension DirectSparseConvolution {
     }
 
     func stripScratchBytes(batch: Int, height h: Int, width w: Int) -> Int {
-        4 * stripSourceFloats(batch: batch, height: h, width: w) + 8 * max(storedWeights, 1)
-            + 4 * (stripBlocks(height: h, width: w) + 1) * outChannels
+        let blocks = stripBlocks(height: h, width: w)
+        return 4 * stripSourceFloats(batch: batch, height: h, width: w) + 8 * max(storedWeights, 1) + 4 * (blocks + 1) * outChannels
+            + (alignedTaps(height: h, width: w) ? TapTables.bytes(weights: storedWeights, blocks: blocks, filters: outChannels) : 0)
     }
 
-    /// `run` on the strip path: planar input and output, bias, residual and ReLU applied as each
-    /// strip is written. Batches split by image between threads (each part with its own copy), a
-    /// single image by filters.
+    /// `run` on the strip path: bias, residual and ReLU applied as each strip is written. Batches
+    /// split by image between threads (each part with its own copy), a single image by filters.
+    /// Input planar, or with `inputPadded` in `paddedInput` layout, read in place by the aligned
+    /// taps (no copy); output planar, or with `outputRows` in `.padded(padY: outputRows, padX: 0)`
+    /// layout (no residual), its zeros written unless `outputBordersZero`.
     func runStrips(_ x: UnsafePointer<Float>, batch: Int, height h: Int, width w: Int, outHeight oh: Int, outWidth ow: Int,
                    bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, threads: Int, scratch: UnsafeMutableRawPointer,
-                   relu: Bool, residual: UnsafePointer<Float>?) {
+                   relu: Bool, residual: UnsafePointer<Float>?, inputPadded: Bool = false, outputRows: Int? = nil,
+                   outputBordersZero: Bool = false) {
         let (ph, pw) = padding
         let (sy, sx) = stride
         let hq = stripPlaneRows(height: h, width: w), pixels = oh * ow
@@ -107,56 +111,92 @@ extension DirectSparseConvolution {
         let offsetScratch = (scratch + 4 * sourceFloats).bindMemory(to: Int64.self, capacity: max(storedWeights, 1))
         // Partial sums live in y between blocks, so a residual read from y itself takes one block.
         let blocks = residual.map { UnsafeRawPointer($0) == UnsafeRawPointer(y) } == true ? 1 : stripBlocks(height: h, width: w)
-        let (channels, kw, rows) = (inChannels, kernel.1, outChannels)
-        // bounds[b·rows + r]: row r's first nonzero in block b (nonzeros are ordered by channel);
-        // b = blocks is the row's end.
+        let (kw, rows) = (kernel.1, outChannels)
+        let boundBytes = 4 * (stripBlocks(height: h, width: w) + 1) * rows
         let boundScratch = (scratch + 4 * sourceFloats + 8 * max(storedWeights, 1)).bindMemory(to: UInt32.self, capacity: (blocks + 1) * rows)
-        let bounds = blocks == 1 ? UnsafePointer(rowStart) : stripBounds.offsets(.init(path: blocks, strides: [0, 0]), count: (blocks + 1) * rows,
-                                                                                   scratch: boundScratch) { table in
-            for r in 0..<rows {
-                var k = Int(self.rowStart[r])
-                for b in 0..<blocks {
-                    let first = self.stripBlockChannels(b, of: blocks).lowerBound
-                    while k < Int(self.rowStart[r + 1]) && Int(self.channel[k]) < first { k += 1 }
-                    table[b * rows + r] = UInt32(k)
-                }
-                table[blocks * rows + r] = self.rowStart[r + 1]
+        // Where taps shift in registers: the nonzeros regrouped by tap column, kept per layout (or,
+        // past the cache's bound, made in scratch); the copy's planes, or the padded input's channels.
+        let tapPlane = inputPadded ? ActivationLayout.paddedChannelFloats(batch: batch, height: h, width: w, padY: 1, padX: 0)
+            : tapPlaneFloats(height: h, width: w)
+        precondition(!inputPadded || alignedTaps(height: h, width: w), "a padded input needs the aligned taps")
+        let taps: TapTables.Layout? = alignedTaps(height: h, width: w) ? {
+            let key = SIMD4(blocks, h, w, tapPlane)
+            if let kept = tapTables.value(key, make: { TapTables(self, blocks: blocks, height: h, width: w, plane: tapPlane) }) {
+                return kept.layout
             }
-        }
-        let boundStride = blocks == 1 ? 1 : rows
-        // Offsets into the copy of the nonzero's own block (channel c is c - first of its block).
-        let offsets = offsetTables.offsets(.init(path: blocks > 1 ? 3 : 2, strides: [hq, ow]), count: storedWeights,
+            let layout = TapTables.Layout(scratch: scratch + 4 * sourceFloats + 8 * max(storedWeights, 1) + boundBytes, offsets: offsetScratch,
+                                          weights: storedWeights, blocks: blocks, filters: rows)
+            TapTables.fill(layout, self, blocks: blocks, height: h, width: w, plane: tapPlane)
+            return layout
+        }() : nil
+        // The tap-shifted copy's tables, where taps do not apply. bounds[b·rows + r]: row r's first
+        // nonzero in block b (nonzeros are ordered by channel); b = blocks is the row's end.
+        var bounds = UnsafePointer(rowStart)
+        var offsets = UnsafePointer(offsetScratch)
+        if taps == nil {
+            if blocks > 1 {
+                bounds = stripBounds.offsets(.init(path: blocks, strides: [0, 0]), count: (blocks + 1) * rows, scratch: boundScratch) { table in
+                    for r in 0..<rows {
+                        var k = Int(self.rowStart[r])
+                        for b in 0..<blocks {
+                            let first = self.stripBlockChannels(b, of: blocks).lowerBound
+                            while k < Int(self.rowStart[r + 1]) && Int(self.channel[k]) < first { k += 1 }
+                            table[b * rows + r] = UInt32(k)
+                        }
+                        table[blocks * rows + r] = self.rowStart[r + 1]
+                    }
+                }
+            }
+            let blockBounds = bounds
+            // Offsets into the copy of the nonzero's own block (channel c is c - first of its block).
+            offsets = offsetTables.offsets(.init(path: blocks > 1 ? 3 : 2, strides: [hq, ow]), count: storedWeights,
                                            scratch: offsetScratch) { table in
-            for b in 0..<blocks {
-                let range = self.stripBlockChannels(b, of: blocks)
-                for r in 0..<rows {
-                    for k in Int(bounds[b * boundStride + r])..<Int(bounds[(b + 1) * boundStride + r]) {
-                        let (c, ky) = (Int(self.channel[k]) - range.lowerBound, Int(self.tapY[k]))
-                        table[k] = Int64((((Int(self.tapX[k]) * range.count + c) * sy + ky % sy) * hq + ky / sy) * ow)
+                for b in 0..<blocks {
+                    let range = self.stripBlockChannels(b, of: blocks)
+                    for r in 0..<rows {
+                        for k in Int(blockBounds[b * (blocks == 1 ? 1 : rows) + r])..<Int(blockBounds[(b + 1) * (blocks == 1 ? 1 : rows) + r]) {
+                            let (c, ky) = (Int(self.channel[k]) - range.lowerBound, Int(self.tapY[k]))
+                            table[k] = Int64((((Int(self.tapX[k]) * range.count + c) * sy + ky % sy) * hq + ky / sy) * ow)
+                        }
                     }
                 }
             }
         }
-        let yStride = Int64(batch * pixels)
-        // Where taps shift in registers: the nonzeros regrouped by tap column, if the cache has room.
-        let taps = alignedTaps(height: h, width: w) ? tapTables.value(SIMD4(blocks, h, w, 0)) { TapTables(self, blocks: blocks, height: h, width: w) } : nil
-        func convolve(_ b: Int, _ source: UnsafeMutablePointer<Float>, block: Int, rows: Range<Int>) {
+        let boundStride = blocks == 1 ? 1 : rows
+        // Where image b's output starts, and the stride between filters.
+        var (outFirst, outImage, yStride) = (0, pixels, batch * pixels)
+        if let py = outputRows {
+            (outFirst, outImage) = (py * ow, (oh + py) * ow)
+            yStride = ActivationLayout.paddedChannelFloats(batch: batch, height: oh, width: ow, padY: py, padX: 0)
+            if !outputBordersZero {
+                relief_pad_shared(nil, Int64(rows), Int64(batch), Int64(oh), Int64(ow), Int64(py), 0, Int64(yStride),
+                                  Int64(ActivationLayout.paddedSlack), y)
+            }
+        }
+        func convolve(_ b: Int, _ source: UnsafePointer<Float>, block: Int, rows: Range<Int>) {
             let last = block + 1 == blocks
+            let out = y + outFirst + b * outImage
             if let taps {
                 relief_conv_taps_avx512(taps.bounds + block * 3 * self.outChannels, taps.offsets, taps.values, source, Int64(pixels),
                                         Int64(w), block == 0 ? bias : nil, last ? residual.map { $0 + b * pixels } : nil,
-                                        last && relu ? 1 : 0, block > 0 ? 1 : 0, y + b * pixels, yStride,
+                                        last && relu ? 1 : 0, block > 0 ? 1 : 0, out, Int64(yStride),
                                         Int64(rows.lowerBound), Int64(rows.upperBound))
                 return
             }
             relief_conv_strips_avx512(bounds + block * boundStride, bounds + (block + 1) * boundStride, offsets, values, source,
                                       Int64(pixels), block == 0 ? bias : nil, last ? residual.map { $0 + b * pixels } : nil,
-                                      last && relu ? 1 : 0, block > 0 ? 1 : 0, y + b * pixels, yStride,
+                                      last && relu ? 1 : 0, block > 0 ? 1 : 0, out, Int64(yStride),
                                       Int64(rows.lowerBound), Int64(rows.upperBound))
+        }
+        /// What image b's `block` reads: the padded input in place (the zero row above its first
+        /// row), or the copy made into `source`.
+        func read(_ b: Int, block: Int, copy source: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
+            inputPadded ? x + stripBlockChannels(block, of: blocks).lowerBound * tapPlane + b * (h + 1) * w : UnsafePointer(source)
         }
         /// Image b's copy of `block`, or of part `part` of its channels (of `parts`), tap column by
         /// tap column into the block's layout (a one-column copy whose shift is that column's).
         func shift(_ b: Int, block: Int, into source: UnsafeMutablePointer<Float>, part: Int = 0, of parts: Int = 1) {
+            guard !inputPadded else { return }
             let range = stripBlockChannels(block, of: blocks)
             let sub = (range.lowerBound + range.count * part / parts)..<(range.lowerBound + range.count * (part + 1) / parts)
             guard !sub.isEmpty else { return }
@@ -172,7 +212,7 @@ extension DirectSparseConvolution {
             }
             if taps != nil {
                 // The row-padded copy: one unshifted column, channel c of the block (c - first) planes in.
-                return copy(columns: 1, shift: 0, into: source + (sub.lowerBound - range.lowerBound) * tapPlaneFloats(height: h, width: w))
+                return copy(columns: 1, shift: 0, into: source + (sub.lowerBound - range.lowerBound) * tapPlane)
             }
             guard parts > 1 else { return copy(columns: kw, shift: pw, into: source) }
             for kx in 0..<kw {
@@ -185,7 +225,7 @@ extension DirectSparseConvolution {
                 for b in (batch * p / parts)..<(batch * (p + 1) / parts) {
                     for block in 0..<blocks {
                         shift(b, block: block, into: source)
-                        convolve(b, source, block: block, rows: 0..<rows)
+                        convolve(b, read(b, block: block, copy: source), block: block, rows: 0..<rows)
                     }
                 }
             }
@@ -195,48 +235,70 @@ extension DirectSparseConvolution {
         let ranges = partitions.ranges(threads: parts, work: threadWork)
         for b in 0..<batch {
             for block in 0..<blocks {
-                Parallel.run(parts: parts) { p in shift(b, block: block, into: sources, part: p, of: parts) }
-                Parallel.run(ranges) { rows in convolve(b, sources, block: block, rows: rows) }
+                if !inputPadded { Parallel.run(parts: parts) { p in shift(b, block: block, into: sources, part: p, of: parts) } }
+                Parallel.run(ranges) { rows in convolve(b, read(b, block: block, copy: sources), block: block, rows: rows) }
             }
         }
     }
 }
 
-/// The aligned-tap strips' weights for one channel blocking and input size: block by block, filter
-/// by filter, the nonzeros of tap column 0, then 1, then 2 (`relief_conv_taps_avx512`'s runs), each
-/// with its offset into the block's row-padded copy.
+/// The aligned-tap strips' weights for one channel blocking and input layout: block by block,
+/// filter by filter, the nonzeros of tap column 0, then 1, then 2 (`relief_conv_taps_avx512`'s runs),
+/// each with its offset from the block's first channel (`plane` floats a channel: the row-padded
+/// copy's, or a padded input's channel stride).
 final class TapTables: @unchecked Sendable {
-    /// Run g of filter r in block b: bounds[3·(b·filters + r) + g] ..< the next entry.
-    let bounds: UnsafeMutablePointer<UInt32>
-    let offsets: UnsafeMutablePointer<Int64>
-    let values: UnsafeMutablePointer<Float>
+    /// Where the three arrays are. Run g of filter r in block b: bounds[3·(b·filters + r) + g] ..< the next entry.
+    struct Layout {
+        let bounds: UnsafeMutablePointer<UInt32>
+        let offsets: UnsafeMutablePointer<Int64>
+        let values: UnsafeMutablePointer<Float>
 
-    init(_ conv: DirectSparseConvolution, blocks: Int, height h: Int, width w: Int) {
-        let rows = conv.outChannels, count = max(conv.storedWeights, 1)
-        bounds = .allocate(capacity: 3 * blocks * rows + 1)
-        offsets = .allocate(capacity: count)
-        values = .allocate(capacity: count)
-        let plane = conv.tapPlaneFloats(height: h, width: w)
+        /// In scratch: bounds and values at `scratch` (`TapTables.bytes` of it, less the offsets), offsets at `offsets`.
+        init(scratch: UnsafeMutableRawPointer, offsets: UnsafeMutablePointer<Int64>, weights: Int, blocks: Int, filters: Int) {
+            self.offsets = offsets
+            values = scratch.bindMemory(to: Float.self, capacity: max(weights, 1))
+            bounds = (scratch + 4 * max(weights, 1)).bindMemory(to: UInt32.self, capacity: 3 * blocks * filters + 1)
+        }
+
+        init(bounds: UnsafeMutablePointer<UInt32>, offsets: UnsafeMutablePointer<Int64>, values: UnsafeMutablePointer<Float>) {
+            (self.bounds, self.offsets, self.values) = (bounds, offsets, values)
+        }
+    }
+
+    let layout: Layout
+
+    /// Scratch bytes for the tables beyond the strip path's offsets: values and bounds.
+    static func bytes(weights: Int, blocks: Int, filters: Int) -> Int { 4 * max(weights, 1) + 4 * (3 * blocks * filters + 1) }
+
+    init(_ conv: DirectSparseConvolution, blocks: Int, height h: Int, width w: Int, plane: Int) {
+        let count = max(conv.storedWeights, 1)
+        layout = Layout(bounds: .allocate(capacity: 3 * blocks * conv.outChannels + 1), offsets: .allocate(capacity: count),
+                        values: .allocate(capacity: count))
+        Self.fill(layout, conv, blocks: blocks, height: h, width: w, plane: plane)
+    }
+
+    static func fill(_ t: Layout, _ conv: DirectSparseConvolution, blocks: Int, height h: Int, width w: Int, plane: Int) {
+        let rows = conv.outChannels
         var n = 0
         for b in 0..<blocks {
             let range = conv.stripBlockChannels(b, of: blocks)
             for r in 0..<rows {
                 for g in 0..<3 {
-                    bounds[3 * (b * rows + r) + g] = UInt32(n)
+                    t.bounds[3 * (b * rows + r) + g] = UInt32(n)
                     for k in Int(conv.rowStart[r])..<Int(conv.rowStart[r + 1]) where Int(conv.tapX[k]) == g && range.contains(Int(conv.channel[k])) {
-                        offsets[n] = Int64((Int(conv.channel[k]) - range.lowerBound) * plane + Int(conv.tapY[k]) * w)
-                        values[n] = conv.values[k]
+                        t.offsets[n] = Int64((Int(conv.channel[k]) - range.lowerBound) * plane + Int(conv.tapY[k]) * w)
+                        t.values[n] = conv.values[k]
                         n += 1
                     }
                 }
             }
         }
-        bounds[3 * blocks * rows] = UInt32(n)
+        t.bounds[3 * blocks * rows] = UInt32(n)
     }
 
     deinit {
-        bounds.deallocate()
-        offsets.deallocate()
-        values.deallocate()
+        layout.bounds.deallocate()
+        layout.offsets.deallocate()
+        layout.values.deallocate()
     }
 }

@@ -309,21 +309,29 @@ public final class DirectSparseConvolution: @unchecked Sendable {
         return (shape.count != 0 || extended >= 8) && VectorCover.fits(extended: extended, outputs: batch * oh * ow) ? .vectors : .loop
     }
 
-    /// Whether `run` reads an input in `.padded(padY: padding.0, padX: padding.1)` layout in place
-    /// at this batch and input size: where its planar paths pad that way themselves (stride 1, a
-    /// padding from 1 to the kernel's size - 1), unless the batch takes the interleaved path.
+    /// Whether `run` reads an input in `paddedInput` layout in place at this batch and input size:
+    /// where its planar paths pad that way themselves (stride 1, a padding from 1 to the kernel's
+    /// size - 1), unless the batch takes the interleaved path; on the strip path, where it takes
+    /// aligned taps (`alignedTaps`: the zero row above and below each image is their copy's).
     public func readsPadded(batch: Int, height h: Int, width w: Int) -> Bool {
         let (oh, ow) = outputSize(height: h, width: w)
-        return !strips && batch > 0 && oh > 0 && ow > 0 && layout(batch: batch, height: h, width: w).shared
-            && !interleaves(batch: batch, outHeight: oh, outWidth: ow)
+        guard batch > 0, oh > 0, ow > 0 else { return false }
+        if strips { return alignedTaps(height: h, width: w) }
+        return layout(batch: batch, height: h, width: w).shared && !interleaves(batch: batch, outHeight: oh, outWidth: ow)
     }
 
+    /// The `.padded` layout `readsPadded` means: one zero row around each image and none beside it
+    /// on the strip path, else this convolution's own padding.
+    public var paddedInput: ActivationLayout { strips ? .padded(padY: 1, padX: 0) : .padded(padY: padding.0, padX: padding.1) }
+
     /// Whether `run` can write its output in `.padded` layout with border `padding` at this batch
-    /// and input size: on the vector tiles, without a residual.
+    /// and input size, without a residual: on the vector tiles; on the strip path, rows of zeros
+    /// alone (`padding.1` 0: each image's rows stay contiguous).
     public func writesPadded(batch: Int, height h: Int, width w: Int, padding p: (Int, Int)) -> Bool {
         let (oh, ow) = outputSize(height: h, width: w)
-        guard !strips, batch > 0, oh > 0, ow > 0, p.0 >= 0, p.1 >= 0, p.0 < 1 << 15, p.1 < 1 << 15, !interleaves(batch: batch, outHeight: oh, outWidth: ow),
-              planePath(batch: batch, height: h, width: w, outHeight: oh, outWidth: ow) == .vectors else { return false }
+        guard batch > 0, oh > 0, ow > 0, p.0 >= 0, p.1 >= 0, p.0 < 1 << 15, p.1 < 1 << 15 else { return false }
+        guard strips ? p.1 == 0 : !interleaves(batch: batch, outHeight: oh, outWidth: ow)
+                && planePath(batch: batch, height: h, width: w, outHeight: oh, outWidth: ow) == .vectors else { return false }
         let floats = ActivationLayout.padded(padY: p.0, padX: p.1).floats(channels: 1, batch: batch, height: oh, width: ow)
         return floats < Int(Int32.max)
     }
@@ -597,9 +605,20 @@ public final class DirectSparseConvolution: @unchecked Sendable {
                     relu: Bool = false, residual: UnsafePointer<Float>? = nil,
                     input: ActivationLayout = .planar, output: ActivationLayout = .planar, pooled: Bool = false,
                     outputBordersZero: Bool = false) {
-        if strips && input == .planar && output == .planar && !pooled, let scratch {
+        if strips && !pooled, let scratch {
+            precondition(input == .planar || (input == paddedInput && readsPadded(batch: batch, height: h, width: w)),
+                         "the strip path reads planar inputs, or its aligned taps the row-padded layout")
+            var outputRows: Int? = nil
+            if case let .padded(py, _) = output {
+                precondition(writesPadded(batch: batch, height: h, width: w, padding: output.padding) && residual == nil,
+                             "the strip path writes rows of zeros alone, and no residual")
+                outputRows = py
+            } else {
+                precondition(output == .planar, "the strip path writes planar or padded outputs")
+            }
             runStrips(x, batch: batch, height: h, width: w, outHeight: oh, outWidth: ow, bias: bias, into: y, threads: threads,
-                      scratch: scratch, relu: relu, residual: residual)
+                      scratch: scratch, relu: relu, residual: residual, inputPadded: input != .planar, outputRows: outputRows,
+                      outputBordersZero: outputBordersZero)
             return
         }
         if pooled && input == .planar && output == .planar && !interleaves(batch: batch, outHeight: oh, outWidth: ow) {

@@ -62,7 +62,8 @@ extension InferenceModel {
     /// Per node, the `.padded` layout its output takes when the batch allows (else `.planar`): a
     /// direct convolution with no residual or pooling fused into it, not the model's output, whose
     /// only reader (through a ReLU fused into it) is a direct convolution of stride 1 that pads its
-    /// input itself (`DirectSparseConvolution.readsPadded`); the layout carries that padding. The
+    /// input itself (`DirectSparseConvolution.readsPadded`); the layout carries that padding (on the
+    /// strip path, one zero row around each image: `paddedInput`). The
     /// writer then writes the reader's padded copy, zeros included, instead of a planar output the
     /// reader copies: at batch 1 the copies were about a sixth of ResNet-20's time.
     /// Each candidate comes with that reader's index.
@@ -77,7 +78,10 @@ extension InferenceModel {
                   k + 1 >= nodes.count || additionFusedInto[k + 1] != k,
                   case let .convolution(rw, g) = nodes[readers[alias][0]].operation, let reader = rw.direct,
                   g.stride == (1, 1), reader.padding == g.padding, g.padding != (0, 0) else { return (.planar, nil) }
-            return (.padded(padY: g.padding.0, padX: g.padding.1), readers[alias][0])
+            // The strip path reads only its aligned taps' layout in place.
+            let o = nodes[k].outputShape
+            guard !reader.strips || reader.alignedTaps(height: o[1], width: o[2]) else { return (.planar, nil) }
+            return (reader.paddedInput, readers[alias][0])
         }
     }
 

@@ -14,7 +14,7 @@ import Testing
             let x = (0..<(c * b * h * w)).map { _ in g.normal() }
             let layouts: [(ActivationLayout, Int)] = [
                 (.interleaved(padY: py, padX: px), c * ((b + 7) / 8 * 8) * (h + 2 * py) * (w + 2 * px)),
-                (.padded(padY: py, padX: px), c * (py + b * (h + py) + 1) * (w + px) + 8),
+                (.padded(padY: py, padX: px), c * (py + b * (h + py) + 1) * (w + px) + 64),
             ]
             for (layout, size) in layouts {
                 let packed = layout.pack(x, channels: c, batch: b, height: h, width: w)

@@ -16,6 +16,70 @@ import Testing
         return pixel.indices.filter { !pixel[$0] }
     }
 
+    /// The strip path's aligned taps read `.padded(padY: 1, padX: 0)` in place (its `paddedInput`)
+    /// and the strip path writes rows of zeros around its images (`.padded(padY:, padX: 0)`), on one
+    /// and two threads (split by images, or a single image's filters): ResNet-20's three stages, a
+    /// plane of two rows of 64, 4x4 planes over three channel blocks, and batches 1 to 5.
+    @Test(arguments: [0.0, 0.1, 1.0])
+    func stripsReadAndWriteRowsOfZeros(density: Double) throws {
+        guard SIMDSupport.avx512 else { return }
+        let cases: [(o: Int, c: Int, h: Int, w: Int, b: Int)] = [
+            (16, 16, 32, 32, 1), (32, 32, 16, 16, 2), (64, 64, 8, 8, 1), (5, 3, 2, 64, 3), (6, 600, 4, 4, 5), (4, 2, 1, 1, 2),
+        ]
+        for (i, t) in cases.enumerated() {
+            let seed = UInt64(i) &* 41 &+ UInt64(density * 100)
+            let r = RandomConvolution(filters: t.o, channels: t.c, kernel: 3, padding: 1, height: t.h, width: t.w, batch: t.b,
+                                      density: density, seed: seed, strips: true)
+            let (x, bias, conv) = (r.input, r.bias, r.convolution)
+            let inLayout = conv.paddedInput
+            #expect(conv.strips && conv.readsPadded(batch: t.b, height: t.h, width: t.w) && inLayout == .padded(padY: 1, padX: 0), "case \(i)")
+            #expect(i != 4 || conv.stripBlocks(height: t.h, width: t.w) > 1, "case \(i) should run channel blocks")
+            let scratch = UnsafeMutableRawPointer.allocate(byteCount: conv.scratchBytes(batch: t.b, height: t.h, width: t.w), alignment: 64)
+            defer { scratch.deallocate() }
+            func run(_ input: [Float], _ inLayout: ActivationLayout, into y: inout [Float], _ outLayout: ActivationLayout, threads: Int,
+                     bordersZero: Bool = false) {
+                input.withUnsafeBufferPointer { xp in
+                    bias.withUnsafeBufferPointer { bp in
+                        y.withUnsafeMutableBufferPointer { yp in
+                            conv.run(xp.baseAddress!, batch: t.b, height: t.h, width: t.w, outHeight: t.h, outWidth: t.w, bias: bp.baseAddress!,
+                                     into: yp.baseAddress!, threads: threads, scratch: scratch, relu: true, input: inLayout, output: outLayout,
+                                     outputBordersZero: bordersZero)
+                        }
+                    }
+                }
+            }
+            var planar = [Float](repeating: .nan, count: t.o * t.b * t.h * t.w)
+            run(x, .planar, into: &planar, .planar, threads: 1)
+            // The packed input exactly as large as its layout, with garbage in the slack past the last
+            // channel: lanes read there are never stored.
+            var packed = inLayout.pack(x, channels: t.c, batch: t.b, height: t.h, width: t.w)
+            for k in (packed.count - ActivationLayout.paddedSlack)..<packed.count { packed[k] = .nan }
+            for threads in [1, 2] {
+                var y = [Float](repeating: .nan, count: planar.count)
+                run(packed, inLayout, into: &y, .planar, threads: threads)
+                #expect(y == planar, "case \(i), density \(density), padded input, \(threads) threads, seed \(seed)")
+            }
+            #expect(!conv.writesPadded(batch: t.b, height: t.h, width: t.w, padding: (1, 1)), "case \(i): strips write rows of zeros only")
+            for outLayout in [ActivationLayout.padded(padY: 1, padX: 0), .padded(padY: 3, padX: 0)] {
+                #expect(conv.writesPadded(batch: t.b, height: t.h, width: t.w, padding: outLayout.padding), "case \(i)")
+                let borders = Self.borders(outLayout, channels: t.o, batch: t.b, height: t.h, width: t.w), border = Set(borders)
+                for (input, layout) in [(x, ActivationLayout.planar), (packed, inLayout)] {
+                    for threads in [1, 2] {
+                        var y = [Float](repeating: .nan, count: outLayout.floats(channels: t.o, batch: t.b, height: t.h, width: t.w))
+                        run(input, layout, into: &y, outLayout, threads: threads)
+                        let real = y.withUnsafeBufferPointer { outLayout.unpack($0.baseAddress!, channels: t.o, batch: t.b, height: t.h, width: t.w) }
+                        #expect(real == planar && borders.allSatisfy { y[$0] == 0 },
+                                "case \(i), density \(density), in \(layout), out \(outLayout), \(threads) threads, seed \(seed)")
+                        for k in y.indices where !border.contains(k) { y[k] = .nan }
+                        run(input, layout, into: &y, outLayout, threads: threads, bordersZero: true)
+                        let again = y.withUnsafeBufferPointer { outLayout.unpack($0.baseAddress!, channels: t.o, batch: t.b, height: t.h, width: t.w) }
+                        #expect(again == planar && borders.allSatisfy { y[$0] == 0 }, "case \(i), second run into \(outLayout), seed \(seed)")
+                    }
+                }
+            }
+        }
+    }
+
     /// With 512-bit tiles where the CPU has AVX-512 (`avx512`), and with AVX2 tiles.
     @Test(arguments: [0.0, 0.1, 0.5, 1.0], [true, false])
     func paddedInputsAndOutputsMatchPlanar(density: Double, avx512: Bool) throws {

@@ -134,6 +134,31 @@ import Testing
         }
     }
 
+    /// On the strip path every first convolution of a ResNet-20 block (strides 1 and 2) writes the
+    /// row-padded layout its second one's aligned taps read in place (`paddedInput`), at every batch;
+    /// the outputs match the training engine, on one and two threads, batches changing in turn.
+    @Test func stripHandOffsMatchTheTrainingEngine() throws {
+        guard SIMDSupport.avx512 else { return }
+        let seed: UInt64 = 53
+        let model = try Self.prunedModel("resnet-20", density: 0.1, seed: seed)
+        let runtime = try InferenceModel(try Self.exported(model), policy: .forced("strips"))
+        for threads in [1, 2] {
+            let session = try InferenceSession(model: runtime, maxBatch: 9, threads: threads)
+            for (step, batch) in [1, 9, 2, 2, 1].enumerated() {
+                let x = Self.input(model.inputShape, batch: batch, seed: seed &+ UInt64(step))
+                let expected = model.forward(Tensor(shape: [batch] + model.inputShape, data: x), training: false).data
+                let y = try session.run(x, batch: batch)
+                let error = Self.maxError(y, expected)
+                #expect(error < 1e-4, "resnet-20, \(threads) threads, step \(step), batch \(batch), seed \(seed): max relative error \(error)")
+                let padded = runtime.nodes.indices.filter { k in
+                    guard session.layouts[k] == .padded(padY: 1, padX: 0), case .convolution = runtime.nodes[k].operation else { return false }
+                    return true
+                }
+                #expect(padded.count == 9, "resnet-20, batch \(batch): row-padded outputs \(padded.map { runtime.nodes[$0].name })")
+            }
+        }
+    }
+
     /// Below a batch of 8 (and for LeNet-5's full 5x5 filters at any batch) the direct convolutions run
     /// planar row tiles, which compute the 2x2 max pooling after them as they write: both of
     /// LeNet-5's poolings are fused, their outputs planar, and the outputs match the training engine.
