@@ -16,6 +16,26 @@ import Testing
         return pixel.indices.filter { !pixel[$0] }
     }
 
+    /// One convolution on one batch and input size, called as `run(input, inLayout, into: &y, outLayout, threads:)`
+    /// with a fused ReLU.
+    struct Call {
+        let conv: DirectSparseConvolution, bias: [Float], batch: Int, height: Int, width: Int, scratch: UnsafeMutableRawPointer
+
+        func callAsFunction(_ input: [Float], _ inLayout: ActivationLayout, into y: inout [Float], _ outLayout: ActivationLayout,
+                            threads: Int, bordersZero: Bool = false) {
+            let (oh, ow) = conv.outputSize(height: height, width: width)
+            input.withUnsafeBufferPointer { xp in
+                bias.withUnsafeBufferPointer { bp in
+                    y.withUnsafeMutableBufferPointer { yp in
+                        conv.run(xp.baseAddress!, batch: batch, height: height, width: width, outHeight: oh, outWidth: ow, bias: bp.baseAddress!,
+                                 into: yp.baseAddress!, threads: threads, scratch: scratch, relu: true, input: inLayout, output: outLayout,
+                                 outputBordersZero: bordersZero)
+                    }
+                }
+            }
+        }
+    }
+
     /// The strip path's aligned taps read `.padded(padY: 1, padX: 0)` in place (its `paddedInput`)
     /// and the strip path writes rows of zeros around its images (`.padded(padY:, padX: 0)`), on one
     /// and two threads (split by images, or a single image's filters): ResNet-20's three stages, a
@@ -36,18 +56,7 @@ import Testing
             #expect(i != 4 || conv.stripBlocks(height: t.h, width: t.w) > 1, "case \(i) should run channel blocks")
             let scratch = UnsafeMutableRawPointer.allocate(byteCount: conv.scratchBytes(batch: t.b, height: t.h, width: t.w), alignment: 64)
             defer { scratch.deallocate() }
-            func run(_ input: [Float], _ inLayout: ActivationLayout, into y: inout [Float], _ outLayout: ActivationLayout, threads: Int,
-                     bordersZero: Bool = false) {
-                input.withUnsafeBufferPointer { xp in
-                    bias.withUnsafeBufferPointer { bp in
-                        y.withUnsafeMutableBufferPointer { yp in
-                            conv.run(xp.baseAddress!, batch: t.b, height: t.h, width: t.w, outHeight: t.h, outWidth: t.w, bias: bp.baseAddress!,
-                                     into: yp.baseAddress!, threads: threads, scratch: scratch, relu: true, input: inLayout, output: outLayout,
-                                     outputBordersZero: bordersZero)
-                        }
-                    }
-                }
-            }
+            let run = Call(conv: conv, bias: bias, batch: t.b, height: t.h, width: t.w, scratch: scratch)
             var planar = [Float](repeating: .nan, count: t.o * t.b * t.h * t.w)
             run(x, .planar, into: &planar, .planar, threads: 1)
             // The packed input exactly as large as its layout, with garbage in the slack past the last
@@ -101,18 +110,7 @@ import Testing
             #expect(conv.readsPadded(batch: t.b, height: t.h, width: t.w), "case \(i), seed \(seed)")
             let scratch = UnsafeMutableRawPointer.allocate(byteCount: conv.scratchBytes(batch: t.b, height: t.h, width: t.w), alignment: 64)
             defer { scratch.deallocate() }
-            func run(_ input: [Float], _ inLayout: ActivationLayout, into y: inout [Float], _ outLayout: ActivationLayout, threads: Int,
-                     bordersZero: Bool = false) {
-                input.withUnsafeBufferPointer { xp in
-                    bias.withUnsafeBufferPointer { bp in
-                        y.withUnsafeMutableBufferPointer { yp in
-                            conv.run(xp.baseAddress!, batch: t.b, height: t.h, width: t.w, outHeight: oh, outWidth: ow, bias: bp.baseAddress!,
-                                     into: yp.baseAddress!, threads: threads, scratch: scratch, relu: true, input: inLayout, output: outLayout,
-                                     outputBordersZero: bordersZero)
-                        }
-                    }
-                }
-            }
+            let run = Call(conv: conv, bias: bias, batch: t.b, height: t.h, width: t.w, scratch: scratch)
             var planar = [Float](repeating: .nan, count: t.o * t.b * oh * ow)
             run(x, .planar, into: &planar, .planar, threads: 1)
             let inLayout = ActivationLayout.padded(padY: t.p, padX: t.p)
