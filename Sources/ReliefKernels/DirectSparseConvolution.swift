@@ -258,8 +258,9 @@ public final class DirectSparseConvolution: @unchecked Sendable {
     /// (8 entries of 8 images), 128 for the 16-entry tiles of the `wide` interleaved path.
     var accumulatorFloats: Int { max(Self.chunk, channelBlocks > 1 ? (wide ? 128 : 64) * outChannels : 0) }
     /// Zeros after a padded copy: an AVX2 vector holding the last real output reads up to 7 floats
-    /// past that output's window. (The `.padded` activation layout is this copy, slack included.)
-    static let slack = ActivationLayout.paddedSlack
+    /// past that output's window. (The `.padded` activation layout is this copy; its slack is
+    /// larger, for the strip path's aligned taps.)
+    static let slack = 8
 
     /// Where the whole-plane path reads its input: image b's extended position (row r, column q) of
     /// channel (or phase plane) p is at `p · channelStride + b · plane + r · rowStride + q`.
