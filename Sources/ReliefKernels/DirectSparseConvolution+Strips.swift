@@ -131,6 +131,7 @@ extension DirectSparseConvolution {
         }() : nil
         // The tap-shifted copy's tables, where taps do not apply. bounds[b·rows + r]: row r's first
         // nonzero in block b (nonzeros are ordered by channel); b = blocks is the row's end.
+        let boundStride = blocks == 1 ? 1 : rows
         var bounds = UnsafePointer(rowStart)
         var offsets = UnsafePointer(offsetScratch)
         if taps == nil {
@@ -154,7 +155,7 @@ extension DirectSparseConvolution {
                 for b in 0..<blocks {
                     let range = self.stripBlockChannels(b, of: blocks)
                     for r in 0..<rows {
-                        for k in Int(blockBounds[b * (blocks == 1 ? 1 : rows) + r])..<Int(blockBounds[(b + 1) * (blocks == 1 ? 1 : rows) + r]) {
+                        for k in Int(blockBounds[b * boundStride + r])..<Int(blockBounds[(b + 1) * boundStride + r]) {
                             let (c, ky) = (Int(self.channel[k]) - range.lowerBound, Int(self.tapY[k]))
                             table[k] = Int64((((Int(self.tapX[k]) * range.count + c) * sy + ky % sy) * hq + ky / sy) * ow)
                         }
@@ -162,7 +163,6 @@ extension DirectSparseConvolution {
                 }
             }
         }
-        let boundStride = blocks == 1 ? 1 : rows
         // Where image b's output starts, and the stride between filters.
         var (outFirst, outImage, yStride) = (0, pixels, batch * pixels)
         if let py = outputRows {

@@ -88,15 +88,11 @@ __attribute__((target("avx512f"))) static void strip64_pairs(const uint32_t *row
 }
 
 int main(int argc, char **argv) {
-    const double density = argc > 1 ? atof(argv[1]) : 0.1;
-    if (!relief_simd_avx512()) {
-        printf("needs AVX-512\n");
-        return 1;
-    }
-    const int shapes[3][2] = {{16, 32}, {32, 16}, {64, 8}};
+    const double density = micro_density(argc, argv);
+    if (density < 0) return 1;
     srand(7);
     for (int sh = 0; sh < 3; sh++) {
-        const int C = shapes[sh][0], H = shapes[sh][1], W = H, n = H * W, hp = H + 2;
+        const int C = resnet_stages[sh][0], H = resnet_stages[sh][1], W = H, n = H * W, hp = H + 2;
         // Weights: filters x (c, ky, kx), CSR with both column numberings.
         uint32_t *start = calloc(C + 1, 4);
         uint16_t *colA = malloc(C * C * 9 * 2), *colB = malloc(C * C * 9 * 2);
